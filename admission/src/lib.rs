@@ -1,0 +1,1 @@
+//! Library side of the `admission` component, so tests and benchmarks reach its logic.

@@ -1,0 +1,1 @@
+//! Library side of the `recommender` component, so tests and benchmarks reach its logic.

@@ -1,0 +1,1 @@
+//! Library side of the `updater` component, so tests and benchmarks reach its logic.
