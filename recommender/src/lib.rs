@@ -1,1 +1,3 @@
 //! Library side of the `recommender` component, so tests and benchmarks reach its logic.
+
+pub mod input;
