@@ -1,1 +1,9 @@
-//! vpa-sim: an in-memory Kubernetes API server and small cluster simulator (see issue 4/5).
+//! vpa-sim: an in-memory Kubernetes API server that the real `kubectl` accepts, for tests,
+//! benchmarks and the local playground (issue 4); the cluster behaviour comes next (issue 5).
+
+pub mod error;
+pub mod patch;
+pub mod resource;
+pub mod schema;
+pub mod selector;
+pub mod store;
