@@ -1,11 +1,30 @@
 //! Shared code of the VPA components: the `autoscaling.k8s.io/v1` API types, exact resource
 //! quantities, CRD generation, and the pure post-processing that the recommender, updater and
 //! admission controller must agree on.
+//!
+//! Entry points of the shared post-processing:
+//! * [`capping::apply_vpa_policy`] (recommender) and [`capping::cap_for_pod`] (admission
+//!   controller, updater);
+//! * [`pod_resources::resources_for_pod`]: new requests and proportional limits for a pod;
+//! * [`limits::proportional_limit`], [`limitrange::NamespaceLimits::from_limit_ranges`];
+//! * [`postprocess`]: integer-CPU and rounding post-processors;
+//! * [`matching::vpa_for_pod`], [`matching::topmost_controller`], [`matching::selector_matches`];
+//! * [`policy`]: container policy lookup and update-mode helpers;
+//! * `testutil` (feature `test-util`): `VpaBuilder`, `PodBuilder`, `FakeControllers`.
 
 pub mod api;
+pub mod capping;
 pub mod crd;
+pub mod limitrange;
+pub mod limits;
+pub mod matching;
+pub mod pod_resources;
+pub mod policy;
+pub mod postprocess;
 pub mod quantity;
 pub mod resources;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testutil;
 
 /// Installs ring as the process-wide rustls crypto provider. Every binary and test that builds a
 /// TLS client or server calls this first; calling it twice is harmless.
