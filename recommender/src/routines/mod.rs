@@ -1,0 +1,3 @@
+//! The recommender's loop and what it writes back (status and conditions).
+
+pub mod status;
