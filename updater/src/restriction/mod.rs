@@ -1,0 +1,270 @@
+//! Disruption budget per replica group (pure; upstream `pkg/updater/restriction`).
+//!
+//! Pods are grouped by their controlling owner (a ReplicaSet, StatefulSet, ...). A group is
+//! considered only when it has at least `minReplicas` live pods (the VPA's value, else
+//! `--min-replicas`). Within a group, at most `int(configured × --eviction-tolerance)` pods may
+//! be down at once; when that truncates to zero and the group is fully running, one pod may still
+//! go, so small groups make progress one pod per loop. Pending pods can always be evicted: they
+//! serve nothing. Counts change as the executor records evictions and in-place resizes, so the
+//! budget holds within one loop.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use vpa_common::api::VerticalPodAutoscaler;
+
+use crate::inplace;
+use crate::pod::{self, PodKey, ResizeStatus};
+
+/// Tunables of the disruption budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestrictionConfig {
+    /// Live pods a group needs before any is updated (`--min-replicas`, 2); a VPA's
+    /// `updatePolicy.minReplicas` overrides it.
+    pub min_replicas: i32,
+    /// Fraction of a group's configured replicas that may be disrupted at once
+    /// (`--eviction-tolerance`, 0.5).
+    pub eviction_tolerance: f64,
+    /// In-place resizes that need no restart ignore the budget
+    /// (`--in-place-skip-disruption-budget`).
+    pub in_place_skip_disruption_budget: bool,
+}
+
+impl Default for RestrictionConfig {
+    fn default() -> Self {
+        Self {
+            min_replicas: 2,
+            eviction_tolerance: 0.5,
+            in_place_skip_disruption_budget: false,
+        }
+    }
+}
+
+/// A replica group: the controller that owns a set of pods.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ControllerKey {
+    /// Namespace of the controller (and its pods).
+    pub namespace: String,
+    /// Kind of the controller, e.g. `ReplicaSet`.
+    pub kind: String,
+    /// Name of the controller.
+    pub name: String,
+}
+
+impl ControllerKey {
+    /// The group of `pod`: its controlling ownerReference.
+    pub fn of(pod: &Pod) -> Option<Self> {
+        let owner = pod::controller_ref(pod)?;
+        Some(Self {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            kind: owner.kind.clone(),
+            name: owner.name.clone(),
+        })
+    }
+}
+
+/// Why a pod may not be disrupted now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Blocked {
+    /// The pod has no controller, so nothing would recreate it.
+    NoController,
+    /// Its group has fewer live pods than `minReplicas`.
+    TooFewReplicas,
+    /// The replica count of its controller is unknown or zero.
+    ReplicaCountUnknown,
+    /// Disrupting it would take the group below its tolerated size.
+    DisruptionBudget,
+    /// A resize of this pod is pending or in progress and has not timed out.
+    ResizeInProgress,
+}
+
+impl Blocked {
+    /// Stable label for logs and metrics.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::NoController => "NoController",
+            Self::TooFewReplicas => "TooFewReplicas",
+            Self::ReplicaCountUnknown => "ReplicaCountUnknown",
+            Self::DisruptionBudget => "DisruptionBudget",
+            Self::ResizeInProgress => "ResizeInProgress",
+        }
+    }
+}
+
+/// Counters of one replica group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupStats {
+    /// Replicas the controller wants.
+    pub configured: i64,
+    /// Live pods in phase Pending.
+    pub pending: i64,
+    /// Live pods not Pending.
+    pub running: i64,
+    /// Pods that may be down at once: `int(configured × tolerance)`.
+    pub tolerance: i64,
+    /// Pods evicted this loop.
+    pub evicted: i64,
+    /// Pods resized in place this loop.
+    pub in_place_started: i64,
+}
+
+impl GroupStats {
+    /// Whether one more running pod may be disrupted.
+    pub fn disruptable(&self) -> bool {
+        let disrupted = self.evicted + self.in_place_started;
+        self.running - disrupted > self.configured - self.tolerance
+            || (self.configured == self.running && self.tolerance == 0 && disrupted == 0)
+    }
+}
+
+/// The disruption budget of one VPA's pods for one loop.
+#[derive(Clone, Debug, Default)]
+pub struct Restriction {
+    pod_groups: HashMap<PodKey, Result<ControllerKey, Blocked>>,
+    groups: HashMap<ControllerKey, GroupStats>,
+}
+
+/// Kinds whose replica count the edge looks up; other kinds count as zero configured replicas.
+pub const COUNTED_KINDS: [&str; 4] = [
+    "ReplicaSet",
+    "ReplicationController",
+    "StatefulSet",
+    "DaemonSet",
+];
+
+impl Restriction {
+    /// Groups the live pods of `vpa`. `replicas` returns a controller's configured replicas
+    /// (`.spec.replicas`, or `.status.numberReady` for a DaemonSet), `None` when unknown.
+    pub fn new<'a>(
+        vpa: &VerticalPodAutoscaler,
+        pods: impl IntoIterator<Item = &'a Pod>,
+        replicas: impl Fn(&ControllerKey) -> Option<i64>,
+        config: &RestrictionConfig,
+    ) -> Self {
+        let required = vpa
+            .spec
+            .update_policy
+            .as_ref()
+            .and_then(|p| p.min_replicas)
+            .unwrap_or(config.min_replicas);
+        let mut live: HashMap<ControllerKey, Vec<&Pod>> = HashMap::new();
+        let mut pod_groups = HashMap::new();
+        for pod in pods {
+            match ControllerKey::of(pod) {
+                Some(key) => live.entry(key).or_default().push(pod),
+                None => {
+                    pod_groups.insert(PodKey::of(pod), Err(Blocked::NoController));
+                }
+            }
+        }
+        let mut groups = HashMap::new();
+        for (key, members) in live {
+            let count = members.len() as i64;
+            let configured = if count < i64::from(required) {
+                Err(Blocked::TooFewReplicas)
+            } else if key.kind == "Job" {
+                Ok(count)
+            } else if COUNTED_KINDS.contains(&key.kind.as_str()) {
+                replicas(&key)
+                    .filter(|n| *n > 0)
+                    .ok_or(Blocked::ReplicaCountUnknown)
+            } else {
+                Ok(0)
+            };
+            let group = configured.map(|configured| {
+                let pending = members.iter().filter(|p| pod::is_pending(p)).count() as i64;
+                GroupStats {
+                    configured,
+                    pending,
+                    running: count - pending,
+                    tolerance: (configured as f64 * config.eviction_tolerance) as i64,
+                    ..GroupStats::default()
+                }
+            });
+            for member in &members {
+                pod_groups.insert(
+                    PodKey::of(member),
+                    group.as_ref().map(|_| key.clone()).map_err(|b| *b),
+                );
+            }
+            if let Ok(stats) = group {
+                groups.insert(key, stats);
+            }
+        }
+        Self { pod_groups, groups }
+    }
+
+    fn group_of(&self, pod: &Pod) -> Result<&GroupStats, Blocked> {
+        let key = self
+            .pod_groups
+            .get(&PodKey::of(pod))
+            .ok_or(Blocked::NoController)?
+            .as_ref()
+            .map_err(|b| *b)?;
+        self.groups.get(key).ok_or(Blocked::NoController)
+    }
+
+    /// The stats of `pod`'s group, or why it has none.
+    pub fn stats(&self, pod: &Pod) -> Result<&GroupStats, Blocked> {
+        self.group_of(pod)
+    }
+
+    /// Whether `pod` may be evicted now. `resizing_for` is how long the updater has seen the
+    /// pod's current resize (see [`inplace::ResizeTimers`]).
+    pub fn can_evict(&self, pod: &Pod, resizing_for: Duration) -> Result<(), Blocked> {
+        let group = self.group_of(pod)?;
+        if pod::is_pending(pod) {
+            return Ok(());
+        }
+        let status = pod::resize_status(pod);
+        if status.is_resizing() {
+            return self.can_evict_resizing(group, status, resizing_for);
+        }
+        group
+            .disruptable()
+            .then_some(())
+            .ok_or(Blocked::DisruptionBudget)
+    }
+
+    fn can_evict_resizing(
+        &self,
+        group: &GroupStats,
+        status: ResizeStatus,
+        resizing_for: Duration,
+    ) -> Result<(), Blocked> {
+        if !group.disruptable() {
+            return Err(Blocked::DisruptionBudget);
+        }
+        if inplace::resize_gave_up(status, resizing_for) {
+            Ok(())
+        } else {
+            Err(Blocked::ResizeInProgress)
+        }
+    }
+
+    /// Counts an eviction of `pod` against its group (Pending pods do not count).
+    pub fn record_eviction(&mut self, pod: &Pod) {
+        if pod::is_pending(pod) {
+            return;
+        }
+        if let Some(stats) = self.stats_mut(pod) {
+            stats.evicted += 1;
+        }
+    }
+
+    /// Counts an in-place resize of `pod` against its group.
+    pub fn record_in_place(&mut self, pod: &Pod) {
+        if let Some(stats) = self.stats_mut(pod) {
+            stats.in_place_started += 1;
+        }
+    }
+
+    fn stats_mut(&mut self, pod: &Pod) -> Option<&mut GroupStats> {
+        let key = self.pod_groups.get(&PodKey::of(pod))?.as_ref().ok()?;
+        self.groups.get_mut(key)
+    }
+}
