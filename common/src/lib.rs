@@ -10,11 +10,13 @@
 //! * [`postprocess`]: integer-CPU and rounding post-processors;
 //! * [`matching::vpa_for_pod`], [`matching::topmost_controller`], [`matching::selector_matches`];
 //! * [`policy`]: container policy lookup and update-mode helpers;
+//! * [`leader_election`]: Lease-based leader election for the recommender and updater;
 //! * `testutil` (feature `test-util`): `VpaBuilder`, `PodBuilder`, `FakeControllers`.
 
 pub mod api;
 pub mod capping;
 pub mod crd;
+pub mod leader_election;
 pub mod limitrange;
 pub mod limits;
 pub mod matching;
