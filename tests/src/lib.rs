@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod component;
 pub mod prometheus;
 
 /// The repository root (the workspace directory).
