@@ -2,14 +2,21 @@
 //! applies the recommendation by evicting them (so the admission controller sets new requests
 //! on the replacement) or by resizing them in place.
 //!
-//! Pure decision modules: [`priority`], [`restriction`], [`inplace`], [`ratelimit`], [`lease`].
+//! Pure modules: [`priority`], [`restriction`], [`inplace`], [`ratelimit`] (the bucket),
+//! [`lease`], [`plan`], [`config`], [`snapshot`], [`pod`]. Edge modules: the loop in [`logic`],
+//! the [`cluster::Cluster`] trait and its kube implementation, [`metrics`], the admin server,
+//! leader election and [`run`].
 
+pub mod args;
+pub mod config;
 pub mod inplace;
 pub mod lease;
+pub mod plan;
 pub mod pod;
 pub mod priority;
 pub mod ratelimit;
 pub mod restriction;
+pub mod snapshot;
 pub mod time;
 
 #[cfg(test)]

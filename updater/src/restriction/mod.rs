@@ -46,7 +46,7 @@ impl Default for RestrictionConfig {
 
 /// A replica group: the controller that owns a set of pods.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ControllerKey {
+pub struct GroupKey {
     /// Namespace of the controller (and its pods).
     pub namespace: String,
     /// Kind of the controller, e.g. `ReplicaSet`.
@@ -55,7 +55,7 @@ pub struct ControllerKey {
     pub name: String,
 }
 
-impl ControllerKey {
+impl GroupKey {
     /// The group of `pod`: its controlling ownerReference.
     pub fn of(pod: &Pod) -> Option<Self> {
         let owner = pod::controller_ref(pod)?;
@@ -124,8 +124,8 @@ impl GroupStats {
 /// The disruption budget of one VPA's pods for one loop.
 #[derive(Clone, Debug, Default)]
 pub struct Restriction {
-    pod_groups: HashMap<PodKey, Result<ControllerKey, Blocked>>,
-    groups: HashMap<ControllerKey, GroupStats>,
+    pod_groups: HashMap<PodKey, Result<GroupKey, Blocked>>,
+    groups: HashMap<GroupKey, GroupStats>,
 }
 
 /// Kinds whose replica count the edge looks up; other kinds count as zero configured replicas.
@@ -142,7 +142,7 @@ impl Restriction {
     pub fn new<'a>(
         vpa: &VerticalPodAutoscaler,
         pods: impl IntoIterator<Item = &'a Pod>,
-        replicas: impl Fn(&ControllerKey) -> Option<i64>,
+        replicas: impl Fn(&GroupKey) -> Option<i64>,
         config: &RestrictionConfig,
     ) -> Self {
         let required = vpa
@@ -151,10 +151,10 @@ impl Restriction {
             .as_ref()
             .and_then(|p| p.min_replicas)
             .unwrap_or(config.min_replicas);
-        let mut live: HashMap<ControllerKey, Vec<&Pod>> = HashMap::new();
+        let mut live: HashMap<GroupKey, Vec<&Pod>> = HashMap::new();
         let mut pod_groups = HashMap::new();
         for pod in pods {
-            match ControllerKey::of(pod) {
+            match GroupKey::of(pod) {
                 Some(key) => live.entry(key).or_default().push(pod),
                 None => {
                     pod_groups.insert(PodKey::of(pod), Err(Blocked::NoController));

@@ -1,0 +1,322 @@
+//! Command-line flags (upstream names and defaults) and their conversion into [`UpdaterConfig`].
+
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+use crate::config::{
+    AdmissionStatus, DEFAULT_EVICTION_RATE_BURST, DEFAULT_EVICTION_RATE_LIMIT, NamespaceFilter,
+    UpdaterConfig,
+};
+use crate::priority::PriorityConfig;
+use crate::ratelimit::Rate;
+use crate::restriction::RestrictionConfig;
+
+/// Evicts or resizes in place the pods whose requests drifted from their VPA's recommendation.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "vpa-updater", version, about, long_about = None)]
+pub struct Args {
+    /// How often the updater looks for pods to update; also each loop's deadline.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub updater_interval: Duration,
+
+    /// Minimum live replicas a controller needs before any of its pods is updated. A VPA's
+    /// `updatePolicy.minReplicas` overrides it.
+    #[arg(long, default_value_t = 2)]
+    pub min_replicas: i32,
+
+    /// Fraction of a controller's replicas that may be evicted or resized at once (truncated).
+    #[arg(long, default_value_t = 0.5)]
+    pub eviction_tolerance: f64,
+
+    /// Evictions per second across the cluster; <= 0 disables the limit (upstream's default,
+    /// -1). Our default 0.5/s caps the storm after an updater restart at 30 evictions a minute
+    /// while a 2000-pod backlog still drains in about an hour. The in-place resize limiter uses
+    /// the same rate.
+    #[arg(long, default_value_t = DEFAULT_EVICTION_RATE_LIMIT, allow_negative_numbers = true)]
+    pub eviction_rate_limit: f64,
+
+    /// Burst of evictions (and of in-place resizes) allowed at once.
+    #[arg(long, default_value_t = DEFAULT_EVICTION_RATE_BURST)]
+    pub eviction_rate_burst: u32,
+
+    /// Address of the plain-HTTP admin server (`/healthz`, `/metrics`).
+    #[arg(long, default_value = ":8943")]
+    pub address: String,
+
+    /// Only evict while the admission controller's status Lease is fresh.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_admission_controller_status: bool,
+
+    /// Name of the admission controller's status Lease.
+    #[arg(long, default_value = "vpa-admission-controller")]
+    pub admission_controller_status_lease_name: String,
+
+    /// Namespace of that Lease; defaults to $NAMESPACE, else kube-system.
+    #[arg(long)]
+    pub admission_controller_status_lease_namespace: Option<String>,
+
+    /// The Lease counts as stale this long after its last renewal (must be > 0).
+    #[arg(long, default_value = "1m", value_parser = parse_positive_duration)]
+    pub admission_controller_status_lease_timeout: Duration,
+
+    /// Resize in place without the disruption budget when no container needs a restart (beta).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub in_place_skip_disruption_budget: bool,
+
+    /// Smallest relative resource difference that updates a pod inside its recommended range.
+    #[arg(long, default_value_t = 0.1)]
+    pub pod_update_threshold: f64,
+
+    /// A pod inside its recommended range is updated only after running this long.
+    #[arg(long, default_value = "12h", value_parser = parse_duration)]
+    pub in_recommendation_bounds_eviction_lifetime_threshold: Duration,
+
+    /// A container OOM-killed this soon after starting gets its pod updated at once.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub evict_after_oom_threshold: Duration,
+
+    /// Run leader election so only one updater replica acts.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+
+    /// How long a leader's Lease is valid without renewal.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+
+    /// A leader that cannot renew within this time gives up leadership (and exits).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+
+    /// Time between attempts to acquire or renew leadership.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_elect_retry_period: Duration,
+
+    /// Lock type; only `leases` is supported.
+    #[arg(long, default_value = "leases")]
+    pub leader_elect_resource_lock: String,
+
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "vpa-updater")]
+    pub leader_elect_resource_name: String,
+
+    /// Namespace of the leader-election Lease.
+    #[arg(long, default_value = "kube-system")]
+    pub leader_elect_resource_namespace: String,
+
+    /// Path to a kubeconfig; in-cluster configuration is used when empty.
+    #[arg(long, env = "KUBECONFIG", default_value = "")]
+    pub kubeconfig: String,
+
+    /// Client-side queries per second to the API server (accepted for compatibility; kube-rs
+    /// applies no client-side throttling).
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f64,
+
+    /// Client-side burst to the API server (accepted for compatibility, see --kube-api-qps).
+    #[arg(long, default_value_t = 100)]
+    pub kube_api_burst: u32,
+
+    /// Serve profiling endpoints (accepted for compatibility; no profiler is built in).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub profiling: bool,
+
+    /// Only handle VPAs in this namespace. Exclusive with --ignored-vpa-object-namespaces.
+    #[arg(
+        long,
+        default_value = "",
+        conflicts_with = "ignored_vpa_object_namespaces"
+    )]
+    pub vpa_object_namespace: String,
+
+    /// Comma-separated namespaces whose VPAs are ignored.
+    #[arg(long, default_value = "")]
+    pub ignored_vpa_object_namespaces: String,
+
+    /// Feature gates `Name=bool,...`: `PerVPAConfig` (honour evictAfterOOMSeconds); `InPlace`
+    /// and `CPUStartupBoost` are accepted but not implemented.
+    #[arg(long, default_value = "")]
+    pub feature_gates: String,
+
+    /// klog verbosity (accepted for compatibility; use RUST_LOG to filter logs).
+    #[arg(long = "v", default_value_t = 4)]
+    pub verbosity: u8,
+
+    /// klog stderr threshold (accepted for compatibility).
+    #[arg(long, default_value = "info")]
+    pub stderrthreshold: String,
+
+    /// Namespace of this pod; the default namespace of the admission controller's Lease.
+    #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
+    pub namespace: String,
+}
+
+/// Parses a Go duration such as `1m`, `1h30m`, `10s`, `500ms` or `1.5h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {text:?}");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * seconds;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+/// Whether gate `name` is enabled in a `Name=bool,...` list.
+fn gate(gates: &str, name: &str) -> bool {
+    gates
+        .split(',')
+        .filter_map(|g| g.split_once('='))
+        .any(|(k, v)| k.trim() == name && v.trim().eq_ignore_ascii_case("true"))
+}
+
+impl Args {
+    /// The decision-relevant configuration.
+    pub fn config(&self) -> UpdaterConfig {
+        let lease_namespace = self
+            .admission_controller_status_lease_namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.namespace.clone());
+        UpdaterConfig {
+            interval: self.updater_interval,
+            priority: PriorityConfig {
+                min_change_priority: self.pod_update_threshold,
+                pod_lifetime_update_threshold: self
+                    .in_recommendation_bounds_eviction_lifetime_threshold,
+                evict_after_oom_threshold: self.evict_after_oom_threshold,
+                per_vpa_config: gate(&self.feature_gates, "PerVPAConfig"),
+            },
+            restriction: RestrictionConfig {
+                min_replicas: self.min_replicas,
+                eviction_tolerance: self.eviction_tolerance,
+                in_place_skip_disruption_budget: self.in_place_skip_disruption_budget,
+            },
+            eviction_rate: Rate {
+                per_second: self.eviction_rate_limit,
+                burst: self.eviction_rate_burst,
+            },
+            admission: AdmissionStatus {
+                enabled: self.use_admission_controller_status,
+                lease_name: self.admission_controller_status_lease_name.clone(),
+                lease_namespace,
+                timeout: self.admission_controller_status_lease_timeout,
+            },
+            namespaces: NamespaceFilter {
+                only: Some(self.vpa_object_namespace.clone()).filter(|n| !n.is_empty()),
+                ignored: self
+                    .ignored_vpa_object_namespaces
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from([&["vpa-updater"], args].concat()).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_upstream_except_the_rate_limit() {
+        let config = parse(&[]).config();
+        let upstream = UpdaterConfig::default();
+        assert_eq!(config.interval, Duration::from_secs(60));
+        assert_eq!(config.priority, upstream.priority);
+        assert_eq!(config.restriction, upstream.restriction);
+        assert_eq!(config.eviction_rate.per_second, 0.5);
+        assert_eq!(config.eviction_rate.burst, 1);
+        assert!(config.admission.enabled);
+        assert_eq!(config.admission.lease_name, "vpa-admission-controller");
+        assert_eq!(config.admission.timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn upstream_style_flags_parse() {
+        let args = parse(&[
+            "--updater-interval=30s",
+            "--eviction-rate-limit=-1",
+            "--use-admission-controller-status=false",
+            "--leader-elect",
+            "--ignored-vpa-object-namespaces=kube-system, monitoring",
+            "--feature-gates=PerVPAConfig=true",
+            "--in-recommendation-bounds-eviction-lifetime-threshold=1h30m",
+            "--v=4",
+        ]);
+        let config = args.config();
+        assert!(args.leader_elect);
+        assert_eq!(config.interval, Duration::from_secs(30));
+        assert!(!config.eviction_rate.is_limited());
+        assert!(!config.admission.enabled);
+        assert!(config.priority.per_vpa_config);
+        assert_eq!(config.namespaces.ignored, ["kube-system", "monitoring"]);
+        assert_eq!(
+            config.priority.pod_lifetime_update_threshold,
+            Duration::from_secs(5400)
+        );
+    }
+
+    #[test]
+    fn namespace_flags_are_exclusive_and_lease_timeout_positive() {
+        let both = [
+            "vpa-updater",
+            "--vpa-object-namespace=a",
+            "--ignored-vpa-object-namespaces=b",
+        ];
+        assert!(Args::try_parse_from(both).is_err());
+        let zero = [
+            "vpa-updater",
+            "--admission-controller-status-lease-timeout=0s",
+        ];
+        assert!(Args::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! The updater's configuration as plain data (pure): what the flags mean once parsed, with
+//! upstream's defaults except for the eviction rate limit (see [`DEFAULT_EVICTION_RATE_LIMIT`]).
+
+use std::time::Duration;
+
+use crate::lease::{ADMISSION_LEASE_NAME, ADMISSION_LEASE_TIMEOUT};
+use crate::priority::PriorityConfig;
+use crate::ratelimit::Rate;
+use crate::restriction::RestrictionConfig;
+
+/// Default `--eviction-rate-limit`: 0.5 evictions per second (one every 2 s, 30 per minute).
+///
+/// Upstream ships no limit (`-1`). After an updater restart, every pod that drifted while it was
+/// away becomes eligible in the same loop, bounded only by each group's eviction tolerance, so
+/// half of every workload can go at once; users report 2-3k pods evicted within 15-20 minutes
+/// (about 2.5 per second), which floods the scheduler, image pulls and cluster autoscaler.
+/// At 0.5 per second a backlog of 2 000 pods drains in about 67 minutes, well inside the 12 h
+/// lifetime gate that already paces in-range updates, while a single workload of a few dozen
+/// pods still converges within its first loops. `--eviction-rate-limit=-1` restores upstream's
+/// unlimited behaviour.
+pub const DEFAULT_EVICTION_RATE_LIMIT: f64 = 0.5;
+/// Default `--eviction-rate-burst` (upstream's 1).
+pub const DEFAULT_EVICTION_RATE_BURST: u32 = 1;
+
+/// Which admission-controller status Lease gates evictions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdmissionStatus {
+    /// Check the Lease at all (`--use-admission-controller-status`).
+    pub enabled: bool,
+    /// Lease name (`--admission-controller-status-lease-name`).
+    pub lease_name: String,
+    /// Lease namespace (`--admission-controller-status-lease-namespace`, else `$NAMESPACE`, else
+    /// `kube-system`).
+    pub lease_namespace: String,
+    /// Stale after this long without renewal (`--admission-controller-status-lease-timeout`).
+    pub timeout: Duration,
+}
+
+impl Default for AdmissionStatus {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            lease_name: ADMISSION_LEASE_NAME.into(),
+            lease_namespace: "kube-system".into(),
+            timeout: ADMISSION_LEASE_TIMEOUT,
+        }
+    }
+}
+
+/// Which VPAs the updater looks at.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NamespaceFilter {
+    /// Only this namespace when set (`--vpa-object-namespace`).
+    pub only: Option<String>,
+    /// Never these namespaces (`--ignored-vpa-object-namespaces`).
+    pub ignored: Vec<String>,
+}
+
+impl NamespaceFilter {
+    /// Whether objects in `namespace` are handled.
+    pub fn allows(&self, namespace: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == namespace)
+            && !self.ignored.iter().any(|n| n == namespace)
+    }
+}
+
+/// Everything the update loop needs to decide.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdaterConfig {
+    /// Time between loops (`--updater-interval`, 1m); also each loop's deadline.
+    pub interval: Duration,
+    /// Priority thresholds.
+    pub priority: PriorityConfig,
+    /// Disruption budget.
+    pub restriction: RestrictionConfig,
+    /// Eviction rate; the in-place limiter uses the same settings, as upstream.
+    pub eviction_rate: Rate,
+    /// Admission-controller liveness gate.
+    pub admission: AdmissionStatus,
+    /// Namespace filter for VPAs.
+    pub namespaces: NamespaceFilter,
+}
+
+impl Default for UpdaterConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            priority: PriorityConfig::default(),
+            restriction: RestrictionConfig::default(),
+            eviction_rate: Rate {
+                per_second: DEFAULT_EVICTION_RATE_LIMIT,
+                burst: DEFAULT_EVICTION_RATE_BURST,
+            },
+            admission: AdmissionStatus::default(),
+            namespaces: NamespaceFilter::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_filter_honours_only_and_ignored() {
+        let all = NamespaceFilter::default();
+        assert!(all.allows("a"));
+        let only = NamespaceFilter {
+            only: Some("a".into()),
+            ignored: vec![],
+        };
+        assert!(only.allows("a") && !only.allows("b"));
+        let ignored = NamespaceFilter {
+            only: None,
+            ignored: vec!["kube-system".into()],
+        };
+        assert!(ignored.allows("a") && !ignored.allows("kube-system"));
+    }
+}

@@ -1,0 +1,88 @@
+//! The cluster state one loop works on (pure data): VPAs, live pods, LimitRanges and the
+//! controllers needed to match pods to VPAs and to size replica groups.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::{LimitRange, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::{ControllerKey, ControllerLookup};
+
+use crate::restriction;
+
+/// What the updater knows about one controller object.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ControllerInfo {
+    /// Its own ownerReferences (a ReplicaSet is owned by a Deployment, ...).
+    pub owner_references: Vec<OwnerReference>,
+    /// Its pod selector (`matchLabels` of the template for a ReplicationController/CronJob).
+    pub selector: Option<LabelSelector>,
+    /// Configured replicas: `.spec.replicas`, or `.status.numberReady` for a DaemonSet.
+    pub replicas: Option<i64>,
+}
+
+/// Controllers by (namespace, kind, name).
+#[derive(Clone, Debug, Default)]
+pub struct Controllers {
+    objects: HashMap<(String, String, String), ControllerInfo>,
+}
+
+impl Controllers {
+    /// Adds or replaces a controller.
+    pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, info: ControllerInfo) {
+        self.objects
+            .insert((namespace.into(), kind.into(), name.into()), info);
+    }
+
+    fn get(&self, namespace: &str, kind: &str, name: &str) -> Option<&ControllerInfo> {
+        // Borrowed tuple lookups need owned keys with HashMap; the map is small per loop.
+        self.objects
+            .get(&(namespace.to_string(), kind.to_string(), name.to_string()))
+    }
+
+    /// Configured replicas of a replica group's controller.
+    pub fn replicas(&self, key: &restriction::GroupKey) -> Option<i64> {
+        self.get(&key.namespace, &key.kind, &key.name)?.replicas
+    }
+
+    /// Number of controllers known.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether no controller is known.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+impl ControllerLookup for Controllers {
+    fn owner_references(
+        &self,
+        namespace: &str,
+        key: &ControllerKey,
+    ) -> Option<Vec<OwnerReference>> {
+        Some(
+            self.get(namespace, &key.kind, &key.name)?
+                .owner_references
+                .clone(),
+        )
+    }
+
+    fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
+        self.get(namespace, &key.kind, &key.name)?.selector.clone()
+    }
+}
+
+/// Everything one loop decides on.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// All VPAs (the plan filters by mode and namespace).
+    pub vpas: Vec<VerticalPodAutoscaler>,
+    /// Scheduled pods not Succeeded/Failed (the plan drops those being deleted).
+    pub pods: Vec<Pod>,
+    /// All LimitRanges.
+    pub limit_ranges: Vec<LimitRange>,
+    /// Controllers for matching and replica counts.
+    pub controllers: Controllers,
+}
