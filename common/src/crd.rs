@@ -16,6 +16,9 @@ use crate::api::{VerticalPodAutoscaler, VerticalPodAutoscalerCheckpoint};
 /// Repository-relative path of the generated CRD file.
 pub const CRD_PATH: &str = "deploy/crds/vpa-v1-crd.yaml";
 
+/// Every repository-relative path the generator writes: the kustomize CRDs and the Helm chart's.
+pub const CRD_PATHS: [&str; 2] = [CRD_PATH, "deploy/helm/vpa-rs/crds/vpa-v1-crd.yaml"];
+
 /// Both CRDs, checkpoint first as upstream orders them.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut checkpoint = VerticalPodAutoscalerCheckpoint::crd();
