@@ -74,7 +74,7 @@ pub fn controlling_vpa<'a>(
 pub fn vpa_for_pod<'a>(
     pod: &Pod,
     vpas: impl IntoIterator<Item = &'a VerticalPodAutoscaler>,
-    lookup: &impl ControllerLookup,
+    lookup: &(impl ControllerLookup + ?Sized),
 ) -> Result<Option<&'a VerticalPodAutoscaler>, OwnerError> {
     let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
     let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();

@@ -93,7 +93,7 @@ pub fn controller_ref(owners: &[OwnerReference]) -> Option<&OwnerReference> {
 pub fn topmost_controller(
     namespace: &str,
     pod_owners: &[OwnerReference],
-    lookup: &impl ControllerLookup,
+    lookup: &(impl ControllerLookup + ?Sized),
 ) -> Result<Option<ControllerKey>, OwnerError> {
     let Some(first) = controller_ref(pod_owners) else {
         return Ok(None);
