@@ -1,1 +1,12 @@
-//! Library side of the `admission` component, so tests and benchmarks reach its logic.
+//! The VPA admission controller: a TLS mutating webhook that sets pod requests (and limits in
+//! proportion) from the VPA recommendation when pods are created, and validates VPA objects.
+//!
+//! Pure parts: [`patch`] (pod patches), [`validation`] (VPA checks and warnings), [`review`]
+//! (wire format). Edges: [`handler`] (HTTP), [`view`] (cluster state behind a trait).
+
+pub mod handler;
+pub mod metrics;
+pub mod patch;
+pub mod review;
+pub mod validation;
+pub mod view;

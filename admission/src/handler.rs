@@ -1,0 +1,280 @@
+//! The webhook's HTTP surface: AdmissionReview in, AdmissionReview out (edge, no I/O beyond the
+//! request; cluster state comes from a [`ClusterView`]).
+//!
+//! The handler never blocks a pod: a decoding failure of the pod, a broken ownership chain, a
+//! cache that is not synced or even a panic in the patch computation all admit the pod unchanged,
+//! are logged with the pod's name and counted. Only a body that is not an AdmissionReview (or is
+//! over 3 MiB) gets HTTP 400, with a JSON reason.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::json;
+use tracing::{debug, warn};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::{target_key, vpa_for_pod};
+use vpa_common::policy;
+
+use crate::metrics::{Metrics, Status};
+use crate::patch::pod_patch;
+use crate::review::{self, AdmissionRequest, AdmissionResponse};
+use crate::validation::{self, FeatureGates};
+use crate::view::ClusterView;
+
+/// Largest AdmissionReview body accepted, bytes (3 MiB, as kube-apiserver's request limit).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Shared state of the webhook handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Cached cluster state.
+    pub view: Arc<dyn ClusterView>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Enabled alpha features.
+    pub gates: FeatureGates,
+}
+
+/// The webhook router: every path accepts AdmissionReviews by POST (upstream serves `/`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(admit))
+        .fallback(post(admit))
+        .with_state(state)
+}
+
+/// The admin router for the plain port: `/healthz`, `/readyz` (when `ready` says so) and
+/// `/metrics`.
+pub fn admin_router(metrics: Arc<Metrics>, ready: Arc<dyn Fn() -> bool + Send + Sync>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/health-check", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready();
+                async move {
+                    if ready {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "caches not synced or certificate not loaded",
+                        )
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let text = metrics.encode();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
+            }),
+        )
+}
+
+fn bad_request(metrics: &Metrics, reason: &'static str, message: String) -> Response {
+    metrics.error(reason);
+    metrics.observe("unknown", Status::Error, 0.0);
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "error": message, "reason": reason })),
+    )
+        .into_response()
+}
+
+async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let start = Instant::now();
+    if let Some(ct) = headers.get(header::CONTENT_TYPE)
+        && !ct.to_str().unwrap_or_default().contains("json")
+    {
+        return bad_request(
+            &state.metrics,
+            "content_type",
+            "expected Content-Type application/json".into(),
+        );
+    }
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => {
+            return bad_request(
+                &state.metrics,
+                "body",
+                format!("cannot read body (limit {MAX_BODY_BYTES} bytes): {e}"),
+            );
+        }
+    };
+    let decoded = match review::decode(&bytes) {
+        Ok(d) => d,
+        Err(e) => return bad_request(&state.metrics, e.metric_label(), e.to_string()),
+    };
+    let req = &decoded.request;
+    let (resource, (resp, status)) =
+        match (req.resource.group.as_str(), req.resource.resource.as_str()) {
+            ("", "pods")
+                if req.operation == "CREATE"
+                    && req.sub_resource.as_deref().unwrap_or_default().is_empty() =>
+            {
+                ("Pod", admit_pod_guarded(&state, req))
+            }
+            ("autoscaling.k8s.io", "verticalpodautoscalers")
+                if matches!(req.operation.as_str(), "CREATE" | "UPDATE") =>
+            {
+                ("VPA", admit_vpa(&state, req))
+            }
+            _ => ("unknown", (AdmissionResponse::allow(), Status::Skipped)),
+        };
+    let out = review::encode(&decoded.api_version, &req.uid, &resp);
+    state
+        .metrics
+        .observe(resource, status, start.elapsed().as_secs_f64());
+    axum::Json(out).into_response()
+}
+
+fn pod_name(req: &AdmissionRequest, pod: Option<&Pod>) -> String {
+    let meta = pod.map(|p| &p.metadata);
+    match (
+        meta.and_then(|m| m.name.clone())
+            .or_else(|| req.name.clone()),
+        meta.and_then(|m| m.generate_name.clone()),
+    ) {
+        (Some(name), _) if !name.is_empty() => name,
+        (_, Some(generate)) => format!("{generate}%"),
+        _ => String::new(),
+    }
+}
+
+fn admit_pod_guarded(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
+    match catch_unwind(AssertUnwindSafe(|| admit_pod(state, req))) {
+        Ok(result) => result,
+        Err(_) => {
+            let namespace = req.namespace.as_deref().unwrap_or_default();
+            warn!(%namespace, pod = %pod_name(req, None), "Pod admission panicked; admitting unchanged");
+            state.metrics.error("panic");
+            state.metrics.pod_admitted(false);
+            (AdmissionResponse::allow(), Status::Error)
+        }
+    }
+}
+
+fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
+    let failed = |reason: &'static str, detail: String, pod: &str| {
+        let namespace = req.namespace.as_deref().unwrap_or_default();
+        warn!(%namespace, %pod, reason, %detail, "Admitting pod unchanged");
+        state.metrics.error(reason);
+        state.metrics.pod_admitted(false);
+        (AdmissionResponse::allow(), Status::Error)
+    };
+    let object = req.object.clone().unwrap_or_default();
+    let mut pod: Pod = match serde_json::from_value(object) {
+        Ok(p) => p,
+        Err(e) => return failed("decode_pod", e.to_string(), &pod_name(req, None)),
+    };
+    let name = pod_name(req, Some(&pod));
+    if pod
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        pod.metadata.namespace = req.namespace.clone();
+    }
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    if !state.view.is_synced() {
+        return failed(
+            "cache_not_synced",
+            "watch caches have not synced yet".into(),
+            &name,
+        );
+    }
+    let vpas = state.view.vpas(&namespace);
+    let candidates = vpas
+        .iter()
+        .map(|v| v.as_ref())
+        .filter(|v| policy::admission_applies(v));
+    let vpa = match vpa_for_pod(&pod, candidates, state.view.as_ref()) {
+        Ok(Some(vpa)) => vpa,
+        Ok(None) => {
+            debug!(%namespace, pod = %name, "No VPA controls this pod");
+            state.metrics.pod_admitted(false);
+            return (AdmissionResponse::allow(), Status::Skipped);
+        }
+        Err(e) => return failed(e.metric_label(), e.to_string(), &name),
+    };
+    if policy::update_mode(vpa) == vpa_common::api::UpdateMode::Off {
+        // Only a startup boost would apply, which this controller does not implement yet.
+        state.metrics.pod_admitted(false);
+        return (AdmissionResponse::allow(), Status::Skipped);
+    }
+    let limits = state.view.limits(&namespace);
+    match pod_patch(&pod, vpa, &limits) {
+        Ok(patch) => {
+            let vpa_name = vpa.metadata.name.as_deref().unwrap_or_default();
+            debug!(%namespace, pod = %name, vpa = %vpa_name, changed = patch.resources_changed, "Patching pod");
+            state.metrics.pod_admitted(patch.resources_changed);
+            let status = if patch.resources_changed {
+                Status::Applied
+            } else {
+                Status::Skipped
+            };
+            (AdmissionResponse::patched(patch.operations), status)
+        }
+        Err(e) => failed("bad_recommendation", e.to_string(), &name),
+    }
+}
+
+fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
+    let parse = |v: &Option<serde_json::Value>| {
+        v.clone()
+            .map(vpa_common::api::from_json_value::<VerticalPodAutoscaler>)
+            .transpose()
+    };
+    let vpa = match parse(&req.object) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return (
+                AdmissionResponse::invalid("AdmissionReview carries no object"),
+                Status::Error,
+            );
+        }
+        Err(e) => return (AdmissionResponse::invalid(e.to_string()), Status::Skipped),
+    };
+    let old = parse(&req.old_object).ok().flatten();
+    if let Err(message) = validation::validate(&vpa, state.gates, old.as_ref()) {
+        return (AdmissionResponse::invalid(message), Status::Skipped);
+    }
+    let namespace = vpa
+        .metadata
+        .namespace
+        .clone()
+        .or_else(|| req.namespace.clone())
+        .unwrap_or_default();
+    let hpas = state.view.hpas(&namespace);
+    let replicas = state.view.replicas(&namespace, &target_key(&vpa));
+    let ctx = validation::Context {
+        old: old.as_ref(),
+        hpas: &hpas,
+        target_replicas: replicas,
+    };
+    let mut resp = AdmissionResponse::patched(validation::defaulting_patch(&vpa));
+    resp.warnings = validation::warnings(&vpa, &ctx);
+    (resp, Status::Skipped)
+}

@@ -1,0 +1,231 @@
+//! VPA validation: each rule rejects with a message naming the field; warnings.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use vpa_common::api::{
+    ContainerControlledValues, ContainerScalingMode, UpdateMode, VerticalPodAutoscaler,
+};
+use vpa_common::testutil::VpaBuilder;
+
+use super::*;
+
+fn vpa() -> VpaBuilder {
+    VpaBuilder::new("ns", "hamster-vpa").container("hamster")
+}
+
+fn invalid(v: &VerticalPodAutoscaler) -> String {
+    validate(v, FeatureGates::default(), None).expect_err("should be rejected")
+}
+
+#[test]
+fn valid_vpa_passes() {
+    let v = vpa()
+        .mode(UpdateMode::Recreate)
+        .min_allowed("100m", "50Mi")
+        .max_allowed("1", "1Gi")
+        .build();
+    assert_eq!(validate(&v, FeatureGates::default(), None), Ok(()));
+}
+
+#[test]
+fn each_rule_names_its_field() {
+    let mut no_mode = vpa().build();
+    no_mode.spec.update_policy = Some(Default::default());
+    assert!(invalid(&no_mode).contains("updateMode"));
+
+    let mut min_replicas = vpa().mode(UpdateMode::Recreate).build();
+    min_replicas
+        .spec
+        .update_policy
+        .as_mut()
+        .unwrap()
+        .min_replicas = Some(0);
+    assert!(invalid(&min_replicas).contains("minReplicas"));
+
+    assert!(invalid(&vpa().mode(UpdateMode::InPlace).build()).contains("InPlace"));
+
+    let mut no_name = vpa().max_allowed("1", "").build();
+    no_name
+        .spec
+        .resource_policy
+        .as_mut()
+        .unwrap()
+        .container_policies
+        .as_mut()
+        .unwrap()[0]
+        .container_name = None;
+    assert!(invalid(&no_name).contains("containerName"));
+
+    assert!(
+        invalid(&vpa().min_allowed("2", "").max_allowed("1", "").build())
+            .contains("max resource for cpu is lower than min")
+    );
+    assert!(
+        invalid(&vpa().min_allowed("0.0001", "").build()).contains("whole number of milli CPUs")
+    );
+    assert!(invalid(&vpa().max_allowed("", "0.5").build()).contains("whole number of bytes"));
+
+    let off_with_values = vpa()
+        .container_mode(ContainerScalingMode::Off)
+        .controlled_values(ContainerControlledValues::RequestsAndLimits)
+        .build();
+    assert!(invalid(&off_with_values).contains("controlledValues"));
+
+    let mut two = vpa().build();
+    two.spec.recommenders = Some(vec![
+        vpa_common::api::VerticalPodAutoscalerRecommenderSelector { name: "a".into() },
+        vpa_common::api::VerticalPodAutoscalerRecommenderSelector { name: "b".into() },
+    ]);
+    assert!(invalid(&two).contains("recommenders"));
+}
+
+#[test]
+fn gated_fields_need_their_gate_or_the_old_object() {
+    let mut v = vpa().max_allowed("1", "").build();
+    v.spec
+        .resource_policy
+        .as_mut()
+        .unwrap()
+        .container_policies
+        .as_mut()
+        .unwrap()[0]
+        .oom_bump_up_ratio = Some(k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+        "1.5".into(),
+    ));
+    assert!(invalid(&v).contains("PerVPAConfig"));
+    let gates = FeatureGates {
+        per_vpa_config: true,
+        ..Default::default()
+    };
+    assert_eq!(validate(&v, gates, None), Ok(()));
+    assert_eq!(validate(&v, FeatureGates::default(), Some(&v)), Ok(()));
+    v.spec
+        .resource_policy
+        .as_mut()
+        .unwrap()
+        .container_policies
+        .as_mut()
+        .unwrap()[0]
+        .oom_bump_up_ratio = Some(k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+        "0.5".into(),
+    ));
+    assert!(
+        validate(&v, gates, None)
+            .unwrap_err()
+            .contains("oomBumpUpRatio")
+    );
+}
+
+#[test]
+fn feature_gates_parse() {
+    let g = FeatureGates::parse("InPlace=true, PerVPAConfig=false").unwrap();
+    assert!(g.in_place && !g.per_vpa_config);
+    assert!(FeatureGates::parse("Nope=true").is_err());
+}
+
+fn hpa(metric: Option<&str>) -> Arc<HorizontalPodAutoscaler> {
+    let metrics = metric.map(|m| {
+        vec![MetricSpec {
+            type_: "Resource".into(),
+            resource: Some(ResourceMetricSource {
+                name: m.into(),
+                target: MetricTarget {
+                    type_: "Utilization".into(),
+                    ..Default::default()
+                },
+            }),
+            ..Default::default()
+        }]
+    });
+    Arc::new(HorizontalPodAutoscaler {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some("h".into()),
+            ..Default::default()
+        },
+        spec: Some(HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                kind: "Deployment".into(),
+                name: "hamster".into(),
+                api_version: None,
+            },
+            metrics,
+            max_replicas: 5,
+            ..Default::default()
+        }),
+        status: None,
+    })
+}
+
+#[test]
+fn warns_on_auto_mode_hpa_overlap_and_single_replica_eviction() {
+    let v = vpa().mode(UpdateMode::Auto).build();
+    assert!(warnings(&v, &Context::default())[0].contains("deprecated"));
+
+    let hpas = [hpa(Some("cpu"))];
+    let w = warnings(
+        &vpa().build(),
+        &Context {
+            hpas: &hpas,
+            ..Default::default()
+        },
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("HorizontalPodAutoscaler h") && w.contains("cpu")),
+        "{w:?}"
+    );
+
+    let only_memory_vpa = vpa().controlled_resources(&["memory"]).build();
+    assert!(
+        warnings(
+            &only_memory_vpa,
+            &Context {
+                hpas: &hpas,
+                ..Default::default()
+            }
+        )
+        .is_empty()
+    );
+    let default_cpu_hpa = [hpa(None)];
+    assert!(
+        !warnings(
+            &vpa().build(),
+            &Context {
+                hpas: &default_cpu_hpa,
+                ..Default::default()
+            }
+        )
+        .is_empty()
+    );
+
+    let mut single = vpa().mode(UpdateMode::Recreate).build();
+    single.spec.update_policy.as_mut().unwrap().min_replicas = Some(1);
+    let w = warnings(
+        &single,
+        &Context {
+            target_replicas: Some(1),
+            ..Default::default()
+        },
+    );
+    assert!(w.iter().any(|w| w.contains("only replica")), "{w:?}");
+    assert!(
+        warnings(
+            &vpa().mode(UpdateMode::Initial).build(),
+            &Context {
+                target_replicas: Some(1),
+                ..Default::default()
+            }
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn defaulting_adds_update_policy_only_when_missing() {
+    assert_eq!(defaulting_patch(&vpa().build()).len(), 1);
+    assert!(defaulting_patch(&vpa().mode(UpdateMode::Initial).build()).is_empty());
+}

@@ -1,0 +1,109 @@
+//! What the handler reads about the cluster: a small trait over the watch caches, so the handler
+//! is tested without Kubernetes, and [`StaticView`], a fixed in-memory implementation.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::LimitRange;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::limitrange::NamespaceLimits;
+use vpa_common::matching::{ControllerKey, ControllerLookup};
+
+/// Read access to the cached cluster state the admission controller needs.
+pub trait ClusterView: ControllerLookup + Send + Sync + 'static {
+    /// Whether every cache has completed its initial list.
+    fn is_synced(&self) -> bool;
+    /// The VPAs of a namespace.
+    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>>;
+    /// The merged LimitRanges of a namespace.
+    fn limits(&self, namespace: &str) -> NamespaceLimits;
+    /// The HPAs of a namespace.
+    fn hpas(&self, namespace: &str) -> Vec<Arc<HorizontalPodAutoscaler>>;
+    /// Desired replicas of a controller when known.
+    fn replicas(&self, namespace: &str, key: &ControllerKey) -> Option<i32>;
+}
+
+/// A fixed snapshot: VPAs, LimitRanges, HPAs and a controller lookup.
+pub struct StaticView<L> {
+    /// All VPAs (any namespace).
+    pub vpas: Vec<Arc<VerticalPodAutoscaler>>,
+    /// All LimitRanges (any namespace).
+    pub limit_ranges: Vec<LimitRange>,
+    /// All HPAs.
+    pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
+    /// Controllers.
+    pub controllers: L,
+    /// Replica counts by (namespace, kind, name).
+    pub replicas: Vec<((String, String, String), i32)>,
+    /// Reported sync state.
+    pub synced: bool,
+}
+
+impl<L: ControllerLookup> StaticView<L> {
+    /// A synced view with these VPAs and controllers and nothing else.
+    pub fn new(vpas: Vec<VerticalPodAutoscaler>, controllers: L) -> Self {
+        Self {
+            vpas: vpas.into_iter().map(Arc::new).collect(),
+            limit_ranges: Vec::new(),
+            hpas: Vec::new(),
+            controllers,
+            replicas: Vec::new(),
+            synced: true,
+        }
+    }
+}
+
+impl<L: ControllerLookup> ControllerLookup for StaticView<L> {
+    fn owner_references(
+        &self,
+        namespace: &str,
+        key: &ControllerKey,
+    ) -> Option<Vec<OwnerReference>> {
+        self.controllers.owner_references(namespace, key)
+    }
+    fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
+        self.controllers.selector(namespace, key)
+    }
+    fn is_scalable(&self, key: &ControllerKey) -> bool {
+        self.controllers.is_scalable(key)
+    }
+}
+
+fn in_ns(ns: Option<&String>, namespace: &str) -> bool {
+    ns.map(String::as_str).unwrap_or_default() == namespace
+}
+
+impl<L: ControllerLookup + Send + Sync + 'static> ClusterView for StaticView<L> {
+    fn is_synced(&self) -> bool {
+        self.synced
+    }
+    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>> {
+        self.vpas
+            .iter()
+            .filter(|v| in_ns(v.metadata.namespace.as_ref(), namespace))
+            .cloned()
+            .collect()
+    }
+    fn limits(&self, namespace: &str) -> NamespaceLimits {
+        NamespaceLimits::from_limit_ranges(
+            self.limit_ranges
+                .iter()
+                .filter(|l| in_ns(l.metadata.namespace.as_ref(), namespace))
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn hpas(&self, namespace: &str) -> Vec<Arc<HorizontalPodAutoscaler>> {
+        self.hpas
+            .iter()
+            .filter(|h| in_ns(h.metadata.namespace.as_ref(), namespace))
+            .cloned()
+            .collect()
+    }
+    fn replicas(&self, namespace: &str, key: &ControllerKey) -> Option<i32> {
+        self.replicas
+            .iter()
+            .find(|((ns, kind, name), _)| ns == namespace && *kind == key.kind && *name == key.name)
+            .map(|(_, n)| *n)
+    }
+}
