@@ -1,0 +1,269 @@
+//! The webhook handler through `router().oneshot(..)`, with AdmissionReviews written by hand in
+//! kube-apiserver's exact shape (tests/reviews/).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use vpa_admission_controller::handler::{AppState, MAX_BODY_BYTES, admin_router, router};
+use vpa_admission_controller::metrics::Metrics;
+use vpa_admission_controller::validation::FeatureGates;
+use vpa_admission_controller::view::StaticView;
+use vpa_common::api::{UpdateMode, VerticalPodAutoscaler};
+use vpa_common::testutil::{FakeControllers, VpaBuilder};
+
+const POD_CREATE: &str = include_str!("reviews/pod-create.json");
+const VPA_CREATE: &str = include_str!("reviews/vpa-create.json");
+
+fn hamster_controllers() -> FakeControllers {
+    FakeControllers::new()
+        .add(
+            "default",
+            "Deployment",
+            "hamster",
+            None,
+            &[("app", "hamster")],
+        )
+        .add(
+            "default",
+            "ReplicaSet",
+            "hamster-5d7c6c6b5f",
+            Some(("Deployment", "hamster")),
+            &[("app", "hamster")],
+        )
+}
+
+fn hamster_vpa() -> VpaBuilder {
+    VpaBuilder::new("default", "hamster-vpa")
+        .container("hamster")
+        .target("250m", "200Mi")
+}
+
+fn state(vpas: Vec<VerticalPodAutoscaler>, synced: bool) -> (AppState, Arc<Metrics>) {
+    let mut view = StaticView::new(vpas, hamster_controllers());
+    view.synced = synced;
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState {
+        view: Arc::new(view),
+        metrics: metrics.clone(),
+        gates: FeatureGates::default(),
+    };
+    (state, metrics)
+}
+
+async fn post(state: AppState, body: impl Into<Body>) -> (StatusCode, Value) {
+    let req = Request::post("/")
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap();
+    let resp = router(state).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).expect("every answer is JSON"),
+    )
+}
+
+fn decoded_patch(review: &Value) -> Value {
+    let b64 = review["response"]["patch"]
+        .as_str()
+        .expect("patch is a base64 string");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn pod_from_replicaset_gets_the_recommendation() {
+    let (state, metrics) = state(vec![hamster_vpa().build()], true);
+    let (status, review) = post(state, POD_CREATE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(review["kind"], "AdmissionReview");
+    assert_eq!(
+        review["response"]["uid"],
+        "0df28fbd-5f5f-11e8-bc74-36e6bb280816"
+    );
+    assert_eq!(review["response"]["allowed"], true);
+    assert_eq!(review["response"]["patchType"], "JSONPatch");
+    let mut pod: Value =
+        serde_json::from_str::<Value>(POD_CREATE).unwrap()["request"]["object"].clone();
+    let patch: json_patch::Patch = serde_json::from_value(decoded_patch(&review)).unwrap();
+    json_patch::patch(&mut pod, &patch).unwrap();
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["requests"],
+        json!({"cpu": "250m", "memory": "200Mi"})
+    );
+    assert_eq!(
+        pod["metadata"]["annotations"]["vpaObservedContainers"],
+        "hamster"
+    );
+    let text = metrics.encode();
+    assert!(
+        text.contains("vpa_admission_controller_admission_pods_total{applied=\"true\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn update_mode_off_leaves_the_pod_untouched() {
+    let (state, _) = state(vec![hamster_vpa().mode(UpdateMode::Off).build()], true);
+    let (_, review) = post(state, POD_CREATE).await;
+    assert_eq!(review["response"]["allowed"], true);
+    assert!(review["response"].get("patch").is_none());
+}
+
+#[tokio::test]
+async fn unsynced_cache_admits_unchanged_and_counts_an_error() {
+    let (state, metrics) = state(vec![hamster_vpa().build()], false);
+    let (status, review) = post(state, POD_CREATE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(review["response"]["allowed"], true);
+    assert!(review["response"].get("patch").is_none());
+    assert!(
+        metrics
+            .encode()
+            .contains("errors_total{reason=\"cache_not_synced\"} 1")
+    );
+}
+
+#[tokio::test]
+async fn undecodable_pod_is_admitted_unchanged() {
+    let mut review: Value = serde_json::from_str(POD_CREATE).unwrap();
+    review["request"]["object"]["spec"]["containers"] = json!("not a list");
+    let (state, _) = state(vec![hamster_vpa().build()], true);
+    let (status, out) = post(state, review.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(out["response"]["allowed"], true);
+}
+
+#[tokio::test]
+async fn broken_owner_chain_is_admitted_unchanged() {
+    let mut review: Value = serde_json::from_str(POD_CREATE).unwrap();
+    review["request"]["object"]["metadata"]["ownerReferences"][0]["name"] = json!("unknown-rs");
+    let (state, metrics) = state(vec![hamster_vpa().build()], true);
+    let (_, out) = post(state, review.to_string()).await;
+    assert_eq!(out["response"]["allowed"], true);
+    assert!(out["response"].get("patch").is_none());
+    assert!(metrics.encode().contains("reason=\"controller_missing\""));
+}
+
+#[tokio::test]
+async fn valid_vpa_gets_defaulting_patch() {
+    let (state, _) = state(vec![], true);
+    let (status, review) = post(state, VPA_CREATE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(review["response"]["allowed"], true);
+    assert_eq!(
+        decoded_patch(&review),
+        json!([{"op": "add", "path": "/spec/updatePolicy", "value": {"updateMode": "Recreate"}}])
+    );
+}
+
+#[tokio::test]
+async fn invalid_vpa_is_rejected_naming_the_field() {
+    let mut review: Value = serde_json::from_str(VPA_CREATE).unwrap();
+    review["request"]["object"]["spec"]["resourcePolicy"]["containerPolicies"][0]["minAllowed"]["cpu"] =
+        json!("2");
+    let (state, _) = state(vec![], true);
+    let (_, out) = post(state, review.to_string()).await;
+    assert_eq!(out["response"]["allowed"], false);
+    assert_eq!(out["response"]["status"]["code"], 422);
+    let message = out["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("containerPolicies[0]") && message.contains("lower than min"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn vpa_with_unknown_mode_is_rejected() {
+    let mut review: Value = serde_json::from_str(VPA_CREATE).unwrap();
+    review["request"]["object"]["spec"]["updatePolicy"] = json!({"updateMode": "Sometimes"});
+    let (state, _) = state(vec![], true);
+    let (_, out) = post(state, review.to_string()).await;
+    assert_eq!(out["response"]["allowed"], false);
+    assert!(
+        out["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("updateMode")
+    );
+}
+
+#[tokio::test]
+async fn malformed_review_is_a_400_with_json_reason() {
+    for body in [
+        "",
+        "{",
+        "[]",
+        r#"{"kind":"Pod","apiVersion":"v1"}"#,
+        r#"{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1"}"#,
+    ] {
+        let (state, _) = state(vec![], true);
+        let (status, out) = post(state, body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert!(
+            out["error"].is_string() && out["reason"].is_string(),
+            "{out}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn body_over_three_mebibytes_is_a_400() {
+    let (state, _) = state(vec![], true);
+    let (status, out) = post(state, vec![b' '; MAX_BODY_BYTES + 1]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(out["reason"], "body");
+}
+
+#[tokio::test]
+async fn other_resources_are_allowed_without_patch() {
+    let mut review: Value = serde_json::from_str(POD_CREATE).unwrap();
+    review["request"]["operation"] = json!("DELETE");
+    let (state, _) = state(vec![hamster_vpa().build()], true);
+    let (_, out) = post(state, review.to_string()).await;
+    assert_eq!(
+        out["response"],
+        json!({"uid": "0df28fbd-5f5f-11e8-bc74-36e6bb280816", "allowed": true})
+    );
+}
+
+#[tokio::test]
+async fn admin_port_serves_health_readiness_and_metrics() {
+    let metrics = Arc::new(Metrics::new());
+    metrics.observe(
+        "Pod",
+        vpa_admission_controller::metrics::Status::Applied,
+        0.001,
+    );
+    let get = |path: &str, ready: bool| {
+        let app = admin_router(metrics.clone(), Arc::new(move || ready));
+        let req = Request::get(path).body(Body::empty()).unwrap();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    assert_eq!(get("/healthz", false).await.status(), StatusCode::OK);
+    assert_eq!(
+        get("/readyz", false).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get("/readyz", true).await.status(), StatusCode::OK);
+    let body = get("/metrics", true)
+        .await
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(text.contains("vpa_admission_controller_admission_latency_seconds_bucket{le=\"0.0025\",status=\"applied\",resource=\"Pod\"} 1"), "{text}");
+}
