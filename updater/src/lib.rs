@@ -8,9 +8,13 @@
 //! leader election and [`run`].
 
 pub mod args;
+pub mod cluster;
 pub mod config;
+pub mod health;
 pub mod inplace;
 pub mod lease;
+pub mod logic;
+pub mod metrics;
 pub mod plan;
 pub mod pod;
 pub mod priority;

@@ -150,7 +150,7 @@ fn match_pods<'a>(
     }
     let mut out: HashMap<usize, Vec<&Pod>> = HashMap::new();
     let no_labels = Default::default();
-    for pod in &snapshot.pods {
+    for pod in snapshot.pods.iter().map(|p| p.as_ref()) {
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
@@ -251,7 +251,7 @@ pub fn plan<'a>(
 ) -> Plan<'a> {
     let mut out = Plan::default();
     let mut handled = Vec::new();
-    for (i, vpa) in snapshot.vpas.iter().enumerate() {
+    for (i, vpa) in snapshot.vpas.iter().map(|v| v.as_ref()).enumerate() {
         match handled_mode(vpa, config) {
             Ok(_) => handled.push((i, vpa)),
             Err(skip) => out.skipped_vpas.push((vpa, skip)),

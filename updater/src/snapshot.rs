@@ -2,6 +2,7 @@
 //! controllers needed to match pods to VPAs and to size replica groups.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{LimitRange, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
@@ -78,9 +79,9 @@ impl ControllerLookup for Controllers {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// All VPAs (the plan filters by mode and namespace).
-    pub vpas: Vec<VerticalPodAutoscaler>,
+    pub vpas: Vec<Arc<VerticalPodAutoscaler>>,
     /// Scheduled pods not Succeeded/Failed (the plan drops those being deleted).
-    pub pods: Vec<Pod>,
+    pub pods: Vec<Arc<Pod>>,
     /// All LimitRanges.
     pub limit_ranges: Vec<LimitRange>,
     /// Controllers for matching and replica counts.

@@ -61,6 +61,15 @@ impl PodBuilder {
         })
     }
 
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.0
+            .metadata
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.into(), value.into());
+        self
+    }
+
     pub fn owner(mut self, kind: &str, name: &str) -> Self {
         let r = &mut self.0.metadata.owner_references.as_mut().unwrap()[0];
         r.kind = kind.into();
