@@ -4,9 +4,15 @@
 //! Pure parts: [`patch`] (pod patches), [`validation`] (VPA checks and warnings), [`review`]
 //! (wire format). Edges: [`handler`] (HTTP), [`view`] (cluster state behind a trait).
 
+pub mod certs;
 pub mod handler;
 pub mod metrics;
 pub mod patch;
 pub mod review;
 pub mod validation;
 pub mod view;
+
+/// Installs ring as the process-wide rustls provider (see [`vpa_common::install_crypto_provider`]).
+pub fn install_crypto() {
+    vpa_common::install_crypto_provider();
+}
