@@ -1,7 +1,19 @@
 //! vpa-sim: an in-memory Kubernetes API server that the real `kubectl` accepts, for tests,
 //! benchmarks and the local playground (issue 4); the cluster behaviour comes next (issue 5).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let sim = vpa_sim::Sim::start(vpa_sim::SimOptions::default()).await?;
+//! let client = sim.client().await?; // kube::Client as admin
+//! println!("KUBECONFIG={}", sim.kubeconfig_path().display());
+//! # drop(client);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod crd;
 pub mod discovery;
 pub mod error;
@@ -11,6 +23,16 @@ pub mod patch;
 pub mod resource;
 pub mod schema;
 pub mod selector;
+mod server;
+mod sim;
 pub mod store;
 pub mod table;
 pub mod tls;
+
+pub use api::{
+    AdmissionHook, AdmissionRequest, AuditRecord, FieldValidation, Shared, WriteOptions,
+};
+pub use error::{ApiError, ApiResult};
+pub use faults::{FaultConfig, FaultKind, FaultRule, Faults};
+pub use sim::{AuditLog, Sim, SimOptions};
+pub use store::{EventType, Store, StoredObject, WatchEvent};

@@ -62,7 +62,14 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
             k8s_openapi::api::autoscaling::v1::Scale,
             k8s_openapi::apimachinery::pkg::apis::meta::v1::Status,
         );
-        g.take_definitions(true)
+        let mut defs = g.take_definitions(true);
+        // apiextensions' JSON holds any value (enum members, defaults, examples), not only objects.
+        if let Some(Value::Object(json)) =
+            defs.get_mut("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON")
+        {
+            json.remove("type");
+        }
+        defs
     })
 }
 
