@@ -7,11 +7,14 @@
 //! the [`cluster::Cluster`] trait and its kube implementation, [`metrics`], the admin server,
 //! leader election and [`run`].
 
+pub mod admin;
 pub mod args;
 pub mod cluster;
 pub mod config;
 pub mod health;
 pub mod inplace;
+pub mod kube_cluster;
+pub mod leader;
 pub mod lease;
 pub mod logic;
 pub mod metrics;
@@ -20,6 +23,7 @@ pub mod pod;
 pub mod priority;
 pub mod ratelimit;
 pub mod restriction;
+pub mod run;
 pub mod snapshot;
 pub mod time;
 

@@ -95,7 +95,7 @@ impl<C: Cluster> Updater<C> {
     }
 
     /// Runs a loop every interval (the first one interval after start, as upstream) until
-    /// `shutdown` completes. A loop in progress finishes its current request first.
+    /// `shutdown` completes; a loop in progress is dropped at its next await point.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut ticker =

@@ -402,7 +402,10 @@ async fn evictions_record_events_on_the_pod_and_the_vpa() {
 async fn in_place_or_recreate_resizes_first_and_falls_back_to_eviction_when_infeasible() {
     // A single replica opted in with minReplicas 1, so the budget never hides the fallback.
     let mut u = updater(
-        cluster(1, vpa(UpdateMode::InPlaceOrRecreate).min_replicas(1).build()),
+        cluster(
+            1,
+            vpa(UpdateMode::InPlaceOrRecreate).min_replicas(1).build(),
+        ),
         config(0.5, UNLIMITED),
     );
     u.cluster().state().kubelet = Kubelet::Infeasible;

@@ -1,0 +1,349 @@
+//! [`Cluster`] over a real API server (edge): watch caches (reflectors) for VPAs, pods,
+//! LimitRanges and controllers, so a loop reads memory instead of listing everything; direct
+//! calls for the Lease, evictions, resizes, patches and events.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{LimitRange, Pod, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::selector_from_labels;
+
+use crate::cluster::{ActionError, Cluster, ClusterError, UpdaterEvent};
+use crate::pod::PodKey;
+use crate::snapshot::{ControllerInfo, Controllers};
+
+/// Field selector of the pods the updater watches: scheduled and not finished, as upstream.
+pub const POD_FIELD_SELECTOR: &str = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed";
+
+/// Watch caches plus a client; dropping it stops the watches.
+pub struct KubeCluster {
+    client: Client,
+    recorder: Recorder,
+    vpas: Store<VerticalPodAutoscaler>,
+    pods: Store<Pod>,
+    limit_ranges: Store<LimitRange>,
+    deployments: Store<Deployment>,
+    replica_sets: Store<ReplicaSet>,
+    stateful_sets: Store<StatefulSet>,
+    daemon_sets: Store<DaemonSet>,
+    jobs: Store<Job>,
+    cron_jobs: Store<CronJob>,
+    replication_controllers: Store<ReplicationController>,
+    _tasks: JoinSet<()>,
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn cache<K>(api: Api<K>, config: watcher::Config, tasks: &mut JoinSet<()>) -> Store<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    let (reader, writer) = reflector::store();
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|o: &mut K| o.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects();
+    tasks.spawn(async move {
+        stream
+            .for_each(|event| {
+                if let Err(error) = event {
+                    warn!(%kind, %error, "Watch error; retrying");
+                }
+                futures::future::ready(())
+            })
+            .await;
+    });
+    reader
+}
+
+impl KubeCluster {
+    /// Starts the watches (all namespaces, or only `namespace`). Call [`Self::wait_ready`]
+    /// before the first loop.
+    pub fn start(client: Client, namespace: Option<&str>) -> Self {
+        let mut tasks = JoinSet::new();
+        let all = watcher::Config::default;
+        let reporter = Reporter {
+            controller: "vpa-updater".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            vpas: cache(api(&client, namespace), all(), &mut tasks),
+            pods: cache(
+                api(&client, namespace),
+                all().fields(POD_FIELD_SELECTOR),
+                &mut tasks,
+            ),
+            limit_ranges: cache(api(&client, namespace), all(), &mut tasks),
+            deployments: cache(api(&client, namespace), all(), &mut tasks),
+            replica_sets: cache(api(&client, namespace), all(), &mut tasks),
+            stateful_sets: cache(api(&client, namespace), all(), &mut tasks),
+            daemon_sets: cache(api(&client, namespace), all(), &mut tasks),
+            jobs: cache(api(&client, namespace), all(), &mut tasks),
+            cron_jobs: cache(api(&client, namespace), all(), &mut tasks),
+            replication_controllers: cache(api(&client, namespace), all(), &mut tasks),
+            client,
+            _tasks: tasks,
+        }
+    }
+
+    /// Waits until every cache has its first full list.
+    pub async fn wait_ready(&self) -> Result<(), ClusterError> {
+        let not_ready = |_| ClusterError::NotReady;
+        self.vpas.wait_until_ready().await.map_err(not_ready)?;
+        self.pods.wait_until_ready().await.map_err(not_ready)?;
+        self.limit_ranges
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        self.deployments
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        self.replica_sets
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        self.stateful_sets
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        self.daemon_sets
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        self.jobs.wait_until_ready().await.map_err(not_ready)?;
+        self.cron_jobs.wait_until_ready().await.map_err(not_ready)?;
+        self.replication_controllers
+            .wait_until_ready()
+            .await
+            .map_err(not_ready)?;
+        Ok(())
+    }
+
+    fn pods_api(&self, namespace: &str) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+}
+
+fn read_error(e: kube::Error) -> ClusterError {
+    match e {
+        kube::Error::Api(status) => ClusterError::Api {
+            code: status.code,
+            message: status.message,
+        },
+        other => ClusterError::Transport(other.to_string()),
+    }
+}
+
+fn action_error(e: kube::Error) -> ActionError {
+    match e {
+        kube::Error::Api(status) if status.code == 429 => {
+            ActionError::TooManyRequests(status.message)
+        }
+        kube::Error::Api(status) if status.code == 404 => ActionError::NotFound,
+        kube::Error::Api(status) => ActionError::Api {
+            code: status.code,
+            message: status.message,
+        },
+        other => ActionError::Transport(other.to_string()),
+    }
+}
+
+fn add<K: Resource<DynamicType = ()>>(
+    out: &mut Controllers,
+    objects: Vec<Arc<K>>,
+    info: impl Fn(&K) -> (Option<LabelSelector>, Option<i64>),
+) {
+    let kind = K::kind(&());
+    for o in objects {
+        let (selector, replicas) = info(&o);
+        out.insert(
+            o.meta().namespace.as_deref().unwrap_or_default(),
+            &kind,
+            o.meta().name.as_deref().unwrap_or_default(),
+            ControllerInfo {
+                owner_references: o.meta().owner_references.clone().unwrap_or_default(),
+                selector,
+                replicas,
+            },
+        );
+    }
+}
+
+impl Cluster for KubeCluster {
+    async fn lease(&self, namespace: &str, name: &str) -> Result<Option<Lease>, ClusterError> {
+        Api::<Lease>::namespaced(self.client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .map_err(read_error)
+    }
+
+    async fn list_vpas(&self) -> Result<Vec<Arc<VerticalPodAutoscaler>>, ClusterError> {
+        Ok(self.vpas.state())
+    }
+
+    async fn list_pods(&self) -> Result<Vec<Arc<Pod>>, ClusterError> {
+        Ok(self.pods.state())
+    }
+
+    async fn list_limit_ranges(&self) -> Result<Vec<LimitRange>, ClusterError> {
+        Ok(self
+            .limit_ranges
+            .state()
+            .iter()
+            .map(|l| (**l).clone())
+            .collect())
+    }
+
+    async fn controllers(&self) -> Result<Controllers, ClusterError> {
+        let mut out = Controllers::default();
+        let count = |n: Option<i32>| n.map(i64::from);
+        add(&mut out, self.deployments.state(), |d: &Deployment| {
+            let spec = d.spec.as_ref();
+            (
+                spec.map(|s| s.selector.clone()),
+                count(spec.and_then(|s| s.replicas)),
+            )
+        });
+        add(&mut out, self.replica_sets.state(), |r: &ReplicaSet| {
+            let spec = r.spec.as_ref();
+            (
+                spec.map(|s| s.selector.clone()),
+                count(spec.and_then(|s| s.replicas)),
+            )
+        });
+        add(&mut out, self.stateful_sets.state(), |s: &StatefulSet| {
+            let spec = s.spec.as_ref();
+            (
+                spec.map(|s| s.selector.clone()),
+                count(spec.and_then(|s| s.replicas)),
+            )
+        });
+        add(&mut out, self.daemon_sets.state(), |d: &DaemonSet| {
+            let ready = d.status.as_ref().map(|s| i64::from(s.number_ready));
+            (d.spec.as_ref().map(|s| s.selector.clone()), ready)
+        });
+        add(&mut out, self.jobs.state(), |j: &Job| {
+            (j.spec.as_ref().and_then(|s| s.selector.clone()), None)
+        });
+        add(&mut out, self.cron_jobs.state(), |c: &CronJob| {
+            let labels = c
+                .spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.labels.as_ref());
+            (labels.map(selector_from_labels), None)
+        });
+        add(
+            &mut out,
+            self.replication_controllers.state(),
+            |r: &ReplicationController| {
+                let spec = r.spec.as_ref();
+                let selector = spec
+                    .and_then(|s| s.selector.as_ref())
+                    .map(selector_from_labels);
+                (selector, count(spec.and_then(|s| s.replicas)))
+            },
+        );
+        Ok(out)
+    }
+
+    async fn evict(&self, pod: &PodKey) -> Result<(), ActionError> {
+        let body = json!({
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": pod.name, "namespace": pod.namespace},
+        });
+        self.pods_api(&pod.namespace)
+            .create_subresource::<Value, Value>(
+                "eviction",
+                &pod.name,
+                &PostParams::default(),
+                &body,
+            )
+            .await
+            .map(|_| ())
+            .map_err(action_error)
+    }
+
+    async fn resize(&self, pod: &PodKey, patch: &Value) -> Result<(), ActionError> {
+        let patch: json_patch::Patch = serde_json::from_value(patch.clone())
+            .map_err(|e| ActionError::Transport(e.to_string()))?;
+        self.pods_api(&pod.namespace)
+            .patch_resize(
+                &pod.name,
+                &PatchParams::default(),
+                &Patch::<()>::Json(patch),
+            )
+            .await
+            .map(|_| ())
+            .map_err(action_error)
+    }
+
+    async fn patch_pod(&self, pod: &PodKey, patch: &Value) -> Result<(), ActionError> {
+        let patch: json_patch::Patch = serde_json::from_value(patch.clone())
+            .map_err(|e| ActionError::Transport(e.to_string()))?;
+        self.pods_api(&pod.namespace)
+            .patch(
+                &pod.name,
+                &PatchParams::default(),
+                &Patch::<()>::Json(patch),
+            )
+            .await
+            .map(|_| ())
+            .map_err(action_error)
+    }
+
+    async fn publish(&self, event: UpdaterEvent) {
+        let action = if event.reason.starts_with("Evicted") {
+            "Evict"
+        } else {
+            "Resize"
+        };
+        let ev = Event {
+            type_: if event.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: event.reason.clone(),
+            note: Some(event.note),
+            action: action.into(),
+            secondary: None,
+        };
+        match self.recorder.publish(&ev, &event.regarding).await {
+            Ok(()) => debug!(reason = %event.reason, "Event recorded"),
+            Err(error) => warn!(reason = %event.reason, %error, "Cannot record event"),
+        }
+    }
+}

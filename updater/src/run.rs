@@ -1,0 +1,156 @@
+//! Top-level wiring of the binary (edge): logging, client, admin server, leader election,
+//! watch caches, the update loop, and graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::admin;
+use crate::args::Args;
+use crate::health::Health;
+use crate::kube_cluster::KubeCluster;
+use crate::leader::{LeaderConfig, LeaderElector, default_identity};
+use crate::logic::Updater;
+use crate::metrics::Metrics;
+
+/// Starts structured logging; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
+    if kubeconfig.is_empty() {
+        return Client::try_default()
+            .await
+            .context("building the Kubernetes client");
+    }
+    let kc = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .context("loading the kubeconfig")?;
+    Client::try_from(config).context("building the Kubernetes client")
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the updater until SIGTERM; fails when leadership is lost or startup fails.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    init_tracing();
+    let config = args.config();
+    info!(?config, "Starting vpa-updater");
+    if args.leader_elect_resource_lock != "leases" {
+        anyhow::bail!(
+            "--leader-elect-resource-lock={} is not supported (use leases)",
+            args.leader_elect_resource_lock
+        );
+    }
+    for gate in ["InPlace", "CPUStartupBoost"] {
+        if args.feature_gates.contains(&format!("{gate}=true")) {
+            warn!(gate, "Feature gate accepted but not implemented");
+        }
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        termination().await;
+        info!("Termination signal received; shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    let metrics = Arc::new(Metrics::default());
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    let health = Health::new(config.interval);
+    let address = admin::listen_address(&args.address)
+        .with_context(|| format!("parsing --address {}", args.address))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
+    let router = admin::router(Arc::new(registry), health.clone());
+    let admin_stop = stopped();
+    let admin_task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(admin_stop)
+            .await
+    });
+    info!(%address, "Serving /healthz and /metrics");
+
+    let client = client(&args.kubeconfig).await?;
+    let elector = args.leader_elect.then(|| {
+        LeaderElector::new(
+            client.clone(),
+            default_identity(),
+            LeaderConfig {
+                name: args.leader_elect_resource_name.clone(),
+                namespace: args.leader_elect_resource_namespace.clone(),
+                lease_duration: args.leader_elect_lease_duration,
+                renew_deadline: args.leader_elect_renew_deadline,
+                retry_period: args.leader_elect_retry_period,
+            },
+        )
+    });
+    if let Some(elector) = &elector {
+        tokio::select! {
+            _ = elector.acquire() => {}
+            _ = stopped() => return Ok(()),
+        }
+    }
+
+    let cluster = KubeCluster::start(client, config.namespaces.only.as_deref());
+    tokio::select! {
+        ready = cluster.wait_ready() => ready.context("starting the watch caches")?,
+        _ = stopped() => return Ok(()),
+    }
+    info!("Watch caches synced");
+    let updater = Updater::new(cluster, config, metrics, health);
+    let result = match &elector {
+        Some(elector) => tokio::select! {
+            _ = updater.run(stopped()) => Ok(()),
+            lost = elector.hold() => Err(anyhow::Error::new(lost)),
+        },
+        None => {
+            updater.run(stopped()).await;
+            Ok(())
+        }
+    };
+    if let Some(elector) = &elector {
+        elector.release().await;
+    }
+    if result.is_ok() {
+        let _ = admin_task.await;
+    } else {
+        admin_task.abort();
+    }
+    result
+}
