@@ -20,6 +20,7 @@ pub mod error;
 pub mod faults;
 pub mod openapi;
 pub mod patch;
+pub mod proto;
 pub mod resource;
 pub mod schema;
 pub mod selector;

@@ -71,12 +71,28 @@ impl Req {
         }
     }
 
+    fn is_protobuf(&self) -> bool {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| c.starts_with(crate::proto::CONTENT_TYPE))
+    }
+
+    /// The request body as JSON (protobuf bodies of typed clients are decoded too).
+    pub fn decode(&self) -> ApiResult<Value> {
+        if self.is_protobuf() {
+            crate::proto::decode(&self.body)
+        } else {
+            crate::schema::decode_json(&self.body)
+        }
+    }
+
     fn write_options(&self) -> WriteOptions {
         WriteOptions {
             dry_run: self.q("dryRun") == Some("All"),
             validation: FieldValidation::parse(self.q("fieldValidation").unwrap_or_default()),
             field_manager: self.q("fieldManager").unwrap_or("unknown").to_string(),
-            raw: Some(self.body.clone()),
+            raw: (!self.is_protobuf()).then(|| self.body.clone()),
         }
     }
 }
@@ -367,7 +383,7 @@ async fn route(s: &Arc<Shared>, req: &Req) -> ApiResult<Response> {
         "list" => list(s, req, &info, ns),
         "watch" => watch::serve(s.clone(), req, info.clone(), ns),
         "create" => {
-            let body = crate::schema::decode_json(&req.body)?;
+            let body = req.decode()?;
             let (o, w) = s.create(&req.user, &info, ns, body, &opts).await?;
             Ok(with_warnings(
                 render_one(s, req, &info, &o, StatusCode::CREATED),
@@ -375,7 +391,7 @@ async fn route(s: &Arc<Shared>, req: &Req) -> ApiResult<Response> {
             ))
         }
         "update" => {
-            let body = crate::schema::decode_json(&req.body)?;
+            let body = req.decode()?;
             let (o, w) = s
                 .update(&req.user, &info, ns, &t.name, "", body, &opts)
                 .await?;
@@ -455,7 +471,7 @@ fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
     let body: Value = if req.body.is_empty() {
         json!({})
     } else {
-        crate::schema::decode_json(&req.body)?
+        req.decode()?
     };
     let policy = req
         .q("propagationPolicy")

@@ -94,14 +94,14 @@ pub(super) async fn handle(
             &scale_of(info, &get_obj(s, info, t)?.value),
         )),
         ("status" | "resize", &Method::PUT) => {
-            let body = crate::schema::decode_json(&req.body)?;
+            let body = req.decode()?;
             let (o, _) = s
                 .update(&req.user, info, &t.namespace, &t.name, &t.sub, body, &opts)
                 .await?;
             Ok(json_response(StatusCode::OK, object_bytes(info, &o)))
         }
         ("scale", &Method::PUT) => {
-            let body = crate::schema::decode_json(&req.body)?;
+            let body = req.decode()?;
             let patch_body = serde_json::to_vec(&json!({"spec": {"replicas": body.pointer("/spec/replicas")}, "metadata": {"resourceVersion": body.pointer("/metadata/resourceVersion")}})).unwrap_or_default();
             let (o, _, _) = s
                 .patch(
@@ -118,8 +118,8 @@ pub(super) async fn handle(
             Ok(value_response(StatusCode::OK, &scale_of(info, &o.value)))
         }
         ("status" | "resize" | "scale", &Method::PATCH) => patch(s, req, info, t, opts).await,
-        ("eviction", &Method::POST) => evict(s, info, t, &crate::schema::decode_json(&req.body)?),
-        ("binding", &Method::POST) => bind(s, info, t, &crate::schema::decode_json(&req.body)?),
+        ("eviction", &Method::POST) => evict(s, info, t, &req.decode()?),
+        ("binding", &Method::POST) => bind(s, info, t, &req.decode()?),
         ("log", &Method::GET) => {
             get_obj(s, info, t)?;
             Ok(Response::builder()
@@ -133,7 +133,7 @@ pub(super) async fn handle(
             let token = s.tokens.for_service_account(&t.namespace, &t.name);
             let exp = (s.store.now_time() + chrono::Duration::hours(1))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let body: Value = crate::schema::decode_json(&req.body).unwrap_or(json!({}));
+            let body: Value = req.decode().unwrap_or(json!({}));
             Ok(value_response(
                 StatusCode::CREATED,
                 &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": {"name": t.name, "namespace": t.namespace},
@@ -281,7 +281,7 @@ fn bind(s: &Shared, info: &ResourceInfo, t: &Target, body: &Value) -> ApiResult<
 
 /// Answers the review kinds (created, never stored).
 pub(super) fn review(s: &Shared, req: &Req, info: &ResourceInfo) -> ApiResult<Response> {
-    let mut body = crate::schema::decode_json(&req.body)?;
+    let mut body = req.decode()?;
     let spec = body["spec"].clone();
     let status = match info.plural.as_str() {
         "selfsubjectaccessreviews" | "subjectaccessreviews" => {
