@@ -16,3 +16,4 @@ pub mod view;
 pub fn install_crypto() {
     vpa_common::install_crypto_provider();
 }
+pub mod server;

@@ -1,0 +1,102 @@
+//! Shared helpers of the TLS tests: a webhook on a random local port, external tools.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use axum_server::Handle;
+use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
+use vpa_admission_controller::handler::{AppState, router};
+use vpa_admission_controller::metrics::Metrics;
+use vpa_admission_controller::server::serve_webhook;
+use vpa_admission_controller::validation::FeatureGates;
+use vpa_admission_controller::view::StaticView;
+use vpa_common::testutil::{FakeControllers, VpaBuilder};
+
+pub const POD_CREATE: &str = include_str!("../reviews/pod-create.json");
+
+pub fn names() -> Vec<String> {
+    vec!["localhost".to_string(), "127.0.0.1".to_string()]
+}
+
+pub fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+pub fn bundle() -> CertBundle {
+    CertBundle::generate(&names(), now(), Validity::default()).unwrap()
+}
+
+/// Starts the webhook with `bundle` on 127.0.0.1 and returns its address, store and handle.
+pub async fn start(
+    bundle: &CertBundle,
+    options: TlsOptions,
+) -> (SocketAddr, Arc<CertStore>, Handle<SocketAddr>) {
+    vpa_admission_controller::install_crypto();
+    let store = Arc::new(CertStore::new());
+    store
+        .install(
+            &bundle.server_cert_pem,
+            &bundle.server_key_pem,
+            &bundle.ca_bundle(),
+        )
+        .unwrap();
+    let view = StaticView::new(
+        vec![
+            VpaBuilder::new("default", "hamster-vpa")
+                .container("hamster")
+                .target("250m", "200Mi")
+                .build(),
+        ],
+        FakeControllers::new()
+            .add(
+                "default",
+                "Deployment",
+                "hamster",
+                None,
+                &[("app", "hamster")],
+            )
+            .add(
+                "default",
+                "ReplicaSet",
+                "hamster-5d7c6c6b5f",
+                Some(("Deployment", "hamster")),
+                &[],
+            ),
+    );
+    let state = AppState {
+        view: Arc::new(view),
+        metrics: Arc::new(Metrics::new()),
+        gates: FeatureGates::default(),
+    };
+    let config = server_config(store.clone(), &options).unwrap();
+    let handle = Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        serve_webhook("127.0.0.1:0".parse().unwrap(), router(state), config, h).await
+    });
+    let addr = handle.listening().await.expect("server listens");
+    (addr, store, handle)
+}
+
+/// Whether `tool` runs; when it does not, prints why the test is skipped, or panics under CI.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new(tool).arg("--version").output().is_ok()
+        || Command::new(tool).arg("version").output().is_ok();
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is required under CI=true but was not found");
+        }
+        eprintln!("skipping: {tool} not found on PATH");
+    }
+    ok
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
