@@ -348,3 +348,7 @@ fn plan_vpa<'a>(
         skipped,
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,19 +1,17 @@
-//! Builders for pods and VPAs used by this crate's unit tests.
-
-use std::collections::BTreeMap;
+//! Test builders of this crate: thin extensions of the shared `vpa_common::testutil` builders
+//! with the pod status and update-policy fields the updater's decisions read.
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
-    PodSpec, PodStatus, ResourceRequirements,
+    ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use vpa_common::api::{
-    CrossVersionObjectReference, PodUpdatePolicy, RecommendedContainerResources,
-    RecommendedPodResources, ResourceList, UpdateMode, VerticalPodAutoscaler,
-    VerticalPodAutoscalerSpec, VerticalPodAutoscalerStatus,
+    EvictionRequirement, PodUpdatePolicy, RecommendedContainerResources, ResourceList, UpdateMode,
+    VerticalPodAutoscaler,
 };
+use vpa_common::testutil;
 
 /// A timestamp `secs` seconds after the epoch.
 pub fn at(secs: i64) -> Timestamp {
@@ -32,100 +30,70 @@ pub fn resources(cpu: &str, memory: &str) -> ResourceList {
     list
 }
 
-/// Builds a running pod owned by ReplicaSet `rs` in namespace `ns`.
-pub struct PodBuilder(Pod);
+/// Builds a running pod (owned by ReplicaSet `rs`, started at the epoch) on top of the shared
+/// `vpa_common::testutil::PodBuilder`, adding the status fields the updater reads.
+pub struct PodBuilder {
+    inner: testutil::PodBuilder,
+    status: PodStatus,
+}
 
 impl PodBuilder {
     pub fn new(ns: &str, name: &str) -> Self {
-        Self(Pod {
-            metadata: ObjectMeta {
-                namespace: Some(ns.into()),
-                name: Some(name.into()),
-                uid: Some(format!("uid-{name}")),
-                owner_references: Some(vec![OwnerReference {
-                    api_version: "apps/v1".into(),
-                    kind: "ReplicaSet".into(),
-                    name: "rs".into(),
-                    uid: "rs-uid".into(),
-                    controller: Some(true),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            },
-            spec: Some(PodSpec::default()),
-            status: Some(PodStatus {
+        Self {
+            inner: testutil::PodBuilder::new(ns, name).owner("ReplicaSet", "rs"),
+            status: PodStatus {
                 phase: Some("Running".into()),
                 start_time: Some(Time(at(0))),
                 ..Default::default()
-            }),
-        })
+            },
+        }
     }
 
     pub fn label(mut self, key: &str, value: &str) -> Self {
-        self.0
-            .metadata
-            .labels
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+        self.inner = self.inner.label(key, value);
         self
     }
 
     pub fn owner(mut self, kind: &str, name: &str) -> Self {
-        let r = &mut self.0.metadata.owner_references.as_mut().unwrap()[0];
-        r.kind = kind.into();
-        r.name = name.into();
+        self.inner = self.inner.owner(kind, name);
         self
     }
 
+    /// Adds a container with these requests (an empty string leaves a resource out).
     pub fn container(mut self, name: &str, cpu: &str, memory: &str) -> Self {
-        self.0.spec.as_mut().unwrap().containers.push(Container {
-            name: name.into(),
-            resources: Some(ResourceRequirements {
-                requests: Some(resources(cpu, memory)),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
+        self.inner = self.inner.container(name).requests(cpu, memory);
         self
     }
 
-    #[allow(dead_code)]
+    /// Sets the last container's limits.
     pub fn limits(mut self, cpu: &str, memory: &str) -> Self {
-        let c = self.0.spec.as_mut().unwrap().containers.last_mut().unwrap();
-        c.resources.as_mut().unwrap().limits = Some(resources(cpu, memory));
+        self.inner = self.inner.limits(cpu, memory);
         self
     }
 
     pub fn phase(mut self, phase: &str) -> Self {
-        self.0.status.as_mut().unwrap().phase = Some(phase.into());
+        self.status.phase = Some(phase.into());
         self
     }
 
     #[allow(dead_code)]
     pub fn started_at(mut self, t: Timestamp) -> Self {
-        self.0.status.as_mut().unwrap().start_time = Some(Time(t));
+        self.status.start_time = Some(Time(t));
         self
     }
 
     pub fn no_start_time(mut self) -> Self {
-        self.0.status.as_mut().unwrap().start_time = None;
+        self.status.start_time = None;
         self
     }
 
     pub fn annotation(mut self, key: &str, value: &str) -> Self {
-        self.0
-            .metadata
-            .annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+        self.inner = self.inner.annotation(key, value);
         self
     }
 
     pub fn condition(mut self, type_: &str, reason: Option<&str>) -> Self {
-        self.0
-            .status
-            .as_mut()
-            .unwrap()
+        self.status
             .conditions
             .get_or_insert_with(Vec::new)
             .push(PodCondition {
@@ -139,10 +107,7 @@ impl PodBuilder {
 
     /// Container `name` was last terminated by `reason` after running `ran_secs` seconds.
     pub fn last_terminated(mut self, name: &str, reason: &str, ran_secs: i64) -> Self {
-        self.0
-            .status
-            .as_mut()
-            .unwrap()
+        self.status
             .container_statuses
             .get_or_insert_with(Vec::new)
             .push(ContainerStatus {
@@ -162,53 +127,46 @@ impl PodBuilder {
     }
 
     pub fn build(self) -> Pod {
-        self.0
+        let mut pod = self.inner.build();
+        pod.metadata.uid = pod.metadata.name.as_ref().map(|n| format!("uid-{n}"));
+        pod.status = Some(self.status);
+        pod
     }
 }
 
-/// Builds a VPA targeting Deployment `app`.
-pub struct VpaBuilder(VerticalPodAutoscaler);
+/// Builds a VPA on top of the shared `vpa_common::testutil::VpaBuilder` (which targets
+/// Deployment `<name without -vpa>`), adding update-policy fields.
+pub struct VpaBuilder {
+    inner: testutil::VpaBuilder,
+    policy: PodUpdatePolicy,
+}
 
 impl VpaBuilder {
     pub fn new(ns: &str, name: &str) -> Self {
-        let mut vpa = VerticalPodAutoscaler::new(
-            name,
-            VerticalPodAutoscalerSpec {
-                target_ref: CrossVersionObjectReference {
-                    api_version: Some("apps/v1".into()),
-                    kind: "Deployment".into(),
-                    name: "app".into(),
-                },
-                ..Default::default()
-            },
-        );
-        vpa.metadata.namespace = Some(ns.into());
-        Self(vpa)
+        Self {
+            inner: testutil::VpaBuilder::new(ns, name),
+            policy: PodUpdatePolicy::default(),
+        }
     }
 
-    fn policy(&mut self) -> &mut PodUpdatePolicy {
-        self.0
-            .spec
-            .update_policy
-            .get_or_insert_with(Default::default)
+    /// Applies any shared-builder setting (policies, creation time, target).
+    pub fn with(mut self, f: impl FnOnce(testutil::VpaBuilder) -> testutil::VpaBuilder) -> Self {
+        self.inner = f(self.inner);
+        self
     }
 
-    #[allow(dead_code)]
     pub fn mode(mut self, mode: UpdateMode) -> Self {
-        self.policy().update_mode = Some(mode);
+        self.policy.update_mode = Some(mode);
         self
     }
 
     pub fn min_replicas(mut self, n: i32) -> Self {
-        self.policy().min_replicas = Some(n);
+        self.policy.min_replicas = Some(n);
         self
     }
 
-    pub fn eviction_requirements(
-        mut self,
-        reqs: Vec<vpa_common::api::EvictionRequirement>,
-    ) -> Self {
-        self.policy().eviction_requirements = Some(reqs);
+    pub fn eviction_requirements(mut self, reqs: Vec<EvictionRequirement>) -> Self {
+        self.policy.eviction_requirements = Some(reqs);
         self
     }
 
@@ -221,27 +179,21 @@ impl VpaBuilder {
         lower: (&str, &str),
         upper: (&str, &str),
     ) -> Self {
-        let status = self
-            .0
-            .status
-            .get_or_insert_with(VerticalPodAutoscalerStatus::default);
-        let rec = status
-            .recommendation
-            .get_or_insert_with(RecommendedPodResources::default);
-        rec.container_recommendations
-            .get_or_insert_with(Vec::new)
-            .push(RecommendedContainerResources {
-                container_name: Some(container.into()),
-                target: resources(target.0, target.1),
-                lower_bound: Some(resources(lower.0, lower.1)),
-                upper_bound: Some(resources(upper.0, upper.1)),
-                uncapped_target: None,
-            });
+        self.inner = self
+            .inner
+            .container(container)
+            .target(target.0, target.1)
+            .lower_bound(lower.0, lower.1)
+            .upper_bound(upper.0, upper.1);
         self
     }
 
     pub fn build(self) -> VerticalPodAutoscaler {
-        self.0
+        let mut vpa = self.inner.build();
+        if self.policy != PodUpdatePolicy::default() {
+            vpa.spec.update_policy = Some(self.policy);
+        }
+        vpa
     }
 }
 
