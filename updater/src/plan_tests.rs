@@ -134,10 +134,12 @@ fn vpas_that_do_not_update_running_pods_are_skipped_with_a_reason() {
 #[test]
 fn ignored_namespaces_are_skipped() {
     let s = snapshot(vec![app_vpa("v", UpdateMode::Recreate).build()], vec![]);
-    let mut config = UpdaterConfig::default();
-    config.namespaces = NamespaceFilter {
-        only: None,
-        ignored: vec!["ns".into()],
+    let config = UpdaterConfig {
+        namespaces: NamespaceFilter {
+            only: None,
+            ignored: vec!["ns".into()],
+        },
+        ..UpdaterConfig::default()
     };
     let p = plan_of(&s, &config);
     assert_eq!(p.skipped_vpas[0].1, VpaSkip::Namespace);
