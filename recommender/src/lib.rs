@@ -1,4 +1,13 @@
 //! Library side of the `recommender` component, so tests and benchmarks reach its logic.
+//!
+//! The recommendation engine is pure and clock-free: [`model`] aggregates usage samples into
+//! decaying histograms, [`logic`] turns aggregates into target and bounds, and [`checkpoint`]
+//! converts aggregates to and from `VerticalPodAutoscalerCheckpoint` status. [`replay`] is the
+//! `vpa-recommender replay` what-if tool, which drives the engine from a CSV of samples.
 
+pub mod checkpoint;
 pub mod input;
+pub mod logic;
+pub mod model;
+pub mod replay;
 pub mod routines;

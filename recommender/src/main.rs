@@ -1,21 +1,43 @@
-//! `vpa-recommender` launcher.
+//! `vpa-recommender` launcher: the recommender service by default, or the `replay` tool.
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vpa_recommender::replay::{self, EngineArgs, ReplayArgs};
 
 /// Computes resource recommendations from observed usage and writes them into VPA status.
+///
+/// Without a subcommand it runs the recommender service; `replay` computes recommendations
+/// offline from a CSV file of usage samples.
 #[derive(Parser, Debug)]
-#[command(name = "vpa-recommender", version, about)]
-struct Args {
+#[command(name = "vpa-recommender", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Path to a kubeconfig; in-cluster configuration is used when empty.
     #[arg(long, env = "KUBECONFIG", default_value = "")]
     kubeconfig: String,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Subcommand, Debug)]
+enum Command {
+    Replay(ReplayArgs),
+}
+
+fn main() -> ExitCode {
     vpa_common::install_crypto_provider();
-    let args = Args::parse();
-    anyhow::bail!(
-        "vpa-recommender is not implemented yet (kubeconfig {:?}); see the open issues",
-        args.kubeconfig
-    )
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Replay(args)) => replay::run(&args, &cli.engine),
+        None => {
+            eprintln!(
+                "error: the recommender service is not implemented yet (kubeconfig {:?}); \
+                 `vpa-recommender replay --samples FILE` computes recommendations offline",
+                cli.kubeconfig
+            );
+            ExitCode::FAILURE
+        }
+    }
 }

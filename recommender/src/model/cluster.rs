@@ -1,0 +1,221 @@
+//! Aggregates keyed by workload and the container instances feeding them (pure).
+//!
+//! Upstream keys aggregates by namespace, container name and the pod's whole label set, then
+//! merges those matching a VPA per container name. Keying directly by (namespace, workload,
+//! container) gives the same merged history without the merge: every instance of a container
+//! of a workload feeds one [`AggregateContainerState`], each through its own [`ContainerState`].
+
+use std::collections::HashMap;
+
+use super::aggregate::AggregateContainerState;
+use super::config::AggregationsConfig;
+use super::container::{ContainerState, OomError};
+use super::types::{ContainerUsageSample, ResourceAmount, Timestamp};
+
+/// Identifies the aggregate of one container of one workload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AggregateKey {
+    /// Namespace of the workload.
+    pub namespace: String,
+    /// Name of the workload (the VPA's target controller).
+    pub workload: String,
+    /// Container name.
+    pub container: String,
+}
+
+/// Identifies one container instance: a container of a pod.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerId {
+    /// Namespace of the pod.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// Container name.
+    pub container: String,
+}
+
+#[derive(Clone, Debug)]
+struct Instance {
+    aggregate: AggregateKey,
+    state: ContainerState,
+}
+
+/// All aggregates and the instances feeding them.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterState {
+    config: AggregationsConfig,
+    aggregates: HashMap<AggregateKey, AggregateContainerState>,
+    instances: HashMap<ContainerId, Instance>,
+}
+
+impl ClusterState {
+    /// An empty model aggregating with `config`.
+    pub fn new(config: AggregationsConfig) -> Self {
+        Self {
+            config,
+            ..Self::default()
+        }
+    }
+
+    /// The aggregation settings.
+    pub fn config(&self) -> &AggregationsConfig {
+        &self.config
+    }
+
+    /// Every aggregate.
+    pub fn aggregates(&self) -> &HashMap<AggregateKey, AggregateContainerState> {
+        &self.aggregates
+    }
+
+    /// The state of one instance, if it was seen.
+    pub fn container(&self, id: &ContainerId) -> Option<&ContainerState> {
+        self.instances.get(id).map(|i| &i.state)
+    }
+
+    /// Instances feeding `key`, with their state (used to leave their open memory windows out of
+    /// checkpoints).
+    pub fn containers_of<'a>(
+        &'a self,
+        key: &'a AggregateKey,
+    ) -> impl Iterator<Item = &'a ContainerState> + 'a {
+        self.instances
+            .values()
+            .filter(move |i| &i.aggregate == key)
+            .map(|i| &i.state)
+    }
+
+    /// Adds a usage sample of instance `id` of a container of `workload`. The instance and its
+    /// aggregate are created on first sight, the aggregate with the sample's time as creation
+    /// time. Returns whether the sample was aggregated (see [`ContainerState::add_sample`]).
+    pub fn add_sample(
+        &mut self,
+        id: &ContainerId,
+        workload: &str,
+        sample: &ContainerUsageSample,
+    ) -> bool {
+        let (instance, aggregate, config) = self.instance(id, workload, sample.measure_start);
+        instance.state.add_sample(sample, aggregate, config)
+    }
+
+    /// Records an OOM kill of instance `id` using `memory` bytes at `timestamp`
+    /// (see [`ContainerState::record_oom`]).
+    pub fn record_oom(
+        &mut self,
+        id: &ContainerId,
+        workload: &str,
+        timestamp: Timestamp,
+        memory: ResourceAmount,
+    ) -> Result<(), OomError> {
+        let (instance, aggregate, config) = self.instance(id, workload, timestamp);
+        instance
+            .state
+            .record_oom(timestamp, memory, aggregate, config)
+    }
+
+    /// Drops aggregates expired at `now` (see [`AggregateContainerState::is_expired`]) and the
+    /// instances that fed them. Returns the keys removed.
+    pub fn garbage_collect(&mut self, now: Timestamp) -> Vec<AggregateKey> {
+        let config = &self.config;
+        let expired: Vec<AggregateKey> = self
+            .aggregates
+            .iter()
+            .filter(|(_, a)| a.is_expired(now, config))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &expired {
+            self.aggregates.remove(key);
+        }
+        self.instances
+            .retain(|_, i| self.aggregates.contains_key(&i.aggregate));
+        expired
+    }
+
+    fn instance(
+        &mut self,
+        id: &ContainerId,
+        workload: &str,
+        now: Timestamp,
+    ) -> (
+        &mut Instance,
+        &mut AggregateContainerState,
+        &AggregationsConfig,
+    ) {
+        // Look up before inserting so the hot path clones no key.
+        if !self.instances.contains_key(id) {
+            let aggregate = AggregateKey {
+                namespace: id.namespace.clone(),
+                workload: workload.to_owned(),
+                container: id.container.clone(),
+            };
+            let state = ContainerState::new();
+            self.instances
+                .insert(id.clone(), Instance { aggregate, state });
+        }
+        let instance = self.instances.get_mut(id).expect("inserted above");
+        if !self.aggregates.contains_key(&instance.aggregate) {
+            let aggregate = AggregateContainerState::new(&self.config, now);
+            self.aggregates
+                .insert(instance.aggregate.clone(), aggregate);
+        }
+        let aggregate = self
+            .aggregates
+            .get_mut(&instance.aggregate)
+            .expect("inserted above");
+        (instance, aggregate, &self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::types::{DAY, Resource};
+
+    const T0: Timestamp = 1_795_132_800;
+
+    fn id(pod: &str) -> ContainerId {
+        ContainerId {
+            namespace: "default".into(),
+            pod: pod.into(),
+            container: "app".into(),
+        }
+    }
+
+    fn cpu(t: Timestamp) -> ContainerUsageSample {
+        ContainerUsageSample {
+            measure_start: t,
+            usage: 500,
+            resource: Resource::Cpu,
+        }
+    }
+
+    #[test]
+    fn pods_of_a_workload_share_one_aggregate() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        assert!(cluster.add_sample(&id("web-1"), "web", &cpu(T0)));
+        assert!(cluster.add_sample(&id("web-2"), "web", &cpu(T0)));
+        assert!(
+            !cluster.add_sample(&id("web-2"), "web", &cpu(T0)),
+            "duplicate"
+        );
+        assert_eq!(cluster.aggregates().len(), 1);
+        let key = AggregateKey {
+            namespace: "default".into(),
+            workload: "web".into(),
+            container: "app".into(),
+        };
+        assert_eq!(cluster.aggregates()[&key].total_samples_count, 2);
+        assert_eq!(cluster.containers_of(&key).count(), 2);
+    }
+
+    #[test]
+    fn garbage_collection_drops_expired_aggregates_and_their_instances() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        cluster.add_sample(&id("old-1"), "old", &cpu(T0));
+        cluster.add_sample(&id("new-1"), "new", &cpu(T0 + 5 * DAY));
+        let removed = cluster.garbage_collect(T0 + 8 * DAY);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].workload, "old");
+        assert!(cluster.container(&id("old-1")).is_none());
+        assert!(cluster.container(&id("new-1")).is_some());
+    }
+}
