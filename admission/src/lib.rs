@@ -16,4 +16,9 @@ pub mod view;
 pub fn install_crypto() {
     vpa_common::install_crypto_provider();
 }
+pub mod cache;
+pub mod cluster;
+pub mod config;
+pub mod registration;
+pub mod run;
 pub mod server;

@@ -1,21 +1,22 @@
 //! `vpa-admission-controller` launcher.
 
 use clap::Parser;
+use vpa_admission_controller::config::{Args, CertSource};
 
-/// TLS mutating webhook that sets pod requests from the recommendation at creation.
-#[derive(Parser, Debug)]
-#[command(name = "vpa-admission-controller", version, about)]
-struct Args {
-    /// Path to a kubeconfig; in-cluster configuration is used when empty.
-    #[arg(long, env = "KUBECONFIG", default_value = "")]
-    kubeconfig: String,
-}
-
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     vpa_common::install_crypto_provider();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let args = Args::parse();
-    anyhow::bail!(
-        "vpa-admission-controller is not implemented yet (kubeconfig {:?}); see the open issues",
-        args.kubeconfig
-    )
+    let files = std::path::Path::new(&args.tls_cert_file).exists()
+        && std::path::Path::new(&args.tls_private_key).exists();
+    let config = args.into_config(files).map_err(anyhow::Error::msg)?;
+    if let CertSource::Files { cert, .. } = &config.certs {
+        tracing::info!(%cert, "Using mounted certificate files");
+    }
+    vpa_admission_controller::run::run(config).await
 }

@@ -8,6 +8,10 @@
 
 mod store;
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
@@ -278,6 +282,39 @@ impl CertBundle {
         }
         Ok(changed.then_some(next))
     }
+}
+
+/// Secret `data` as upstream names it (`caCert.pem`, `caKey.pem`, `serverCert.pem`,
+/// `serverKey.pem`), plus `previousCaCert.pem` during a CA rotation.
+pub fn to_secret_data(bundle: &CertBundle) -> BTreeMap<String, ByteString> {
+    let mut data = BTreeMap::new();
+    let mut put = |key: &str, value: &str| {
+        data.insert(key.to_string(), ByteString(value.as_bytes().to_vec()));
+    };
+    put(keys::CA_CERT, &bundle.ca_cert_pem);
+    put(keys::CA_KEY, &bundle.ca_key_pem);
+    put(keys::SERVER_CERT, &bundle.server_cert_pem);
+    put(keys::SERVER_KEY, &bundle.server_key_pem);
+    if let Some(prev) = &bundle.previous_ca_cert_pem {
+        put(keys::PREVIOUS_CA_CERT, prev);
+    }
+    data
+}
+
+/// Reads a bundle from Secret `data`; `None` when one of the four upstream keys is missing or
+/// not UTF-8.
+pub fn from_secret_data(data: &BTreeMap<String, ByteString>) -> Option<CertBundle> {
+    let get = |key: &str| {
+        data.get(key)
+            .and_then(|b| String::from_utf8(b.0.clone()).ok())
+    };
+    Some(CertBundle {
+        ca_cert_pem: get(keys::CA_CERT)?,
+        ca_key_pem: get(keys::CA_KEY)?,
+        server_cert_pem: get(keys::SERVER_CERT)?,
+        server_key_pem: get(keys::SERVER_KEY)?,
+        previous_ca_cert_pem: get(keys::PREVIOUS_CA_CERT),
+    })
 }
 
 #[cfg(test)]

@@ -132,3 +132,12 @@ fn tls_options_parse_upstream_flags() {
         &o.ciphers
     ));
 }
+
+#[test]
+fn secret_data_round_trips_and_needs_all_four_keys() {
+    let b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
+    let mut data = to_secret_data(&b);
+    assert_eq!(from_secret_data(&data), Some(b));
+    data.remove(keys::SERVER_KEY);
+    assert_eq!(from_secret_data(&data), None);
+}

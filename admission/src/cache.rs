@@ -1,0 +1,292 @@
+//! Watch caches (edge): kube-runtime reflectors for VPAs, LimitRanges, HPAs and the well-known
+//! controllers, behind [`ClusterView`]. Controllers are trimmed to what matching needs (owner
+//! references, selector, replicas) to keep memory small.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::{StreamExt, future};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{LimitRange, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tracing::warn;
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::limitrange::NamespaceLimits;
+use vpa_common::matching::{ControllerKey, ControllerLookup, selector_from_labels};
+
+use crate::view::ClusterView;
+
+/// Reflector-backed cluster state.
+#[derive(Clone)]
+pub struct ReflectorView {
+    vpas: Store<VerticalPodAutoscaler>,
+    limit_ranges: Store<LimitRange>,
+    hpas: Store<HorizontalPodAutoscaler>,
+    deployments: Store<Deployment>,
+    replica_sets: Store<ReplicaSet>,
+    stateful_sets: Store<StatefulSet>,
+    daemon_sets: Store<DaemonSet>,
+    jobs: Store<Job>,
+    cron_jobs: Store<CronJob>,
+    replication_controllers: Store<ReplicationController>,
+    synced: Arc<AtomicBool>,
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Starts one reflector; `trim` drops fields the webhook never reads.
+fn reflect<K>(api: Api<K>, trim: fn(&mut K)) -> Store<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone,
+{
+    let (reader, writer) = reflector::store();
+    let kind = K::kind(&K::DynamicType::default()).to_string();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(move |obj: &mut K| {
+            obj.managed_fields_mut().clear();
+            trim(obj);
+        })
+        .reflect(writer)
+        .for_each(move |event| {
+            if let Err(e) = event {
+                warn!(%kind, error = %e, "Watch failed; retrying");
+            }
+            future::ready(())
+        });
+    tokio::spawn(stream);
+    reader
+}
+
+fn keep<K>(_: &mut K) {}
+
+impl ReflectorView {
+    /// Starts every reflector (all namespaces, or one when `namespace` is set) and a task that
+    /// marks the view synced once each has listed.
+    pub fn start(client: &Client, namespace: Option<&str>) -> Self {
+        let view = Self {
+            vpas: reflect(api(client, namespace), keep),
+            limit_ranges: reflect(api(client, namespace), keep),
+            hpas: reflect(api(client, namespace), |h: &mut HorizontalPodAutoscaler| {
+                h.status = None
+            }),
+            deployments: reflect(api(client, namespace), |d: &mut Deployment| {
+                d.status = None;
+                if let Some(s) = d.spec.as_mut() {
+                    s.template.spec = None;
+                }
+            }),
+            replica_sets: reflect(api(client, namespace), |r: &mut ReplicaSet| {
+                r.status = None;
+                if let Some(s) = r.spec.as_mut() {
+                    s.template = None;
+                }
+            }),
+            stateful_sets: reflect(api(client, namespace), |s: &mut StatefulSet| {
+                s.status = None;
+                if let Some(spec) = s.spec.as_mut() {
+                    spec.template.spec = None;
+                    spec.volume_claim_templates = None;
+                }
+            }),
+            daemon_sets: reflect(api(client, namespace), |d: &mut DaemonSet| {
+                d.status = None;
+                if let Some(s) = d.spec.as_mut() {
+                    s.template.spec = None;
+                }
+            }),
+            jobs: reflect(api(client, namespace), |j: &mut Job| {
+                j.status = None;
+                if let Some(s) = j.spec.as_mut() {
+                    s.template.spec = None;
+                }
+            }),
+            cron_jobs: reflect(api(client, namespace), |c: &mut CronJob| {
+                c.status = None;
+                if let Some(js) = c.spec.as_mut().and_then(|s| s.job_template.spec.as_mut()) {
+                    js.template.spec = None;
+                }
+            }),
+            replication_controllers: reflect(
+                api(client, namespace),
+                |r: &mut ReplicationController| {
+                    r.status = None;
+                    if let Some(s) = r.spec.as_mut() {
+                        s.template = None;
+                    }
+                },
+            ),
+            synced: Arc::new(AtomicBool::new(false)),
+        };
+        let v = view.clone();
+        tokio::spawn(async move {
+            let _ = futures::join!(
+                v.vpas.wait_until_ready(),
+                v.limit_ranges.wait_until_ready(),
+                v.hpas.wait_until_ready(),
+                v.deployments.wait_until_ready(),
+                v.replica_sets.wait_until_ready(),
+                v.stateful_sets.wait_until_ready(),
+                v.daemon_sets.wait_until_ready(),
+                v.jobs.wait_until_ready(),
+                v.cron_jobs.wait_until_ready(),
+                v.replication_controllers.wait_until_ready(),
+            );
+            v.synced.store(true, Ordering::Release);
+            tracing::info!("Watch caches synced");
+        });
+        view
+    }
+}
+
+fn get<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<Arc<K>>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone,
+{
+    store.get(&ObjectRef::new(name).within(namespace))
+}
+
+fn in_namespace<K: Resource>(obj: &K, namespace: &str) -> bool {
+    obj.meta().namespace.as_deref().unwrap_or_default() == namespace
+}
+
+impl ControllerLookup for ReflectorView {
+    fn owner_references(&self, ns: &str, key: &ControllerKey) -> Option<Vec<OwnerReference>> {
+        let n = key.name.as_str();
+        let owners = match key.kind.as_str() {
+            "Deployment" => get(&self.deployments, ns, n)?.owner_references().to_vec(),
+            "ReplicaSet" => get(&self.replica_sets, ns, n)?.owner_references().to_vec(),
+            "StatefulSet" => get(&self.stateful_sets, ns, n)?.owner_references().to_vec(),
+            "DaemonSet" => get(&self.daemon_sets, ns, n)?.owner_references().to_vec(),
+            "Job" => get(&self.jobs, ns, n)?.owner_references().to_vec(),
+            "CronJob" => get(&self.cron_jobs, ns, n)?.owner_references().to_vec(),
+            "ReplicationController" => get(&self.replication_controllers, ns, n)?
+                .owner_references()
+                .to_vec(),
+            _ => return None,
+        };
+        Some(owners)
+    }
+
+    fn selector(&self, ns: &str, key: &ControllerKey) -> Option<LabelSelector> {
+        let n = key.name.as_str();
+        match key.kind.as_str() {
+            "Deployment" => Some(
+                get(&self.deployments, ns, n)?
+                    .spec
+                    .as_ref()?
+                    .selector
+                    .clone(),
+            ),
+            "ReplicaSet" => Some(
+                get(&self.replica_sets, ns, n)?
+                    .spec
+                    .as_ref()?
+                    .selector
+                    .clone(),
+            ),
+            "StatefulSet" => Some(
+                get(&self.stateful_sets, ns, n)?
+                    .spec
+                    .as_ref()?
+                    .selector
+                    .clone(),
+            ),
+            "DaemonSet" => Some(
+                get(&self.daemon_sets, ns, n)?
+                    .spec
+                    .as_ref()?
+                    .selector
+                    .clone(),
+            ),
+            "Job" => get(&self.jobs, ns, n)?.spec.as_ref()?.selector.clone(),
+            "CronJob" => {
+                let cj = get(&self.cron_jobs, ns, n)?;
+                let labels = cj
+                    .spec
+                    .as_ref()?
+                    .job_template
+                    .spec
+                    .as_ref()?
+                    .template
+                    .metadata
+                    .as_ref()?
+                    .labels
+                    .clone()?;
+                Some(selector_from_labels(&labels))
+            }
+            "ReplicationController" => {
+                let rc = get(&self.replication_controllers, ns, n)?;
+                Some(selector_from_labels(rc.spec.as_ref()?.selector.as_ref()?))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl ClusterView for ReflectorView {
+    fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>> {
+        self.vpas
+            .state()
+            .into_iter()
+            .filter(|v| in_namespace(v.as_ref(), namespace))
+            .collect()
+    }
+
+    fn limits(&self, namespace: &str) -> NamespaceLimits {
+        let ranges: Vec<Arc<LimitRange>> = self
+            .limit_ranges
+            .state()
+            .into_iter()
+            .filter(|l| in_namespace(l.as_ref(), namespace))
+            .collect();
+        NamespaceLimits::from_limit_ranges(ranges.iter().map(|l| l.as_ref()))
+    }
+
+    fn hpas(&self, namespace: &str) -> Vec<Arc<HorizontalPodAutoscaler>> {
+        self.hpas
+            .state()
+            .into_iter()
+            .filter(|h| in_namespace(h.as_ref(), namespace))
+            .collect()
+    }
+
+    fn replicas(&self, ns: &str, key: &ControllerKey) -> Option<i32> {
+        let n = key.name.as_str();
+        match key.kind.as_str() {
+            "Deployment" => get(&self.deployments, ns, n)?.spec.as_ref()?.replicas,
+            "ReplicaSet" => get(&self.replica_sets, ns, n)?.spec.as_ref()?.replicas,
+            "StatefulSet" => get(&self.stateful_sets, ns, n)?.spec.as_ref()?.replicas,
+            "ReplicationController" => {
+                get(&self.replication_controllers, ns, n)?
+                    .spec
+                    .as_ref()?
+                    .replicas
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Command-line flags with upstream's names and defaults (spec §4.6), and their validation into a
+//! plain [`Config`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+use crate::certs::TlsOptions;
+use crate::registration::{Registration, parse_labels};
+use crate::server::parse_listen_address;
+use crate::validation::FeatureGates;
+
+/// TLS mutating webhook that sets pod requests from the VPA recommendation at creation and
+/// validates VerticalPodAutoscaler objects. It makes and rotates its own certificates (kept in a
+/// Secret) unless certificate files are mounted, and registers itself.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "vpa-admission-controller", version)]
+pub struct Args {
+    /// Port of the TLS webhook server.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Address of the plain HTTP server for /healthz, /readyz and /metrics (":8944" = all interfaces).
+    #[arg(long, default_value = ":8944")]
+    pub address: String,
+    /// CA bundle file (PEM) registered as the webhook's caBundle when certificate files are used.
+    #[arg(long, default_value = "/etc/tls-certs/caCert.pem")]
+    pub client_ca_file: String,
+    /// Serving certificate file (PEM). When it and the key exist, files are used instead of the Secret.
+    #[arg(long, default_value = "/etc/tls-certs/serverCert.pem")]
+    pub tls_cert_file: String,
+    /// Serving private key file (PEM).
+    #[arg(long, default_value = "/etc/tls-certs/serverKey.pem")]
+    pub tls_private_key: String,
+    /// Reload the certificate files when they change (file mode).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub reload_cert: bool,
+    /// Allowed TLS 1.2 cipher suites, comma or colon separated Go names; empty = all. TLS 1.3 suites are always on.
+    #[arg(long, default_value = "")]
+    pub tls_ciphers: String,
+    /// Minimum TLS version: tls1_2 or tls1_3.
+    #[arg(long, default_value = "tls1_2")]
+    pub min_tls_version: String,
+    /// Name of the Service in front of the webhook, registered in the webhook configuration.
+    #[arg(long, default_value = "vpa-webhook")]
+    pub webhook_service: String,
+    /// Address (with scheme) registered with --register-by-url.
+    #[arg(long, default_value = "")]
+    pub webhook_address: String,
+    /// Port registered with --register-by-url.
+    #[arg(long, default_value = "")]
+    pub webhook_port: String,
+    /// Timeout, seconds, kube-apiserver waits for the webhook.
+    #[arg(long, default_value_t = 30)]
+    pub webhook_timeout_seconds: i32,
+    /// Register failurePolicy Fail instead of Ignore.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_failure_policy_fail: bool,
+    /// Create or update the MutatingWebhookConfiguration and renew the status Lease.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub register_webhook: bool,
+    /// Register the webhook by URL (--webhook-address:--webhook-port) instead of by Service.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub register_by_url: bool,
+    /// Labels of the webhook configuration, "k1:v1,k2:v2".
+    #[arg(long, default_value = "")]
+    pub webhook_labels: String,
+    /// Upper bound of the CPU startup boost (accepted; startup boost is not implemented yet).
+    #[arg(long)]
+    pub max_allowed_cpu_boost: Option<String>,
+    /// Secret holding the generated CA and serving certificate (ours; upstream's Secret name).
+    #[arg(long, default_value = "vpa-tls-certs")]
+    pub tls_secret_name: String,
+    /// How often the certificate Secret is re-read and renewed when due (e.g. 1m).
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub cert_refresh_interval: Duration,
+    /// Name of the status Lease the updater checks.
+    #[arg(long, default_value = "vpa-admission-controller")]
+    pub status_lease_name: String,
+    /// Namespace of the status Lease (default: $NAMESPACE).
+    #[arg(long, default_value = "")]
+    pub status_lease_namespace: String,
+    /// How often the status Lease is renewed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub status_lease_update_interval: Duration,
+    /// Namespace of the webhook Service, the Secret and the Lease.
+    #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
+    pub namespace: String,
+    /// Path to a kubeconfig; in-cluster configuration when empty.
+    #[arg(long, env = "KUBECONFIG", default_value = "")]
+    pub kubeconfig: String,
+    /// Client QPS to the API server (accepted for compatibility).
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f32,
+    /// Client burst to the API server (accepted for compatibility).
+    #[arg(long, default_value_t = 100)]
+    pub kube_api_burst: u32,
+    /// Only VPAs in this namespace are served.
+    #[arg(long, default_value = "")]
+    pub vpa_object_namespace: String,
+    /// Comma-separated namespaces whose objects the webhook ignores.
+    #[arg(long, default_value = "")]
+    pub ignored_vpa_object_namespaces: String,
+    /// Alpha features: InPlace, PerVPAConfig, CPUStartupBoost, e.g. "InPlace=true".
+    #[arg(long, default_value = "")]
+    pub feature_gates: String,
+    /// Enable profiling endpoints (accepted for compatibility).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub profiling: bool,
+    /// klog verbosity (accepted; use RUST_LOG).
+    #[arg(long = "v", default_value = "4", hide = true)]
+    pub verbosity: String,
+    /// klog threshold (accepted; ignored).
+    #[arg(long, default_value = "info", hide = true)]
+    pub stderrthreshold: String,
+}
+
+/// Parses Go-style durations: `500ms`, `10s`, `1m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(digits);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let seconds = match unit {
+            "ms" => value / 1000.0,
+            "s" => value,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            _ => return Err(format!("invalid duration {text:?}: unit {unit:?}")),
+        };
+        total += Duration::from_secs_f64(seconds);
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// Where certificates come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertSource {
+    /// Generated and rotated here, stored in this Secret of `Config::namespace`.
+    Secret(String),
+    /// Upstream's mounted files, reloaded when `reload` is set.
+    Files {
+        /// Serving certificate chain.
+        cert: String,
+        /// Serving key.
+        key: String,
+        /// CA bundle to register.
+        ca: String,
+        /// Whether to watch the files.
+        reload: bool,
+    },
+}
+
+/// Validated settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Webhook listen address.
+    pub webhook_addr: SocketAddr,
+    /// Admin listen address.
+    pub admin_addr: SocketAddr,
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// Certificate source.
+    pub certs: CertSource,
+    /// DNS names the generated serving certificate carries.
+    pub dns_names: Vec<String>,
+    /// Registration, when enabled.
+    pub registration: Option<Registration>,
+    /// Namespace of the Secret, Service and Lease.
+    pub namespace: String,
+    /// Status Lease name and namespace.
+    pub lease: (String, String),
+    /// Lease renewal period.
+    pub lease_interval: Duration,
+    /// Certificate Secret refresh period.
+    pub cert_refresh: Duration,
+    /// Alpha features.
+    pub gates: FeatureGates,
+    /// Restrict caches to this namespace.
+    pub watch_namespace: Option<String>,
+    /// Kubeconfig path, empty for in-cluster.
+    pub kubeconfig: String,
+}
+
+impl Args {
+    /// Checks the flags; `files_exist` tells whether the certificate files are present.
+    pub fn into_config(self, files_exist: bool) -> Result<Config, String> {
+        let tls = TlsOptions::parse(&self.min_tls_version, &self.tls_ciphers)?;
+        let gates = FeatureGates::parse(&self.feature_gates)?;
+        let certs = if files_exist {
+            CertSource::Files {
+                cert: self.tls_cert_file.clone(),
+                key: self.tls_private_key.clone(),
+                ca: self.client_ca_file.clone(),
+                reload: self.reload_cert,
+            }
+        } else {
+            CertSource::Secret(self.tls_secret_name.clone())
+        };
+        let mut dns_names = crate::certs::service_dns_names(&self.webhook_service, &self.namespace);
+        if self.register_by_url {
+            let host = self
+                .webhook_address
+                .split("://")
+                .last()
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            if !host.is_empty() {
+                dns_names.insert(0, host.to_string());
+            }
+        }
+        let ignored: Vec<String> = self
+            .ignored_vpa_object_namespaces
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !ignored.is_empty() && !self.vpa_object_namespace.is_empty() {
+            return Err(
+                "--vpa-object-namespace and --ignored-vpa-object-namespaces are mutually exclusive"
+                    .into(),
+            );
+        }
+        let registration = self.register_webhook.then(|| Registration {
+            namespace: self.namespace.clone(),
+            service_name: self.webhook_service.clone(),
+            register_by_url: self.register_by_url,
+            webhook_address: self.webhook_address.clone(),
+            webhook_port: self.webhook_port.clone(),
+            timeout_seconds: self.webhook_timeout_seconds,
+            failure_policy_fail: self.webhook_failure_policy_fail,
+            ignored_namespaces: ignored,
+            vpa_object_namespace: self.vpa_object_namespace.clone(),
+            labels: parse_labels(&self.webhook_labels),
+        });
+        let lease_ns = if self.status_lease_namespace.is_empty() {
+            self.namespace.clone()
+        } else {
+            self.status_lease_namespace.clone()
+        };
+        Ok(Config {
+            webhook_addr: SocketAddr::from(([0, 0, 0, 0], self.port)),
+            admin_addr: parse_listen_address(&self.address)?,
+            tls,
+            certs,
+            dns_names,
+            registration,
+            lease: (self.status_lease_name.clone(), lease_ns),
+            lease_interval: self.status_lease_update_interval,
+            cert_refresh: self.cert_refresh_interval,
+            gates,
+            watch_namespace: (!self.vpa_object_namespace.is_empty())
+                .then(|| self.vpa_object_namespace.clone()),
+            kubeconfig: self.kubeconfig.clone(),
+            namespace: self.namespace,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(
+            std::iter::once("vpa-admission-controller").chain(args.iter().copied()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_are_upstream_defaults() {
+        let a = parse(&[]);
+        assert_eq!(a.port, 8000);
+        assert_eq!(a.address, ":8944");
+        assert_eq!(a.webhook_timeout_seconds, 30);
+        assert!(a.register_webhook && !a.register_by_url && !a.reload_cert);
+        assert_eq!(a.status_lease_update_interval, Duration::from_secs(10));
+        let c = a.into_config(false).unwrap();
+        assert_eq!(c.certs, CertSource::Secret("vpa-tls-certs".into()));
+        assert_eq!(c.admin_addr, "0.0.0.0:8944".parse().unwrap());
+        assert_eq!(c.dns_names[0], "vpa-webhook.kube-system.svc");
+    }
+
+    #[test]
+    fn go_style_bools_and_durations_parse() {
+        let a = parse(&[
+            "--register-webhook=false",
+            "--reload-cert",
+            "--v=4",
+            "--stderrthreshold=info",
+            "--status-lease-update-interval=1m30s",
+        ]);
+        assert!(!a.register_webhook && a.reload_cert);
+        assert_eq!(a.status_lease_update_interval, Duration::from_secs(90));
+        assert!(a.into_config(true).unwrap().registration.is_none());
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn conflicting_namespace_flags_are_refused() {
+        let a = parse(&[
+            "--vpa-object-namespace=a",
+            "--ignored-vpa-object-namespaces=b",
+        ]);
+        assert!(a.into_config(false).is_err());
+        assert!(
+            parse(&["--min-tls-version=tls1_0"])
+                .into_config(false)
+                .is_err()
+        );
+    }
+}

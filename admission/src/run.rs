@@ -1,0 +1,207 @@
+//! Wiring (edge): certificates, caches, listeners, registration, Lease and the refresh loops,
+//! until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum_server::Handle;
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client};
+use tracing::{info, warn};
+
+use crate::cache::ReflectorView;
+use crate::certs::{CertStore, Validity, server_config};
+use crate::cluster::{load_or_rotate_secret, register_webhook, renew_lease};
+use crate::config::{CertSource, Config};
+use crate::handler::{AppState, admin_router, router};
+use crate::metrics::Metrics;
+use crate::registration::Registration;
+use crate::server::{serve_plain, serve_webhook};
+use crate::view::ClusterView;
+
+async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
+    if kubeconfig.is_empty() {
+        return Client::try_default()
+            .await
+            .context("building a Kubernetes client");
+    }
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {kubeconfig}"))?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
+/// Reads the certificate files: (chain, key, CA bundle).
+async fn read_files(cert: &str, key: &str, ca: &str) -> anyhow::Result<(String, String, String)> {
+    let read = |p: String| async move {
+        tokio::fs::read_to_string(&p)
+            .await
+            .with_context(|| format!("reading {p}"))
+    };
+    Ok((
+        read(cert.into()).await?,
+        read(key.into()).await?,
+        read(ca.into()).await?,
+    ))
+}
+
+/// Loads the current certificates into `store`; returns whether the CA bundle changed.
+async fn refresh_certs(
+    config: &Config,
+    store: &CertStore,
+    secrets: &Api<Secret>,
+) -> anyhow::Result<bool> {
+    match &config.certs {
+        CertSource::Secret(name) => {
+            let now = time::OffsetDateTime::now_utc();
+            let bundle =
+                load_or_rotate_secret(secrets, name, &config.dns_names, Validity::default(), now)
+                    .await?;
+            Ok(store.install(
+                &bundle.server_cert_pem,
+                &bundle.server_key_pem,
+                &bundle.ca_bundle(),
+            )?)
+        }
+        CertSource::Files { cert, key, ca, .. } => {
+            let (cert, key, ca) = read_files(cert, key, ca).await?;
+            Ok(store.install(&cert, &key, &ca)?)
+        }
+    }
+}
+
+async fn register_until_done(
+    api: &Api<MutatingWebhookConfiguration>,
+    reg: &Registration,
+    store: &CertStore,
+) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let bundle = store.ca_bundle().unwrap_or_default();
+        match register_webhook(api, reg, &bundle).await {
+            Ok(()) => {
+                info!(
+                    name = crate::registration::WEBHOOK_CONFIG_NAME,
+                    "Registered webhook"
+                );
+                return;
+            }
+            Err(e) => warn!(error = %e, "Webhook registration failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Runs the admission controller until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let client = client(&config.kubeconfig).await?;
+    let metrics = Arc::new(Metrics::new());
+    let store = Arc::new(CertStore::new());
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
+    refresh_certs(&config, &store, &secrets)
+        .await
+        .context("loading certificates")?;
+    info!(source = ?config.certs, "Certificates loaded");
+
+    let view = ReflectorView::start(&client, config.watch_namespace.as_deref());
+    let state = AppState {
+        view: Arc::new(view.clone()),
+        metrics: metrics.clone(),
+        gates: config.gates,
+    };
+    let tls = server_config(store.clone(), &config.tls)?;
+    let webhook: Handle<SocketAddr> = Handle::new();
+    let admin: Handle<SocketAddr> = Handle::new();
+    let ready = {
+        let (view, store) = (view.clone(), store.clone());
+        Arc::new(move || view.is_synced() && store.is_loaded())
+    };
+    let webhook_task = tokio::spawn(serve_webhook(
+        config.webhook_addr,
+        router(state),
+        tls,
+        webhook.clone(),
+    ));
+    let admin_task = tokio::spawn(serve_plain(
+        config.admin_addr,
+        admin_router(metrics, ready),
+        admin.clone(),
+    ));
+    info!(webhook = %config.webhook_addr, admin = %config.admin_addr, "Serving");
+
+    let webhooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    if let Some(reg) = config.registration.clone() {
+        let (api, store, handle) = (webhooks.clone(), store.clone(), webhook.clone());
+        tokio::spawn(async move {
+            handle.listening().await;
+            register_until_done(&api, &reg, &store).await;
+        });
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &config.lease.1);
+        let (name, interval) = (config.lease.0.clone(), config.lease_interval);
+        let holder =
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "vpa-admission-controller".into());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                if let Err(e) = renew_lease(&leases, &name, &holder, 60).await {
+                    warn!(lease = %name, error = %e, "Status lease renewal failed");
+                }
+            }
+        });
+    }
+
+    let refresh_every = match &config.certs {
+        CertSource::Secret(_) => Some(config.cert_refresh),
+        CertSource::Files { reload: true, .. } => Some(Duration::from_secs(5)),
+        CertSource::Files { .. } => None,
+    };
+    if let Some(every) = refresh_every {
+        let (config, store) = (config.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match refresh_certs(&config, &store, &secrets).await {
+                    Ok(true) => {
+                        info!("CA bundle changed; updating the webhook registration");
+                        if let Some(reg) = &config.registration {
+                            register_until_done(&webhooks, reg, &store).await;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(error = %e, "Certificate refresh failed; keeping the current certificate")
+                    }
+                }
+            }
+        });
+    }
+
+    tokio::select! {
+        _ = shutdown_signal() => info!("Shutting down"),
+        r = webhook_task => r?.context("webhook server")?,
+        r = admin_task => r?.context("admin server")?,
+    }
+    webhook.graceful_shutdown(Some(Duration::from_secs(10)));
+    admin.graceful_shutdown(Some(Duration::from_secs(1)));
+    Ok(())
+}
