@@ -138,17 +138,17 @@ impl ReflectorView {
         };
         let v = view.clone();
         tokio::spawn(async move {
+            // HPAs and ReplicationControllers are optional: a cluster (or API server) without
+            // them must not keep every pod unpatched.
             let _ = futures::join!(
                 v.vpas.wait_until_ready(),
                 v.limit_ranges.wait_until_ready(),
-                v.hpas.wait_until_ready(),
                 v.deployments.wait_until_ready(),
                 v.replica_sets.wait_until_ready(),
                 v.stateful_sets.wait_until_ready(),
                 v.daemon_sets.wait_until_ready(),
                 v.jobs.wait_until_ready(),
                 v.cron_jobs.wait_until_ready(),
-                v.replication_controllers.wait_until_ready(),
             );
             v.synced.store(true, Ordering::Release);
             tracing::info!("Watch caches synced");

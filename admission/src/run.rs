@@ -111,6 +111,15 @@ async fn shutdown_signal() {
 
 /// Runs the admission controller until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_until(config, shutdown_signal()).await
+}
+
+/// Runs the admission controller until `shutdown` completes, then stops serving (tests stop it
+/// this way to play a killed webhook).
+pub async fn run_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let client = client(&config.kubeconfig).await?;
     let metrics = Arc::new(Metrics::new());
     let store = Arc::new(CertStore::new());
@@ -146,10 +155,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
     info!(webhook = %config.webhook_addr, admin = %config.admin_addr, "Serving");
 
+    let mut background = tokio::task::JoinSet::new();
     let webhooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     if let Some(reg) = config.registration.clone() {
         let (api, store, handle) = (webhooks.clone(), store.clone(), webhook.clone());
-        tokio::spawn(async move {
+        background.spawn(async move {
             handle.listening().await;
             register_until_done(&api, &reg, &store).await;
         });
@@ -157,7 +167,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let (name, interval) = (config.lease.0.clone(), config.lease_interval);
         let holder =
             std::env::var("HOSTNAME").unwrap_or_else(|_| "vpa-admission-controller".into());
-        tokio::spawn(async move {
+        background.spawn(async move {
             let mut tick = tokio::time::interval(interval);
             loop {
                 tick.tick().await;
@@ -175,7 +185,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     if let Some(every) = refresh_every {
         let (config, store) = (config.clone(), store.clone());
-        tokio::spawn(async move {
+        background.spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
@@ -197,11 +207,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     tokio::select! {
-        _ = shutdown_signal() => info!("Shutting down"),
+        _ = shutdown => info!("Shutting down"),
         r = webhook_task => r?.context("webhook server")?,
         r = admin_task => r?.context("admin server")?,
     }
     webhook.graceful_shutdown(Some(Duration::from_secs(10)));
     admin.graceful_shutdown(Some(Duration::from_secs(1)));
+    background.abort_all();
     Ok(())
 }
