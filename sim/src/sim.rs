@@ -179,11 +179,15 @@ impl Sim {
 
     /// A kube client authenticating with `token`.
     pub async fn client_for(&self, token: &str) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config_for(token).await?)?)
+    }
+
+    /// The kube client configuration for `token`, to adjust (e.g. `default_retry`) before
+    /// building a client.
+    pub async fn config_for(&self, token: &str) -> anyhow::Result<kube::Config> {
         let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_for(token))?;
-        let cfg =
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await?;
-        Ok(kube::Client::try_from(cfg)?)
+        let opts = kube::config::KubeConfigOptions::default();
+        Ok(kube::Config::from_custom_kubeconfig(kc, &opts).await?)
     }
 
     /// The shared server state (store, registry, tokens, hooks).
