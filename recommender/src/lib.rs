@@ -4,6 +4,8 @@
 //! decaying histograms, [`logic`] turns aggregates into target and bounds, and [`checkpoint`]
 //! converts aggregates to and from `VerticalPodAutoscalerCheckpoint` status. [`replay`] is the
 //! `vpa-recommender replay` what-if tool, which drives the engine from a CSV of samples.
+//! [`input`], [`routines`] and [`service`] make the running recommender: watches and metrics in,
+//! the loop, and VPA status and checkpoints out.
 
 pub mod checkpoint;
 pub mod input;
@@ -11,3 +13,4 @@ pub mod logic;
 pub mod model;
 pub mod replay;
 pub mod routines;
+pub mod service;

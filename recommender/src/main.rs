@@ -19,6 +19,8 @@ struct Cli {
     kubeconfig: String,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    service: vpa_recommender::service::ServiceArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,13 +33,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Replay(args)) => replay::run(&args, &cli.engine),
-        None => {
-            eprintln!(
-                "error: the recommender service is not implemented yet (kubeconfig {:?}); \
-                 `vpa-recommender replay --samples FILE` computes recommendations offline",
-                cli.kubeconfig
-            );
-            ExitCode::FAILURE
-        }
+        None => vpa_recommender::service::run::main(&cli.kubeconfig, &cli.service, &cli.engine),
     }
 }

@@ -4,6 +4,8 @@
 pub mod metrics;
 pub mod oom;
 pub mod prometheus_history;
+pub mod snapshot;
+pub mod watches;
 
 /// One live usage measurement of one container, in the engine's units.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -130,6 +130,22 @@ impl ClusterState {
         expired
     }
 
+    /// Merges restored history (a checkpoint) into the aggregate `key`, creating it if needed.
+    pub fn restore(&mut self, key: AggregateKey, state: &AggregateContainerState) {
+        match self.aggregates.get_mut(&key) {
+            Some(existing) => existing.merge(state),
+            None => {
+                self.aggregates.insert(key, state.clone());
+            }
+        }
+    }
+
+    /// Forgets the container instances for which `keep` is false (pods that are gone); their
+    /// aggregates keep the history they contributed.
+    pub fn retain_containers(&mut self, mut keep: impl FnMut(&ContainerId) -> bool) {
+        self.instances.retain(|id, _| keep(id));
+    }
+
     fn instance(
         &mut self,
         id: &ContainerId,

@@ -1,3 +1,10 @@
-//! The recommender's loop and what it writes back (status and conditions).
+//! The recommender's loop and what it writes back: the pure feeding ([`feed`]), planning
+//! ([`plan`]), status ([`status`]) and checkpoint decisions ([`checkpoints`]), and the loop that
+//! carries them out ([`recommender`]), with Prometheus history loading ([`history`]).
 
+pub mod checkpoints;
+pub mod feed;
+pub mod history;
+pub mod plan;
+pub mod recommender;
 pub mod status;

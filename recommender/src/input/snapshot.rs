@@ -1,0 +1,264 @@
+//! One loop's view of the cluster (pure): the handled VPAs with their target resolved to a
+//! workload and a pod selector, and the pods mapped to their workload. Built from watch-cache
+//! contents; nothing here talks to the API server.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller};
+
+use crate::model::Timestamp;
+use crate::service::config::{DEFAULT_RECOMMENDER_NAME, NamespaceFilter};
+
+/// The workload id of a controller: `Kind/name`, unique within a namespace. It keys the model's
+/// aggregates, so pods of a workload and the VPA targeting it meet there.
+pub fn workload_id(kind: &str, name: &str) -> String {
+    format!("{kind}/{name}")
+}
+
+/// Whether a recommender named `name` handles `vpa`: it is named in `spec.recommenders`, or the
+/// list is empty and this is the default recommender.
+pub fn handles(vpa: &VerticalPodAutoscaler, name: &str) -> bool {
+    match vpa.spec.recommenders.as_deref() {
+        None | Some([]) => name == DEFAULT_RECOMMENDER_NAME,
+        Some(list) => list.iter().any(|r| r.name == name),
+    }
+}
+
+/// What the controller caches know about one controller.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ControllerInfo {
+    /// Its ownerReferences.
+    pub owner_references: Vec<OwnerReference>,
+    /// Its pod selector (for a ReplicationController or CronJob, the labels as `matchLabels`).
+    pub selector: Option<LabelSelector>,
+}
+
+/// Controllers by namespace, kind and name, plus the selectors read from scale subresources.
+#[derive(Clone, Debug, Default)]
+pub struct Controllers {
+    objects: HashMap<(String, String, String), ControllerInfo>,
+    /// Selectors of other kinds' objects, from their scale subresource; the error says why not.
+    scale: HashMap<(String, String, String), Result<LabelSelector, String>>,
+    scalable_kinds: HashSet<String>,
+}
+
+impl Controllers {
+    /// Adds a controller.
+    pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, info: ControllerInfo) {
+        self.objects
+            .insert((namespace.into(), kind.into(), name.into()), info);
+    }
+
+    /// Records the scale subresource's answer for an object of a kind outside the well-known
+    /// ones; a success marks the kind as scalable for ownership walks.
+    pub fn insert_scale(
+        &mut self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        selector: Result<LabelSelector, String>,
+    ) {
+        if selector.is_ok() {
+            self.scalable_kinds.insert(kind.into());
+        }
+        self.scale
+            .insert((namespace.into(), kind.into(), name.into()), selector);
+    }
+
+    fn get(&self, namespace: &str, key: &ControllerKey) -> Option<&ControllerInfo> {
+        self.objects
+            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
+    }
+}
+
+impl ControllerLookup for Controllers {
+    fn owner_references(
+        &self,
+        namespace: &str,
+        key: &ControllerKey,
+    ) -> Option<Vec<OwnerReference>> {
+        self.get(namespace, key).map(|c| c.owner_references.clone())
+    }
+
+    fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
+        if let Some(info) = self.get(namespace, key) {
+            return info.selector.clone();
+        }
+        self.scale
+            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
+            .and_then(|s| s.as_ref().ok().cloned())
+    }
+
+    fn is_scalable(&self, key: &ControllerKey) -> bool {
+        self.scalable_kinds.contains(&key.kind)
+    }
+}
+
+/// A VPA's target as the model sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpaTarget {
+    /// Workload id of the target controller (see [`workload_id`]).
+    pub workload: String,
+    /// The target's pod selector.
+    pub selector: LabelSelector,
+}
+
+/// One handled VPA.
+#[derive(Clone, Debug)]
+pub struct VpaInfo {
+    /// The object as cached.
+    pub vpa: Arc<VerticalPodAutoscaler>,
+    /// Its resolved target, or why it cannot be served (`ConfigUnsupported`).
+    pub target: Result<VpaTarget, String>,
+}
+
+impl VpaInfo {
+    /// Namespace of the VPA.
+    pub fn namespace(&self) -> &str {
+        self.vpa.metadata.namespace.as_deref().unwrap_or_default()
+    }
+
+    /// Name of the VPA.
+    pub fn name(&self) -> &str {
+        self.vpa.metadata.name.as_deref().unwrap_or_default()
+    }
+}
+
+/// One pod as the model sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodInfo {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Workload id of its topmost controller; `None` for pods without a usable controller.
+    pub workload: Option<String>,
+    /// Names of its regular containers (init containers are not modelled).
+    pub containers: Vec<String>,
+}
+
+/// One loop's input.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// When the snapshot was taken.
+    pub now: Timestamp,
+    /// VPAs this recommender handles, sorted by namespace and name.
+    pub vpas: Vec<VpaInfo>,
+    /// Pods by (namespace, name).
+    pub pods: BTreeMap<(String, String), PodInfo>,
+}
+
+/// Resolves a VPA's target: the controller must exist and have a selector, and must itself be
+/// a topmost controller (a VPA pointing at a Deployment's ReplicaSet is unsupported, as upstream).
+pub fn resolve_target(
+    vpa: &VerticalPodAutoscaler,
+    controllers: &Controllers,
+) -> Result<VpaTarget, String> {
+    let namespace = vpa.metadata.namespace.as_deref().unwrap_or_default();
+    let key = target_key(vpa);
+    if key.kind.is_empty() || key.name.is_empty() {
+        return Err("targetRef needs a kind and a name".into());
+    }
+    let missing = || {
+        format!(
+            "Cannot read targetRef: {} {namespace}/{} not found",
+            key.kind, key.name
+        )
+    };
+    let selector = match controllers.get(namespace, &key) {
+        Some(info) => {
+            if let Some(parent) = vpa_common::matching::controller_ref(&info.owner_references)
+                && (ControllerKey::from_owner(parent).is_well_known()
+                    || controllers.is_scalable(&ControllerKey::from_owner(parent)))
+            {
+                return Err(format!(
+                    "The targetRef controller has a parent ({} {}) but it should point to a \
+                     topmost well-known or scalable controller",
+                    parent.kind, parent.name
+                ));
+            }
+            info.selector.clone().ok_or_else(|| {
+                format!(
+                    "Cannot read targetRef: {} {namespace}/{} has no selector",
+                    key.kind, key.name
+                )
+            })?
+        }
+        None if key.is_well_known() => return Err(missing()),
+        None => match controllers
+            .scale
+            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
+        {
+            Some(Ok(selector)) => selector.clone(),
+            Some(Err(why)) => return Err(format!("Cannot read targetRef: {why}")),
+            None => return Err(missing()),
+        },
+    };
+    Ok(VpaTarget {
+        workload: workload_id(&key.kind, &key.name),
+        selector,
+    })
+}
+
+/// The model's view of a pod: its workload via its topmost controller (pods whose chain is
+/// broken or that have no controller get `None`).
+pub fn pod_info(pod: &Pod, controllers: &Controllers) -> PodInfo {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
+    let workload = topmost_controller(&namespace, owners, controllers)
+        .ok()
+        .flatten()
+        .map(|c| workload_id(&c.kind, &c.name));
+    PodInfo {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        workload,
+        containers: pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default(),
+        namespace,
+    }
+}
+
+/// Builds a snapshot at `now` from cache contents: VPAs this recommender handles in allowed
+/// namespaces, and every pod.
+pub fn build(
+    now: Timestamp,
+    vpas: &[Arc<VerticalPodAutoscaler>],
+    pods: &[Arc<Pod>],
+    controllers: &Controllers,
+    recommender_name: &str,
+    namespaces: &NamespaceFilter,
+) -> Snapshot {
+    let mut handled: Vec<VpaInfo> = vpas
+        .iter()
+        .filter(|v| namespaces.allows(v.metadata.namespace.as_deref().unwrap_or_default()))
+        .filter(|v| handles(v, recommender_name))
+        .map(|v| VpaInfo {
+            target: resolve_target(v, controllers),
+            vpa: v.clone(),
+        })
+        .collect();
+    handled.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+    let pods = pods
+        .iter()
+        .map(|p| pod_info(p, controllers))
+        .map(|p| ((p.namespace.clone(), p.name.clone()), p))
+        .collect();
+    Snapshot {
+        now,
+        vpas: handled,
+        pods,
+    }
+}
+
+#[cfg(test)]
+mod tests;

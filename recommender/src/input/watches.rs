@@ -1,0 +1,391 @@
+//! Watch caches (kube-runtime reflectors) of what the recommender reads every loop: VPAs, pods
+//! and the controllers VPAs can target, plus two OOM sources: pod updates (compared with the
+//! cached previous version) and `reason=Evicted` events. Cached objects are trimmed to the
+//! fields the recommender reads, so tens of thousands of pods stay cheap. Edge.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Container, Event, Pod, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::Api;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::warn;
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::selector_from_labels;
+
+use super::oom::{OomEvent, ooms_in_eviction_event, ooms_in_pod_update};
+use super::snapshot::{ControllerInfo, Controllers};
+
+/// Field selector of the pods modelled: everything past Pending, as upstream.
+pub const POD_FIELD_SELECTOR: &str = "status.phase!=Pending";
+/// Field selector of the events that can carry OOM kills.
+pub const EVICTION_EVENT_FIELD_SELECTOR: &str = "reason=Evicted";
+/// OOM kills buffered between loops (upstream's channel size).
+pub const OOM_BUFFER: usize = 5000;
+
+/// The caches; dropping this stops every watch.
+pub struct Watches {
+    /// VPAs.
+    pub vpas: Store<VerticalPodAutoscaler>,
+    /// Pods past Pending.
+    pub pods: Store<Pod>,
+    deployments: Store<Deployment>,
+    replica_sets: Store<ReplicaSet>,
+    stateful_sets: Store<StatefulSet>,
+    daemon_sets: Store<DaemonSet>,
+    jobs: Store<Job>,
+    cron_jobs: Store<CronJob>,
+    replication_controllers: Store<ReplicationController>,
+    _tasks: JoinSet<()>,
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Spawns a reflector for `K`, trimming every object with `trim` and calling `on_apply` with the
+/// cached previous version (if any) and the new one before the cache takes it.
+fn cache<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    tasks: &mut JoinSet<()>,
+    trim: fn(&mut K),
+    mut on_apply: impl FnMut(Option<&K>, &K) + Send + 'static,
+) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let previous = reader.clone();
+    let kind = K::kind(&()).to_string();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(move |o: &mut K| {
+            o.managed_fields_mut().clear();
+            trim(o);
+        })
+        .map(move |event| {
+            if let Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = &event {
+                let old = previous.get(&ObjectRef::from_obj(o));
+                on_apply(old.as_deref(), o);
+            }
+            event
+        })
+        .reflect(writer)
+        .applied_objects();
+    tasks.spawn(async move {
+        stream
+            .for_each(|event| {
+                if let Err(error) = event {
+                    warn!(%kind, %error, "Watch error; retrying");
+                }
+                futures::future::ready(())
+            })
+            .await;
+    });
+    reader
+}
+
+fn no_trim<K>(_: &mut K) {}
+
+fn ignore<K>(_: Option<&K>, _: &K) {}
+
+fn trim_containers(containers: &mut [Container]) {
+    for c in containers {
+        *c = Container {
+            name: std::mem::take(&mut c.name),
+            resources: c.resources.take(),
+            ..Container::default()
+        };
+    }
+}
+
+/// Keeps what the recommender reads of a pod: identity, labels, owners, container names and
+/// resources, phase and container statuses.
+fn trim_pod(pod: &mut Pod) {
+    pod.metadata.annotations = None;
+    if let Some(spec) = pod.spec.as_mut() {
+        trim_containers(&mut spec.containers);
+        spec.init_containers = None;
+        spec.volumes = None;
+        spec.affinity = None;
+        spec.tolerations = None;
+    }
+    if let Some(status) = pod.status.as_mut() {
+        status.conditions = None;
+        status.init_container_statuses = None;
+    }
+}
+
+macro_rules! trim_template {
+    ($name:ident, $ty:ty, |$o:ident| $body:expr) => {
+        fn $name($o: &mut $ty) {
+            $o.metadata.annotations = None;
+            $o.status = None;
+            $body;
+        }
+    };
+}
+
+trim_template!(
+    trim_deployment,
+    Deployment,
+    |o| if let Some(s) = o.spec.as_mut() {
+        s.template = Default::default()
+    }
+);
+trim_template!(
+    trim_replica_set,
+    ReplicaSet,
+    |o| if let Some(s) = o.spec.as_mut() {
+        s.template = None
+    }
+);
+trim_template!(
+    trim_stateful_set,
+    StatefulSet,
+    |o| if let Some(s) = o.spec.as_mut() {
+        s.template = Default::default();
+        s.volume_claim_templates = None;
+    }
+);
+trim_template!(
+    trim_daemon_set,
+    DaemonSet,
+    |o| if let Some(s) = o.spec.as_mut() {
+        s.template = Default::default()
+    }
+);
+trim_template!(trim_job, Job, |o| if let Some(s) = o.spec.as_mut() {
+    s.template = Default::default()
+});
+trim_template!(trim_cron_job, CronJob, |o| if let Some(s) = o.spec.as_mut()
+    && let Some(t) = s.job_template.spec.as_mut()
+{
+    t.template.spec = None
+});
+trim_template!(
+    trim_rc,
+    ReplicationController,
+    |o| if let Some(s) = o.spec.as_mut()
+        && let Some(t) = s.template.as_mut()
+    {
+        t.spec = None
+    }
+);
+
+impl Watches {
+    /// Starts every watch (all namespaces, or only `namespace`); OOM kills go to `ooms`.
+    /// Eviction events listed at start (history, not news) are ignored.
+    pub fn start(client: &Client, namespace: Option<&str>, ooms: mpsc::Sender<OomEvent>) -> Self {
+        let mut tasks = JoinSet::new();
+        let all = watcher::Config::default;
+        let pod_ooms = ooms.clone();
+        let pods = cache(
+            api(client, namespace),
+            all().fields(POD_FIELD_SELECTOR),
+            &mut tasks,
+            trim_pod,
+            // Only updates count, as upstream: a pod first seen already OOM-killed (for example
+            // after a restart of the recommender) was most likely counted before.
+            move |old: Option<&Pod>, new: &Pod| {
+                let Some(old) = old else { return };
+                for oom in ooms_in_pod_update(Some(old), new) {
+                    let _ = pod_ooms.try_send(oom);
+                }
+            },
+        );
+        let events: Api<Event> = api(client, namespace);
+        let stream = watcher(events, all().fields(EVICTION_EVENT_FIELD_SELECTOR)).default_backoff();
+        tasks.spawn(async move {
+            stream
+                .for_each(|event| {
+                    match event {
+                        Ok(watcher::Event::Apply(e)) => {
+                            for oom in ooms_in_eviction_event(&e) {
+                                let _ = ooms.try_send(oom);
+                            }
+                        }
+                        Err(error) => warn!(kind = "Event", %error, "Watch error; retrying"),
+                        Ok(_) => {}
+                    }
+                    futures::future::ready(())
+                })
+                .await;
+        });
+        Self {
+            vpas: cache(api(client, namespace), all(), &mut tasks, no_trim, ignore),
+            pods,
+            deployments: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_deployment,
+                ignore,
+            ),
+            replica_sets: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_replica_set,
+                ignore,
+            ),
+            stateful_sets: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_stateful_set,
+                ignore,
+            ),
+            daemon_sets: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_daemon_set,
+                ignore,
+            ),
+            jobs: cache(api(client, namespace), all(), &mut tasks, trim_job, ignore),
+            cron_jobs: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_cron_job,
+                ignore,
+            ),
+            replication_controllers: cache(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                trim_rc,
+                ignore,
+            ),
+            _tasks: tasks,
+        }
+    }
+
+    /// Waits for the first full list of VPAs and pods, and of each controller kind for at most
+    /// `controllers_timeout` (a kind the server does not serve stays empty, with a warning).
+    pub async fn wait_ready(&self, controllers_timeout: Duration) -> anyhow::Result<()> {
+        self.vpas.wait_until_ready().await?;
+        self.pods.wait_until_ready().await?;
+        let kinds = [
+            (
+                "Deployment",
+                wait(&self.deployments, controllers_timeout).await,
+            ),
+            (
+                "ReplicaSet",
+                wait(&self.replica_sets, controllers_timeout).await,
+            ),
+            (
+                "StatefulSet",
+                wait(&self.stateful_sets, controllers_timeout).await,
+            ),
+            (
+                "DaemonSet",
+                wait(&self.daemon_sets, controllers_timeout).await,
+            ),
+            ("Job", wait(&self.jobs, controllers_timeout).await),
+            ("CronJob", wait(&self.cron_jobs, controllers_timeout).await),
+            (
+                "ReplicationController",
+                wait(&self.replication_controllers, controllers_timeout).await,
+            ),
+        ];
+        for (kind, ready) in kinds {
+            if !ready {
+                warn!(
+                    kind,
+                    "Controller cache not synced; VPAs targeting this kind wait for it"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The controllers as the snapshot needs them.
+    pub fn controllers(&self) -> Controllers {
+        let mut out = Controllers::default();
+        add(&mut out, &self.deployments, |d| {
+            d.spec.as_ref().map(|s| s.selector.clone())
+        });
+        add(&mut out, &self.replica_sets, |r| {
+            r.spec.as_ref().map(|s| s.selector.clone())
+        });
+        add(&mut out, &self.stateful_sets, |s| {
+            s.spec.as_ref().map(|s| s.selector.clone())
+        });
+        add(&mut out, &self.daemon_sets, |d| {
+            d.spec.as_ref().map(|s| s.selector.clone())
+        });
+        add(&mut out, &self.jobs, |j| {
+            j.spec.as_ref().and_then(|s| s.selector.clone())
+        });
+        add(&mut out, &self.cron_jobs, |c| {
+            c.spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|j| j.template.metadata.as_ref())
+                .and_then(|m| m.labels.as_ref())
+                .map(selector_from_labels)
+        });
+        add(&mut out, &self.replication_controllers, |rc| {
+            let spec = rc.spec.as_ref()?;
+            let labels = spec.selector.as_ref().or_else(|| {
+                spec.template
+                    .as_ref()
+                    .and_then(|t| t.metadata.as_ref())
+                    .and_then(|m| m.labels.as_ref())
+            })?;
+            Some(selector_from_labels(labels))
+        });
+        out
+    }
+}
+
+fn add<K: Resource<DynamicType = ()> + Clone + 'static>(
+    out: &mut Controllers,
+    store: &Store<K>,
+    selector: impl Fn(&K) -> Option<LabelSelector>,
+) {
+    let kind = K::kind(&());
+    for o in store.state() {
+        out.insert(
+            o.meta().namespace.as_deref().unwrap_or_default(),
+            &kind,
+            o.meta().name.as_deref().unwrap_or_default(),
+            ControllerInfo {
+                owner_references: o.meta().owner_references.clone().unwrap_or_default(),
+                selector: selector(&o),
+            },
+        );
+    }
+}
+
+async fn wait<K>(store: &Store<K>, timeout: Duration) -> bool
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    matches!(
+        tokio::time::timeout(timeout, store.wait_until_ready()).await,
+        Ok(Ok(()))
+    )
+}

@@ -1,0 +1,181 @@
+//! Checkpoints: which ones to restore at start and which to garbage-collect (pure), and the
+//! small API calls that list, write and delete them (edge).
+
+use std::collections::{HashMap, HashSet};
+
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use vpa_common::api::VerticalPodAutoscalerCheckpoint;
+
+use crate::input::snapshot::Snapshot;
+use crate::model::AggregateKey;
+
+/// Identifies a checkpoint object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckpointRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+fn fields(c: &VerticalPodAutoscalerCheckpoint) -> (&str, &str, &str, &str) {
+    (
+        c.metadata.namespace.as_deref().unwrap_or_default(),
+        c.metadata.name.as_deref().unwrap_or_default(),
+        c.spec.vpa_object_name.as_deref().unwrap_or_default(),
+        c.spec.container_name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The aggregate each restorable checkpoint feeds: checkpoints of handled VPAs whose target
+/// resolves; the others are left for their own recommender or for garbage collection.
+pub fn restore_targets<'a>(
+    checkpoints: &'a [VerticalPodAutoscalerCheckpoint],
+    snapshot: &Snapshot,
+) -> Vec<(AggregateKey, &'a VerticalPodAutoscalerCheckpoint)> {
+    let workloads: HashMap<(&str, &str), &str> = snapshot
+        .vpas
+        .iter()
+        .filter_map(|v| {
+            Some((
+                (v.namespace(), v.name()),
+                v.target.as_ref().ok()?.workload.as_str(),
+            ))
+        })
+        .collect();
+    checkpoints
+        .iter()
+        .filter_map(|c| {
+            let (namespace, _, vpa, container) = fields(c);
+            let workload = workloads.get(&(namespace, vpa))?;
+            Some((
+                AggregateKey {
+                    namespace: namespace.to_owned(),
+                    workload: (*workload).to_owned(),
+                    container: container.to_owned(),
+                },
+                c,
+            ))
+        })
+        .collect()
+}
+
+/// Checkpoints to delete: those whose VPA no longer exists (`all_vpas` holds every VPA, of any
+/// recommender), and those of handled VPAs (`containers`, by namespace and VPA name) for a
+/// container the model no longer has.
+pub fn stale_checkpoints(
+    checkpoints: &[VerticalPodAutoscalerCheckpoint],
+    all_vpas: &HashSet<(String, String)>,
+    containers: &HashMap<(String, String), HashSet<String>>,
+) -> Vec<CheckpointRef> {
+    checkpoints
+        .iter()
+        .filter(|c| {
+            let (namespace, _, vpa, container) = fields(c);
+            let key = (namespace.to_owned(), vpa.to_owned());
+            if !all_vpas.contains(&key) {
+                return true;
+            }
+            containers
+                .get(&key)
+                .is_some_and(|known| !known.contains(container))
+        })
+        .map(|c| {
+            let (namespace, name, _, _) = fields(c);
+            CheckpointRef {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn api(client: &Client, namespace: Option<&str>) -> Api<VerticalPodAutoscalerCheckpoint> {
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Lists every checkpoint (of one namespace when given).
+pub async fn list(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<Vec<VerticalPodAutoscalerCheckpoint>, kube::Error> {
+    Ok(api(client, namespace)
+        .list(&ListParams::default())
+        .await?
+        .items)
+}
+
+/// Writes one checkpoint: replaces the object (unconditionally, we own it), creating it when it
+/// does not exist yet.
+pub async fn write(
+    client: &Client,
+    checkpoint: &VerticalPodAutoscalerCheckpoint,
+) -> Result<(), kube::Error> {
+    let namespace = checkpoint.metadata.namespace.as_deref().unwrap_or_default();
+    let name = checkpoint.metadata.name.as_deref().unwrap_or_default();
+    let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(client.clone(), namespace);
+    match api.replace(name, &PostParams::default(), checkpoint).await {
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            api.create(&PostParams::default(), checkpoint).await?;
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// Deletes one checkpoint; one already gone counts as deleted.
+pub async fn delete(client: &Client, checkpoint: &CheckpointRef) -> Result<(), kube::Error> {
+    let api: Api<VerticalPodAutoscalerCheckpoint> =
+        Api::namespaced(client.clone(), &checkpoint.namespace);
+    match api.delete(&checkpoint.name, &DeleteParams::default()).await {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vpa_common::api::VerticalPodAutoscalerCheckpointSpec;
+
+    use super::*;
+
+    fn checkpoint(namespace: &str, vpa: &str, container: &str) -> VerticalPodAutoscalerCheckpoint {
+        let mut c = VerticalPodAutoscalerCheckpoint::new(
+            &format!("{vpa}-{container}"),
+            VerticalPodAutoscalerCheckpointSpec {
+                vpa_object_name: Some(vpa.into()),
+                container_name: Some(container.into()),
+            },
+        );
+        c.metadata.namespace = Some(namespace.into());
+        c
+    }
+
+    #[test]
+    fn checkpoints_of_deleted_vpas_and_vanished_containers_are_stale() {
+        let checkpoints = [
+            checkpoint("ns", "kept", "app"),
+            checkpoint("ns", "kept", "old-sidecar"),
+            checkpoint("ns", "deleted", "app"),
+            checkpoint("ns", "other-recommender", "app"),
+        ];
+        let all: HashSet<(String, String)> = [
+            ("ns".to_string(), "kept".to_string()),
+            ("ns".to_string(), "other-recommender".to_string()),
+        ]
+        .into();
+        let containers = HashMap::from([(
+            ("ns".to_string(), "kept".to_string()),
+            HashSet::from(["app".to_string()]),
+        )]);
+        let stale: Vec<String> = stale_checkpoints(&checkpoints, &all, &containers)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(stale, ["kept-old-sidecar", "deleted-app"]);
+    }
+}

@@ -1,0 +1,165 @@
+//! Feeding the model (pure): live usage and OOM kills of pods become samples of their workload's
+//! aggregates; history samples from Prometheus likewise. Pods without a workload, init
+//! containers and (with `--memory-saver`) workloads no VPA targets are left out.
+
+use std::collections::HashSet;
+
+use crate::input::ContainerUsage;
+use crate::input::oom::OomEvent;
+use crate::input::prometheus_history::{HistoryResource, HistorySample};
+use crate::input::snapshot::Snapshot;
+use crate::model::{
+    ClusterState, ContainerId, ContainerUsageSample, Resource, cpu_amount_from_cores,
+    memory_amount_from_bytes,
+};
+
+/// What one feeding did, for logs and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Samples the model took.
+    pub accepted: usize,
+    /// Samples it refused (duplicates, out of order) or that had no workload.
+    pub skipped: usize,
+}
+
+/// Which workloads are modelled: all, or with `--memory-saver` only VPA targets.
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadFilter(Option<HashSet<String>>);
+
+impl WorkloadFilter {
+    /// Every workload.
+    pub fn all() -> Self {
+        Self(None)
+    }
+
+    /// Only the workloads the snapshot's VPAs target.
+    pub fn targets_of(snapshot: &Snapshot) -> Self {
+        Self(Some(
+            snapshot
+                .vpas
+                .iter()
+                .filter_map(|v| v.target.as_ref().ok())
+                .map(|t| t.workload.clone())
+                .collect(),
+        ))
+    }
+
+    fn allows(&self, workload: &str) -> bool {
+        self.0.as_ref().is_none_or(|set| set.contains(workload))
+    }
+}
+
+fn workload_of<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+) -> Option<&'a str> {
+    let info = snapshot.pods.get(&(namespace.to_owned(), pod.to_owned()))?;
+    if !info.containers.iter().any(|c| c == container) {
+        return None;
+    }
+    info.workload.as_deref()
+}
+
+fn id(namespace: &str, pod: &str, container: &str) -> ContainerId {
+    ContainerId {
+        namespace: namespace.to_owned(),
+        pod: pod.to_owned(),
+        container: container.to_owned(),
+    }
+}
+
+/// Adds one CPU and one memory sample per live measurement.
+pub fn feed_usage(
+    cluster: &mut ClusterState,
+    snapshot: &Snapshot,
+    filter: &WorkloadFilter,
+    usage: &[ContainerUsage],
+) -> FeedStats {
+    let mut stats = FeedStats::default();
+    for u in usage {
+        let Some(workload) =
+            workload_of(snapshot, &u.namespace, &u.pod, &u.container).filter(|w| filter.allows(w))
+        else {
+            stats.skipped += 2;
+            continue;
+        };
+        let container = id(&u.namespace, &u.pod, &u.container);
+        for (resource, amount) in [
+            (Resource::Cpu, u.cpu_millicores),
+            (Resource::Memory, u.memory_bytes),
+        ] {
+            let sample = ContainerUsageSample {
+                measure_start: u.measure_start,
+                usage: amount,
+                resource,
+            };
+            if cluster.add_sample(&container, workload, &sample) {
+                stats.accepted += 1;
+            } else {
+                stats.skipped += 1;
+            }
+        }
+    }
+    stats
+}
+
+/// Records OOM kills; kills too old for the memory window, or of unknown pods, are skipped.
+pub fn feed_ooms(
+    cluster: &mut ClusterState,
+    snapshot: &Snapshot,
+    filter: &WorkloadFilter,
+    ooms: &[OomEvent],
+) -> FeedStats {
+    let mut stats = FeedStats::default();
+    for oom in ooms {
+        let recorded = workload_of(snapshot, &oom.namespace, &oom.pod, &oom.container)
+            .filter(|w| filter.allows(w))
+            .is_some_and(|workload| {
+                cluster
+                    .record_oom(
+                        &id(&oom.namespace, &oom.pod, &oom.container),
+                        workload,
+                        oom.timestamp,
+                        oom.memory_bytes,
+                    )
+                    .is_ok()
+            });
+        if recorded {
+            stats.accepted += 1;
+        } else {
+            stats.skipped += 1;
+        }
+    }
+    stats
+}
+
+/// Adds one history sample from Prometheus, for a pod the snapshot maps to a workload.
+/// Returns whether the model took it.
+pub fn feed_history(
+    cluster: &mut ClusterState,
+    snapshot: &Snapshot,
+    sample: &HistorySample,
+) -> bool {
+    let Some(workload) = workload_of(snapshot, &sample.namespace, &sample.pod, &sample.container)
+    else {
+        return false;
+    };
+    let usage = ContainerUsageSample {
+        measure_start: sample.timestamp,
+        usage: match sample.resource {
+            HistoryResource::Cpu => cpu_amount_from_cores(sample.value),
+            HistoryResource::Memory => memory_amount_from_bytes(sample.value),
+        },
+        resource: match sample.resource {
+            HistoryResource::Cpu => Resource::Cpu,
+            HistoryResource::Memory => Resource::Memory,
+        },
+    };
+    cluster.add_sample(
+        &id(&sample.namespace, &sample.pod, &sample.container),
+        workload,
+        &usage,
+    )
+}

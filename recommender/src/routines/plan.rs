@@ -1,0 +1,232 @@
+//! What one loop should write (pure): per handled VPA, the recommendation computed from the
+//! model's aggregates of its workload, post-processed (integer CPU, policy capping with the
+//! global maximum, rounding), and the status that follows from it; plus which aggregates to
+//! checkpoint. The executor in [`super::recommender`] only carries the plan out.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use vpa_common::api::{
+    RecommendedPodResources, VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
+    VerticalPodAutoscalerStatus,
+};
+use vpa_common::capping::{ContainerRecommendation, apply_vpa_policy};
+use vpa_common::matching::selector_matches;
+use vpa_common::{policy, postprocess};
+
+use super::status::{ConfidenceInfo, StatusInput, needs_write, next_status};
+use crate::checkpoint;
+use crate::input::snapshot::{Snapshot, VpaInfo};
+use crate::logic::{ContainerInput, ControlledResources, PodResourceRecommender, confidence};
+use crate::model::{AggregateContainerState, AggregateKey, ClusterState, Seconds, Timestamp};
+use crate::service::config::OutputConfig;
+
+/// Settings the planner needs besides the snapshot and the model.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanContext<'a> {
+    /// The estimator pipeline.
+    pub recommender: &'a PodResourceRecommender,
+    /// Post-processing.
+    pub output: &'a OutputConfig,
+    /// `--confidence-interval-cpu`, for the `LowConfidence` condition.
+    pub confidence_interval: Seconds,
+    /// Set while Prometheus history is loading: what is being fetched.
+    pub fetching_history: Option<&'a str>,
+}
+
+/// What to do for one VPA.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpaPlan {
+    /// Namespace of the VPA.
+    pub namespace: String,
+    /// Name of the VPA.
+    pub name: String,
+    /// The status after this loop.
+    pub status: VerticalPodAutoscalerStatus,
+    /// Whether it differs from the stored status (a patch is needed).
+    pub write: bool,
+    /// Whether this write gives the VPA its first recommendation.
+    pub first_recommendation: bool,
+    /// The recommendations written, in integer amounts (millicores, bytes), by container name.
+    pub recommendations: Vec<ContainerRecommendation>,
+    /// Pods matched by the VPA's selector.
+    pub matched_pods: usize,
+    /// Whether the target could not be resolved.
+    pub unsupported: bool,
+    /// Aggregates whose history belongs to this VPA, by container name.
+    pub aggregates: Vec<AggregateKey>,
+}
+
+/// The aggregates of `workload` in `namespace`, by container name.
+pub fn workload_aggregates<'a>(
+    cluster: &'a ClusterState,
+    namespace: &str,
+    workload: &str,
+) -> BTreeMap<&'a str, (&'a AggregateKey, &'a AggregateContainerState)> {
+    cluster
+        .aggregates()
+        .iter()
+        .filter(|(k, _)| k.namespace == namespace && k.workload == workload)
+        .map(|(k, a)| (k.container.as_str(), (k, a)))
+        .collect()
+}
+
+fn count_matched(snapshot: &Snapshot, namespace: &str, vpa: &VpaInfo) -> usize {
+    let Ok(target) = &vpa.target else {
+        return 0;
+    };
+    snapshot
+        .pods
+        .values()
+        .filter(|p| p.namespace == namespace)
+        .filter(|p| selector_matches(&target.selector, &p.labels).unwrap_or(false))
+        .count()
+}
+
+/// Plans one VPA at `now`.
+pub fn plan_vpa(
+    vpa: &VpaInfo,
+    snapshot: &Snapshot,
+    cluster: &ClusterState,
+    ctx: PlanContext<'_>,
+    now: Timestamp,
+) -> VpaPlan {
+    let namespace = vpa.namespace();
+    let policy = vpa.vpa.spec.resource_policy.as_ref();
+    let aggregates = match &vpa.target {
+        Ok(target) => workload_aggregates(cluster, namespace, &target.workload),
+        Err(_) => BTreeMap::new(),
+    };
+    let inputs: Vec<ContainerInput> = aggregates
+        .iter()
+        .filter(|(name, _)| !policy::is_container_off(name, policy))
+        .map(|(name, (_, state))| ContainerInput {
+            name,
+            state,
+            controlled: ControlledResources::from_names(policy::controlled_resources(name, policy)),
+        })
+        .collect();
+    let mut recommendations: Vec<ContainerRecommendation> = ctx
+        .recommender
+        .recommend(&inputs)
+        .into_iter()
+        .map(|r| ContainerRecommendation {
+            container_name: r.name.to_owned(),
+            target: r.target.to_amounts(),
+            lower_bound: r.lower_bound.to_amounts(),
+            upper_bound: r.upper_bound.to_amounts(),
+            uncapped_target: r.uncapped_target.to_amounts(),
+        })
+        .collect();
+    if ctx.output.integer_cpu {
+        postprocess::apply_integer_cpu(&mut recommendations, vpa.vpa.metadata.annotations.as_ref());
+    }
+    let mut recommendations =
+        apply_vpa_policy(&recommendations, policy, &ctx.output.global_max_allowed);
+    for rec in &mut recommendations {
+        for values in [
+            &mut rec.target,
+            &mut rec.lower_bound,
+            &mut rec.upper_bound,
+            &mut rec.uncapped_target,
+        ] {
+            postprocess::round_amounts(
+                values,
+                ctx.output.round_cpu_millicores,
+                ctx.output.round_memory_bytes,
+            );
+        }
+    }
+    recommendations.sort_by(|a, b| a.container_name.cmp(&b.container_name));
+
+    let confidence = inputs
+        .iter()
+        .filter(|c| !c.state.is_empty())
+        .map(|c| ConfidenceInfo {
+            history_seconds: c
+                .state
+                .last_sample_start
+                .zip(c.state.first_sample_start)
+                .map(|(last, first)| last - first)
+                .unwrap_or(0),
+            confidence: confidence(c.state, ctx.confidence_interval),
+        })
+        .min_by(|a, b| a.confidence.total_cmp(&b.confidence));
+    let matched_pods = count_matched(snapshot, namespace, vpa);
+    let previous = vpa.vpa.status.as_ref();
+    let status = next_status(StatusInput {
+        previous,
+        generation: vpa.vpa.metadata.generation,
+        recommendation: (!recommendations.is_empty()).then(|| RecommendedPodResources {
+            container_recommendations: Some(recommendations.iter().map(|r| r.to_api()).collect()),
+        }),
+        matched_pods,
+        config_unsupported: vpa.target.as_ref().err().cloned(),
+        confidence,
+        fetching_history: ctx.fetching_history.map(str::to_owned),
+        now: Time(timestamp(now)),
+    });
+    let had_recommendation = previous.is_some_and(|s| s.recommendation.is_some());
+    VpaPlan {
+        namespace: namespace.to_owned(),
+        name: vpa.name().to_owned(),
+        write: needs_write(previous, &status),
+        first_recommendation: !had_recommendation && status.recommendation.is_some(),
+        status,
+        recommendations,
+        matched_pods,
+        unsupported: vpa.target.is_err(),
+        aggregates: aggregates.values().map(|(k, _)| (*k).clone()).collect(),
+    }
+}
+
+/// Plans every VPA of the snapshot.
+pub fn plan(snapshot: &Snapshot, cluster: &ClusterState, ctx: PlanContext<'_>) -> Vec<VpaPlan> {
+    snapshot
+        .vpas
+        .iter()
+        .map(|vpa| plan_vpa(vpa, snapshot, cluster, ctx, snapshot.now))
+        .collect()
+}
+
+/// The checkpoint objects of one VPA at `now`: one per aggregate, named `<vpa>-<container>`,
+/// leaving out the memory peaks of windows still open (see [`checkpoint::save_closed_windows`]).
+pub fn checkpoints_of(
+    vpa: &VpaPlan,
+    cluster: &ClusterState,
+    now: Timestamp,
+) -> Vec<VerticalPodAutoscalerCheckpoint> {
+    vpa.aggregates
+        .iter()
+        .filter_map(|key| {
+            let state = cluster.aggregates().get(key)?;
+            let mut object = VerticalPodAutoscalerCheckpoint::new(
+                &checkpoint_name(&vpa.name, &key.container),
+                VerticalPodAutoscalerCheckpointSpec {
+                    vpa_object_name: Some(vpa.name.clone()),
+                    container_name: Some(key.container.clone()),
+                },
+            );
+            object.metadata.namespace = Some(vpa.namespace.clone());
+            object.status = Some(checkpoint::save_closed_windows(
+                state,
+                cluster.containers_of(key),
+                now,
+            ));
+            Some(object)
+        })
+        .collect()
+}
+
+/// Name of the checkpoint of `container` of VPA `vpa`, as upstream.
+pub fn checkpoint_name(vpa: &str, container: &str) -> String {
+    format!("{vpa}-{container}")
+}
+
+/// `now` as an API timestamp (the Unix epoch if out of range).
+pub fn timestamp(now: Timestamp) -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::from_second(now).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

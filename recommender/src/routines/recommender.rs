@@ -1,0 +1,431 @@
+//! The recommender loop (edge): every interval, snapshot the watch caches, feed live usage and
+//! OOM kills into the model, plan every VPA, patch the statuses that changed, write checkpoints
+//! within their time budget, and garbage-collect. Decisions are made by the pure
+//! [`super::plan`], [`super::feed`] and [`super::checkpoints`]; this file only sequences calls.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::Client;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{debug, info, instrument, warn};
+use vpa_common::api::VerticalPodAutoscaler;
+
+use super::checkpoints::{self, CheckpointRef};
+use super::feed::{self, WorkloadFilter};
+use super::history::HistoryLoad;
+use super::plan::{self, PlanContext, VpaPlan};
+use crate::checkpoint;
+use crate::input::metrics::{PodMetrics, usage_samples};
+use crate::input::oom::OomEvent;
+use crate::input::snapshot::{self, Snapshot};
+use crate::input::watches::Watches;
+use crate::logic::PodResourceRecommender;
+use crate::model::{ClusterState, Timestamp};
+use crate::service::admin::Health;
+use crate::service::config::ServiceConfig;
+use crate::service::metrics::{Metrics, step};
+
+/// The running recommender: caches, model and bookkeeping.
+pub struct Recommender {
+    client: Client,
+    config: ServiceConfig,
+    watches: Watches,
+    ooms: mpsc::Receiver<OomEvent>,
+    cluster: ClusterState,
+    engine: PodResourceRecommender,
+    metrics: Arc<Metrics>,
+    health: Health,
+    /// Last successful checkpoint write per VPA (namespace, name), Unix seconds.
+    checkpointed: HashMap<(String, String), Timestamp>,
+    last_checkpoint_gc: Option<Instant>,
+    last_aggregate_gc: Instant,
+    /// Set while Prometheus history loads: what is being fetched.
+    fetching_history: Option<String>,
+    history: Option<HistoryLoad>,
+}
+
+fn unix_now() -> Timestamp {
+    k8s_openapi::jiff::Timestamp::now().as_second()
+}
+
+/// The status as a merge patch body: absent fields become `null` so they are removed.
+fn status_patch(plan: &VpaPlan) -> Value {
+    let mut status = serde_json::to_value(&plan.status).unwrap_or_else(|_| json!({}));
+    if let Some(map) = status.as_object_mut() {
+        for field in ["recommendation", "conditions", "observedGeneration"] {
+            map.entry(field).or_insert(Value::Null);
+        }
+    }
+    json!({ "status": status })
+}
+
+impl Recommender {
+    /// A recommender over started watches; OOM kills arrive on `ooms`.
+    pub fn new(
+        client: Client,
+        config: ServiceConfig,
+        watches: Watches,
+        ooms: mpsc::Receiver<OomEvent>,
+        metrics: Arc<Metrics>,
+        health: Health,
+    ) -> Self {
+        Self {
+            engine: PodResourceRecommender::new(&config.estimation),
+            cluster: ClusterState::new(config.aggregations.clone()),
+            client,
+            config,
+            watches,
+            ooms,
+            metrics,
+            health,
+            checkpointed: HashMap::new(),
+            last_checkpoint_gc: None,
+            last_aggregate_gc: Instant::now(),
+            fetching_history: None,
+            history: None,
+        }
+    }
+
+    /// Hands over a history load running in the background; until it finishes, VPAs carry the
+    /// `FetchingHistory` condition with `description`, and no checkpoints are written.
+    pub fn set_history_load(&mut self, load: HistoryLoad, description: String) {
+        self.fetching_history = Some(description);
+        self.history = Some(load);
+    }
+
+    async fn merge_finished_history(&mut self) {
+        if !self.history.as_ref().is_some_and(|h| h.is_finished()) {
+            return;
+        }
+        let Some(load) = self.history.take() else {
+            return;
+        };
+        self.fetching_history = None;
+        match load.await {
+            Ok(Ok((loaded, stats))) => {
+                for (key, state) in loaded.aggregates() {
+                    self.cluster.restore(key.clone(), state);
+                }
+                info!(
+                    queries = stats.queries,
+                    samples = stats.samples,
+                    aggregates = loaded.aggregates().len(),
+                    "Loaded history from Prometheus"
+                );
+            }
+            Ok(Err(error)) => {
+                warn!(%error, "Cannot load history from Prometheus; continuing without")
+            }
+            Err(error) => warn!(%error, "History load task failed; continuing without"),
+        }
+    }
+
+    /// The model's aggregation settings.
+    pub fn aggregations(&self) -> &crate::model::AggregationsConfig {
+        &self.config.aggregations
+    }
+
+    /// The current snapshot of the caches.
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::build(
+            unix_now(),
+            &self.watches.vpas.state(),
+            &self.watches.pods.state(),
+            &self.watches.controllers(),
+            &self.config.recommender_name,
+            &self.config.namespaces,
+        )
+    }
+
+    /// Restores the model from the checkpoints of handled VPAs (ours or upstream's). Unreadable
+    /// checkpoints are skipped with a warning; a failed list is retried by the caller's choice.
+    #[instrument(skip_all)]
+    pub async fn restore_checkpoints(&mut self) -> Result<usize, kube::Error> {
+        let snapshot = self.snapshot();
+        let all = checkpoints::list(&self.client, self.config.namespaces.only.as_deref()).await?;
+        let mut restored = 0;
+        for (key, object) in checkpoints::restore_targets(&all, &snapshot) {
+            let Some(status) = &object.status else {
+                continue;
+            };
+            match checkpoint::load(status, &self.config.aggregations, snapshot.now) {
+                Ok(state) => {
+                    self.cluster.restore(key, &state);
+                    restored += 1;
+                }
+                Err(error) => warn!(
+                    namespace = object.metadata.namespace.as_deref().unwrap_or_default(),
+                    checkpoint = object.metadata.name.as_deref().unwrap_or_default(),
+                    %error,
+                    "Skipping unreadable checkpoint"
+                ),
+            }
+        }
+        info!(restored, listed = all.len(), "Restored checkpoints");
+        Ok(restored)
+    }
+
+    /// Runs loops every interval until `stop` resolves.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(self.config.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        self.health.mark(Instant::now());
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = ticker.tick() => self.run_once().await,
+            }
+        }
+    }
+
+    /// One loop.
+    #[instrument(skip_all)]
+    pub async fn run_once(&mut self) {
+        self.merge_finished_history().await;
+        let started = Instant::now();
+        let mut mark = started;
+        let mut lap = |metrics: &Metrics, name: &str| {
+            let now = Instant::now();
+            metrics.observe_step(name, now.duration_since(mark).as_secs_f64());
+            mark = now;
+        };
+
+        let snapshot = self.snapshot();
+        lap(&self.metrics, step::LOAD_VPAS);
+        let filter = if self.config.memory_saver {
+            WorkloadFilter::targets_of(&snapshot)
+        } else {
+            WorkloadFilter::all()
+        };
+        lap(&self.metrics, step::LOAD_PODS);
+
+        self.load_metrics(&snapshot, &filter).await;
+        lap(&self.metrics, step::LOAD_METRICS);
+
+        let plans = plan::plan(
+            &snapshot,
+            &self.cluster,
+            PlanContext {
+                recommender: &self.engine,
+                output: &self.config.output,
+                confidence_interval: self.config.estimation.confidence_interval_cpu,
+                fetching_history: self.fetching_history.as_deref(),
+            },
+        );
+        self.write_statuses(&plans, &snapshot).await;
+        lap(&self.metrics, step::UPDATE_VPAS);
+
+        if self.fetching_history.is_none()
+            && matches!(
+                self.config.storage,
+                crate::service::config::Storage::Checkpoints
+            )
+        {
+            self.write_checkpoints(&plans, snapshot.now).await;
+            if self
+                .last_checkpoint_gc
+                .is_none_or(|t| t.elapsed() >= self.config.checkpoints_gc_interval)
+            {
+                self.last_checkpoint_gc = Some(Instant::now());
+                self.collect_checkpoints(&plans).await;
+            }
+        }
+        lap(&self.metrics, step::MAINTAIN_CHECKPOINTS);
+
+        if self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval {
+            self.last_aggregate_gc = Instant::now();
+            self.garbage_collect(&snapshot);
+        }
+        lap(&self.metrics, step::GARBAGE_COLLECT);
+
+        self.metrics
+            .aggregate_container_states
+            .set(self.cluster.aggregates().len() as i64);
+        self.metrics
+            .observe_step(step::TOTAL, started.elapsed().as_secs_f64());
+        self.metrics
+            .last_loop_timestamp
+            .set(k8s_openapi::jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
+        self.health.mark(Instant::now());
+        debug!(
+            vpas = plans.len(),
+            aggregates = self.cluster.aggregates().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Loop done"
+        );
+    }
+
+    async fn load_metrics(&mut self, snapshot: &Snapshot, filter: &WorkloadFilter) {
+        let api: Api<PodMetrics> = match self.config.namespaces.only.as_deref() {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        match api.list(&ListParams::default()).await {
+            Ok(list) => {
+                let usage: Vec<_> = list.items.iter().flat_map(usage_samples).collect();
+                let stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
+                debug!(
+                    pods = list.items.len(),
+                    accepted = stats.accepted,
+                    skipped = stats.skipped,
+                    "Fed usage"
+                );
+            }
+            Err(error) => warn!(%error, "Cannot list PodMetrics; no usage this loop"),
+        }
+        let mut ooms = Vec::new();
+        while let Ok(oom) = self.ooms.try_recv() {
+            ooms.push(oom);
+        }
+        if !ooms.is_empty() {
+            let stats = feed::feed_ooms(&mut self.cluster, snapshot, filter, &ooms);
+            info!(
+                recorded = stats.accepted,
+                skipped = stats.skipped,
+                "Recorded OOM kills"
+            );
+        }
+    }
+
+    async fn write_statuses(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
+        let modes: HashMap<(&str, &str), &'static str> = snapshot
+            .vpas
+            .iter()
+            .map(|v| {
+                (
+                    (v.namespace(), v.name()),
+                    vpa_common::policy::update_mode(&v.vpa).as_str(),
+                )
+            })
+            .collect();
+        let client = &self.client;
+        futures::stream::iter(plans.iter().filter(|p| p.write))
+            .for_each_concurrent(self.config.update_worker_count, |plan| async move {
+                let api: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), &plan.namespace);
+                let patch = Patch::Merge(status_patch(plan));
+                match api.patch_status(&plan.name, &PatchParams::default(), &patch).await {
+                    Ok(_) => debug!(namespace = %plan.namespace, vpa = %plan.name, "Status written"),
+                    Err(error) => warn!(namespace = %plan.namespace, vpa = %plan.name, %error, "Cannot write status"),
+                }
+            })
+            .await;
+        for plan in plans.iter().filter(|p| p.write && p.first_recommendation) {
+            let created = snapshot
+                .vpas
+                .iter()
+                .find(|v| v.namespace() == plan.namespace && v.name() == plan.name)
+                .and_then(|v| v.vpa.metadata.creation_timestamp.as_ref())
+                .map(|t| t.0.as_second());
+            if let Some(created) = created {
+                self.metrics
+                    .recommendation_latency
+                    .observe((snapshot.now - created).max(0) as f64);
+            }
+        }
+        self.metrics.observe_plans(plans.iter().map(|p| {
+            let mode = modes
+                .get(&(p.namespace.as_str(), p.name.as_str()))
+                .copied()
+                .unwrap_or("Recreate");
+            (p, mode)
+        }));
+    }
+
+    /// Writes checkpoints, least recently written VPAs first, until the time budget is spent
+    /// (every worker finishes at least the VPA it started).
+    async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) {
+        let deadline = Instant::now() + self.config.checkpoints_timeout;
+        let mut order: Vec<&VpaPlan> = plans.iter().filter(|p| !p.aggregates.is_empty()).collect();
+        order.sort_by_key(|p| {
+            self.checkpointed
+                .get(&(p.namespace.clone(), p.name.clone()))
+                .copied()
+                .unwrap_or(i64::MIN)
+        });
+        let cluster = &self.cluster;
+        let client = &self.client;
+        let written: Vec<(String, String)> = futures::stream::iter(order)
+            .map(|p| async move {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+                for object in plan::checkpoints_of(p, cluster, now) {
+                    if let Err(error) = checkpoints::write(client, &object).await {
+                        warn!(namespace = %p.namespace, vpa = %p.name, %error, "Cannot write checkpoint");
+                        return None;
+                    }
+                }
+                Some((p.namespace.clone(), p.name.clone()))
+            })
+            .buffer_unordered(self.config.update_worker_count)
+            .filter_map(futures::future::ready)
+            .collect()
+            .await;
+        for key in written {
+            self.checkpointed.insert(key, now);
+        }
+    }
+
+    async fn collect_checkpoints(&mut self, plans: &[VpaPlan]) {
+        let namespace = self.config.namespaces.only.as_deref();
+        let listed = match checkpoints::list(&self.client, namespace).await {
+            Ok(listed) => listed,
+            Err(error) => {
+                warn!(%error, "Cannot list checkpoints for garbage collection");
+                return;
+            }
+        };
+        let all_vpas: HashSet<(String, String)> = self
+            .watches
+            .vpas
+            .state()
+            .iter()
+            .map(|v| {
+                (
+                    v.metadata.namespace.clone().unwrap_or_default(),
+                    v.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let containers = plans
+            .iter()
+            .filter(|p| !p.aggregates.is_empty())
+            .map(|p| {
+                let names = p.aggregates.iter().map(|k| k.container.clone()).collect();
+                ((p.namespace.clone(), p.name.clone()), names)
+            })
+            .collect();
+        let stale: Vec<CheckpointRef> =
+            checkpoints::stale_checkpoints(&listed, &all_vpas, &containers);
+        for c in &stale {
+            match checkpoints::delete(&self.client, c).await {
+                Ok(()) => {
+                    info!(namespace = %c.namespace, checkpoint = %c.name, "Deleted stale checkpoint")
+                }
+                Err(error) => {
+                    warn!(namespace = %c.namespace, checkpoint = %c.name, %error, "Cannot delete checkpoint")
+                }
+            }
+        }
+        self.checkpointed.retain(|key, _| all_vpas.contains(key));
+    }
+
+    fn garbage_collect(&mut self, snapshot: &Snapshot) {
+        self.cluster.retain_containers(|id| {
+            snapshot
+                .pods
+                .contains_key(&(id.namespace.clone(), id.pod.clone()))
+        });
+        let removed = self.cluster.garbage_collect(snapshot.now);
+        if !removed.is_empty() {
+            info!(removed = removed.len(), "Dropped expired aggregates");
+        }
+    }
+}

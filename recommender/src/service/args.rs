@@ -1,0 +1,487 @@
+//! Flags of the recommender service, with upstream's names and defaults (spec §2.11), and their
+//! conversion into the plain [`ServiceConfig`]. Estimation and aggregation flags live in
+//! [`crate::replay::EngineArgs`], shared with `replay`; `--kubeconfig` lives in the launcher.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use vpa_common::resources::{self, CPU, MEMORY};
+
+use super::config::{LeaderElection, NamespaceFilter, OutputConfig, ServiceConfig, Storage};
+use crate::input::prometheus_history::HistoryConfig;
+use crate::replay::EngineArgs;
+
+/// Flags of the running service.
+#[derive(Args, Clone, Debug)]
+pub struct ServiceArgs {
+    /// Name of this recommender: it handles the VPAs whose `spec.recommenders` names it
+    /// (`default` also handles VPAs naming none).
+    #[arg(long, env = "VPA_RECOMMENDER_NAME", default_value = "default")]
+    pub recommender_name: String,
+    /// How often metrics are fetched and recommendations recomputed.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub recommender_interval: Duration,
+    /// How often checkpoints of deleted VPAs are garbage-collected.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub checkpoints_gc_interval: Duration,
+    /// Time budget for writing checkpoints in one loop; the oldest are written first.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub checkpoints_timeout: Duration,
+    /// Deprecated, ignored (upstream's minimum number of checkpoints written per loop).
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub min_checkpoints: u32,
+    /// Address of the plain-HTTP admin server (`/healthz`, `/metrics`).
+    #[arg(long, env = "VPA_RECOMMENDER_ADDRESS", default_value = ":8942")]
+    pub address: String,
+    /// History source: empty for checkpoints, or `prometheus` to load history at start.
+    #[arg(long, default_value = "", value_parser = ["", "checkpoint", "prometheus"])]
+    pub storage: String,
+    /// Only model pods that some VPA matches (less memory; history starts with the VPA).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub memory_saver: bool,
+    /// Number of concurrent status and checkpoint writes.
+    #[arg(long, default_value_t = 10)]
+    pub update_worker_count: usize,
+    /// Deprecated, ignored: memory is always written in exact bytes.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub humanize_memory: bool,
+    /// Round CPU recommendations up to a multiple of this many millicores (1 = exact).
+    #[arg(long, default_value_t = 1)]
+    pub round_cpu_millicores: i64,
+    /// Round memory recommendations up to a multiple of this many bytes (1 = exact).
+    #[arg(long, default_value_t = 1)]
+    pub round_memory_bytes: i64,
+    /// Round CPU up to whole cores for containers named in a VPA annotation
+    /// `vpa-post-processor.kubernetes.io/<container>_integerCPU: "true"`.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cpu_integer_post_processor_enabled: bool,
+    /// Largest CPU recommended for a container whose policy sets no `maxAllowed` CPU.
+    #[arg(long, value_name = "QUANTITY")]
+    pub container_recommendation_max_allowed_cpu: Option<String>,
+    /// Largest memory recommended for a container whose policy sets no `maxAllowed` memory.
+    #[arg(long, value_name = "QUANTITY")]
+    pub container_recommendation_max_allowed_memory: Option<String>,
+
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    #[command(flatten)]
+    pub leader: LeaderArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Prometheus history flags (used with `--storage=prometheus`).
+#[derive(Args, Clone, Debug)]
+pub struct PrometheusArgs {
+    /// Base URL of Prometheus.
+    #[arg(
+        long,
+        env = "PROMETHEUS_ADDRESS",
+        default_value = "http://prometheus.monitoring.svc"
+    )]
+    pub prometheus_address: String,
+    /// Skip TLS certificate verification for Prometheus.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub prometheus_insecure: bool,
+    /// Scrape job name of cAdvisor's container metrics.
+    #[arg(long, default_value = "kubernetes-cadvisor")]
+    pub prometheus_cadvisor_job_name: String,
+    /// How much history to load (`8d`, `12h`, ...).
+    #[arg(long, default_value = "8d", value_parser = parse_duration)]
+    pub history_length: Duration,
+    /// Step between loaded samples.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub history_resolution: Duration,
+    /// CPU usage counter (seconds of CPU).
+    #[arg(long, default_value = "container_cpu_usage_seconds_total")]
+    pub history_cpu_metric: String,
+    /// Memory usage gauge (bytes).
+    #[arg(long, default_value = "container_memory_working_set_bytes")]
+    pub history_memory_metric: String,
+    /// Timeout of one Prometheus query.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub prometheus_query_timeout: Duration,
+    /// Prefix of pod label names in `--metric-for-pod-labels` (accepted for compatibility).
+    #[arg(long, default_value = "pod_label_")]
+    pub pod_label_prefix: String,
+    /// Metric carrying pod labels (accepted for compatibility: pods are mapped to workloads
+    /// through the cluster instead).
+    #[arg(long, default_value = "up{job=\"kubernetes-pods\"}")]
+    pub metric_for_pod_labels: String,
+    /// Label holding a pod's namespace in `--metric-for-pod-labels`.
+    #[arg(long, default_value = "kubernetes_namespace")]
+    pub pod_namespace_label: String,
+    /// Label holding a pod's name in `--metric-for-pod-labels`.
+    #[arg(long, default_value = "kubernetes_pod_name")]
+    pub pod_name_label: String,
+    /// Label holding the namespace in container metrics.
+    #[arg(long, default_value = "namespace")]
+    pub container_namespace_label: String,
+    /// Label holding the pod name in container metrics.
+    #[arg(long, default_value = "pod_name")]
+    pub container_pod_name_label: String,
+    /// Label holding the container name in container metrics.
+    #[arg(long, default_value = "name")]
+    pub container_name_label: String,
+    /// Basic-auth user for Prometheus.
+    #[arg(long, env = "PROMETHEUS_USERNAME", default_value = "")]
+    pub username: String,
+    /// Basic-auth password for Prometheus.
+    #[arg(
+        long,
+        env = "PROMETHEUS_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub password: String,
+    /// Bearer token for Prometheus.
+    #[arg(long, default_value = "", hide_env_values = true)]
+    pub prometheus_bearer_token: String,
+    /// File holding the bearer token for Prometheus.
+    #[arg(long, default_value = "")]
+    pub prometheus_bearer_token_file: String,
+    /// Use external.metrics.k8s.io instead of metrics.k8s.io (not supported; refused).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_external_metrics: bool,
+    /// External metric for CPU (with `--use-external-metrics`).
+    #[arg(long, default_value = "")]
+    pub external_metrics_cpu_metric: String,
+    /// External metric for memory (with `--use-external-metrics`).
+    #[arg(long, default_value = "")]
+    pub external_metrics_memory_metric: String,
+}
+
+/// Leader election flags (client-go's names).
+#[derive(Args, Clone, Debug)]
+pub struct LeaderArgs {
+    /// Elect a leader on a Lease so only one replica writes.
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+    /// How long a lease is valid without renewal.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// How long the leader retries renewing before it gives up (and exits).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+    /// Pause between acquire and renew attempts.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_elect_retry_period: Duration,
+    /// Lock object kind; only `leases` is supported.
+    #[arg(long, default_value = "leases", value_parser = ["leases"])]
+    pub leader_elect_resource_lock: String,
+    /// Name of the Lease.
+    #[arg(long, default_value = "vpa-recommender-lease")]
+    pub leader_elect_resource_name: String,
+    /// Namespace of the Lease.
+    #[arg(long, default_value = "kube-system")]
+    pub leader_elect_resource_namespace: String,
+}
+
+/// Flags every VPA component has.
+#[derive(Args, Clone, Debug)]
+pub struct CommonArgs {
+    /// Client-side queries per second to the API server (accepted; the client does not throttle).
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f64,
+    /// Client-side burst to the API server (accepted; the client does not throttle).
+    #[arg(long, default_value_t = 100)]
+    pub kube_api_burst: u32,
+    /// Serve `/debug/pprof` (accepted for compatibility; nothing is served).
+    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub profiling: bool,
+    /// Only handle VPAs in this namespace.
+    #[arg(
+        long,
+        env = "VPA_OBJECT_NAMESPACE",
+        default_value = "",
+        conflicts_with = "ignored_vpa_object_namespaces"
+    )]
+    pub vpa_object_namespace: String,
+    /// Comma-separated namespaces whose VPAs are ignored.
+    #[arg(long, default_value = "")]
+    pub ignored_vpa_object_namespaces: String,
+    /// Feature gates, `Name=true,...` (`CPUStartupBoost`, `InPlace`, `PerVPAConfig`; all alpha).
+    #[arg(long, default_value = "")]
+    pub feature_gates: String,
+    /// klog verbosity (accepted for compatibility; use `RUST_LOG`).
+    #[arg(long = "v", default_value_t = 4, hide = true)]
+    pub verbosity: u8,
+}
+
+/// A flag value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// A quantity flag does not parse.
+    #[error("--{flag}: {value:?} is not a quantity: {reason}")]
+    Quantity {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// An option that is accepted but not implemented was switched on.
+    #[error("{0} is not supported by this recommender")]
+    Unsupported(&'static str),
+    /// Prometheus authentication flags conflict.
+    #[error("use one of --prometheus-bearer-token, --prometheus-bearer-token-file, --username")]
+    ConflictingAuth,
+}
+
+fn max_allowed(
+    flag: &'static str,
+    resource: &str,
+    value: Option<&String>,
+    into: &mut vpa_common::resources::Amounts,
+) -> Result<(), ArgsError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let amount =
+        resources::amount(resource, &Quantity(value.clone())).map_err(|e| ArgsError::Quantity {
+            flag,
+            value: value.clone(),
+            reason: e.to_string(),
+        })?;
+    into.insert(resource.to_owned(), amount);
+    Ok(())
+}
+
+impl ServiceArgs {
+    /// The configuration these flags (and the shared engine flags) select.
+    pub fn config(&self, engine: &EngineArgs) -> Result<ServiceConfig, ArgsError> {
+        if self.prometheus.use_external_metrics {
+            return Err(ArgsError::Unsupported("--use-external-metrics"));
+        }
+        let mut output = OutputConfig {
+            round_cpu_millicores: self.round_cpu_millicores.max(1),
+            round_memory_bytes: self.round_memory_bytes.max(1),
+            integer_cpu: self.cpu_integer_post_processor_enabled,
+            ..OutputConfig::default()
+        };
+        max_allowed(
+            "container-recommendation-max-allowed-cpu",
+            CPU,
+            self.container_recommendation_max_allowed_cpu.as_ref(),
+            &mut output.global_max_allowed,
+        )?;
+        max_allowed(
+            "container-recommendation-max-allowed-memory",
+            MEMORY,
+            self.container_recommendation_max_allowed_memory.as_ref(),
+            &mut output.global_max_allowed,
+        )?;
+        let namespaces = NamespaceFilter {
+            only: Some(self.common.vpa_object_namespace.clone()).filter(|n| !n.is_empty()),
+            ignored: self
+                .common
+                .ignored_vpa_object_namespaces
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        let storage = if self.storage == "prometheus" {
+            Storage::Prometheus(Box::new(self.history_config(namespaces.only.clone())?))
+        } else {
+            Storage::Checkpoints
+        };
+        let leader = &self.leader;
+        Ok(ServiceConfig {
+            recommender_name: self.recommender_name.clone(),
+            interval: self.recommender_interval,
+            checkpoints_gc_interval: self.checkpoints_gc_interval,
+            checkpoints_timeout: self.checkpoints_timeout,
+            aggregate_gc_interval: Duration::from_secs(3600),
+            update_worker_count: self.update_worker_count.max(1),
+            memory_saver: self.memory_saver,
+            namespaces,
+            storage,
+            aggregations: engine.aggregations_config(),
+            estimation: engine.recommender_config(),
+            output,
+            leader_election: leader.leader_elect.then(|| LeaderElection {
+                lease_name: leader.leader_elect_resource_name.clone(),
+                namespace: leader.leader_elect_resource_namespace.clone(),
+                lease_duration: leader.leader_elect_lease_duration,
+                renew_deadline: leader.leader_elect_renew_deadline,
+                retry_period: leader.leader_elect_retry_period,
+            }),
+        })
+    }
+
+    fn history_config(&self, namespace: Option<String>) -> Result<HistoryConfig, ArgsError> {
+        let p = &self.prometheus;
+        let auth = [
+            !p.prometheus_bearer_token.is_empty(),
+            !p.prometheus_bearer_token_file.is_empty(),
+            !p.username.is_empty(),
+        ];
+        if auth.iter().filter(|set| **set).count() > 1 {
+            return Err(ArgsError::ConflictingAuth);
+        }
+        Ok(HistoryConfig {
+            address: p.prometheus_address.clone(),
+            history_length: p.history_length,
+            resolution: p.history_resolution,
+            slice: None,
+            query_timeout: p.prometheus_query_timeout,
+            cadvisor_job_name: p.prometheus_cadvisor_job_name.clone(),
+            cpu_metric: p.history_cpu_metric.clone(),
+            memory_metric: p.history_memory_metric.clone(),
+            namespace_label: p.container_namespace_label.clone(),
+            pod_label: p.container_pod_name_label.clone(),
+            container_label: p.container_name_label.clone(),
+            namespace,
+        })
+    }
+}
+
+/// A Go or Prometheus duration (`90s`, `1m30s`, `500ms`, `8d`, `1w`), at least one millisecond.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid duration {text:?}: expected e.g. 1m, 1h30m, 500ms or 8d");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut seconds = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "w" => 604_800.0,
+            _ => return Err(invalid()),
+        };
+        seconds += number * scale;
+        rest = &rest[unit_len..];
+    }
+    if !(1e-3..=1e12).contains(&seconds) {
+        return Err(format!("{text:?} must be between 1ms and 1e12s"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        service: ServiceArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("vpa-recommender").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_upstreams() {
+        let cli = parse(&[]).unwrap();
+        let config = cli.service.config(&cli.engine).unwrap();
+        assert_eq!(config.recommender_name, "default");
+        assert_eq!(config.interval, Duration::from_secs(60));
+        assert_eq!(config.checkpoints_gc_interval, Duration::from_secs(600));
+        assert_eq!(config.checkpoints_timeout, Duration::from_secs(60));
+        assert_eq!(config.update_worker_count, 10);
+        assert!(matches!(config.storage, Storage::Checkpoints));
+        assert!(config.leader_election.is_none());
+        assert!(config.output.global_max_allowed.is_empty());
+        assert_eq!(cli.service.address, ":8942");
+        assert_eq!(
+            cli.service.leader.leader_elect_resource_name,
+            "vpa-recommender-lease"
+        );
+        assert_eq!(config.estimation.safety_margin_fraction, 0.15);
+    }
+
+    #[test]
+    fn flags_map_into_the_config() {
+        let cli = parse(&[
+            "--recommender-interval=500ms",
+            "--leader-elect",
+            "--leader-elect-lease-duration=3s",
+            "--container-recommendation-max-allowed-cpu=2",
+            "--container-recommendation-max-allowed-memory=1Gi",
+            "--ignored-vpa-object-namespaces=kube-system, monitoring",
+            "--storage=prometheus",
+            "--history-length=2d",
+            "--round-cpu-millicores=10",
+        ])
+        .unwrap();
+        let config = cli.service.config(&cli.engine).unwrap();
+        assert_eq!(config.interval, Duration::from_millis(500));
+        let leader = config.leader_election.unwrap();
+        assert_eq!(leader.lease_duration, Duration::from_secs(3));
+        assert_eq!(leader.namespace, "kube-system");
+        assert_eq!(config.output.global_max_allowed[CPU], 2000);
+        assert_eq!(config.output.global_max_allowed[MEMORY], 1 << 30);
+        assert_eq!(config.output.round_cpu_millicores, 10);
+        assert_eq!(config.namespaces.ignored, ["kube-system", "monitoring"]);
+        let Storage::Prometheus(history) = config.storage else {
+            panic!("prometheus storage expected");
+        };
+        assert_eq!(history.history_length, Duration::from_secs(2 * 86_400));
+    }
+
+    #[test]
+    fn namespace_flags_are_mutually_exclusive() {
+        let err = parse(&[
+            "--vpa-object-namespace=a",
+            "--ignored-vpa-object-namespaces=b",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(parse(&["--storage=etcd"]).is_err());
+        assert!(parse(&["--leader-elect-resource-lock=endpoints"]).is_err());
+        let cli = parse(&["--container-recommendation-max-allowed-cpu=lots"]).unwrap();
+        assert!(matches!(
+            cli.service.config(&cli.engine),
+            Err(ArgsError::Quantity { .. })
+        ));
+        let cli = parse(&[
+            "--storage=prometheus",
+            "--username=u",
+            "--prometheus-bearer-token=t",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.service.config(&cli.engine),
+            Err(ArgsError::ConflictingAuth)
+        ));
+    }
+
+    #[test]
+    fn durations_accept_go_and_prometheus_units() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("8d"), Ok(Duration::from_secs(8 * 86_400)));
+        for bad in ["", "5", "1y", "0s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

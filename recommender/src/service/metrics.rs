@@ -1,0 +1,259 @@
+//! Prometheus metrics of the recommender (`vpa_recommender_*`, upstream's names where they
+//! exist), registered in an explicit registry. [`Metrics::observe_plans`] turns a loop's plans
+//! into the per-VPA gauges, dropping the series of VPAs and containers that are gone.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use vpa_common::resources::{CPU, MEMORY};
+
+use crate::routines::plan::VpaPlan;
+
+/// Loop steps timed by `execution_latency_seconds`, as upstream.
+pub mod step {
+    /// Reading VPAs and resolving their targets.
+    pub const LOAD_VPAS: &str = "LoadVPAs";
+    /// Reading pods.
+    pub const LOAD_PODS: &str = "LoadPods";
+    /// Listing PodMetrics and feeding samples and OOM kills.
+    pub const LOAD_METRICS: &str = "LoadMetrics";
+    /// Computing and writing recommendations.
+    pub const UPDATE_VPAS: &str = "UpdateVPAs";
+    /// Writing (and garbage-collecting) checkpoints.
+    pub const MAINTAIN_CHECKPOINTS: &str = "MaintainCheckpoints";
+    /// Dropping expired aggregates.
+    pub const GARBAGE_COLLECT: &str = "GarbageCollect";
+    /// The whole loop.
+    pub const TOTAL: &str = "total";
+}
+
+/// `{step}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepLabel {
+    /// One of [`step`].
+    pub step: String,
+}
+
+/// `{namespace, vpa, container, resource, bound}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RecommendationLabels {
+    /// VPA namespace.
+    pub namespace: String,
+    /// VPA name.
+    pub vpa: String,
+    /// Container name.
+    pub container: String,
+    /// `cpu` or `memory`.
+    pub resource: String,
+    /// `target`, `lowerBound`, `upperBound` or `uncappedTarget`.
+    pub bound: String,
+}
+
+/// Upstream's `{update_mode, has_recommendation, api, matches_pods, unsupported_config}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VpaLabels {
+    /// The VPA's update mode.
+    pub update_mode: String,
+    /// `true` when a recommendation is written.
+    pub has_recommendation: String,
+    /// API version (`v1`).
+    pub api: String,
+    /// `true` when some pod matches.
+    pub matches_pods: String,
+    /// `true` when the target cannot be served.
+    pub unsupported_config: String,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// All recommender metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Duration of each loop step, seconds.
+    pub execution_latency: Family<StepLabel, Histogram, fn() -> Histogram>,
+    /// Time from VPA creation to its first recommendation, seconds.
+    pub recommendation_latency: Histogram,
+    /// Aggregates in the model.
+    pub aggregate_container_states: Gauge,
+    /// Handled VPAs by kind of state.
+    pub vpa_objects: Family<VpaLabels, Gauge>,
+    /// Unix time of the end of the last loop, seconds.
+    pub last_loop_timestamp: FloatGauge,
+    /// Recommended values: cores for CPU, bytes for memory.
+    pub recommendation: Family<RecommendationLabels, FloatGauge>,
+    series: Mutex<(HashSet<RecommendationLabels>, HashSet<VpaLabels>)>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to about 9 min.
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            execution_latency: Family::new_with_constructor(latency_histogram),
+            recommendation_latency: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            aggregate_container_states: Gauge::default(),
+            vpa_objects: Family::default(),
+            last_loop_timestamp: FloatGauge::default(),
+            recommendation: Family::default(),
+            series: Mutex::default(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Registers every metric under the `vpa_recommender_` prefix.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("vpa_recommender");
+        r.register(
+            "execution_latency_seconds",
+            "Time spent in each step of the recommender loop",
+            self.execution_latency.clone(),
+        );
+        r.register(
+            "recommendation_latency_seconds",
+            "Time from VPA creation to its first recommendation",
+            self.recommendation_latency.clone(),
+        );
+        r.register(
+            "aggregate_container_states_count",
+            "Number of aggregate container states in the model",
+            self.aggregate_container_states.clone(),
+        );
+        r.register(
+            "vpa_objects_count",
+            "Number of VPA objects handled by this recommender",
+            self.vpa_objects.clone(),
+        );
+        r.register(
+            "last_loop_timestamp_seconds",
+            "Unix time at which the last recommender loop finished",
+            self.last_loop_timestamp.clone(),
+        );
+        r.register(
+            "recommendation",
+            "Recommended resources per container (cores for cpu, bytes for memory)",
+            self.recommendation.clone(),
+        );
+    }
+
+    /// Records how long `step` took.
+    pub fn observe_step(&self, step: &str, seconds: f64) {
+        self.execution_latency
+            .get_or_create(&StepLabel { step: step.into() })
+            .observe(seconds);
+    }
+
+    /// Sets the per-VPA gauges from a loop's plans, removing series that are gone.
+    pub fn observe_plans<'a>(&self, plans: impl IntoIterator<Item = (&'a VpaPlan, &'a str)>) {
+        let mut recs = HashSet::new();
+        let mut counts: std::collections::HashMap<VpaLabels, i64> = Default::default();
+        for (plan, mode) in plans {
+            let labels = VpaLabels {
+                update_mode: mode.to_owned(),
+                has_recommendation: (!plan.recommendations.is_empty()).to_string(),
+                api: "v1".into(),
+                matches_pods: (plan.matched_pods > 0).to_string(),
+                unsupported_config: plan.unsupported.to_string(),
+            };
+            *counts.entry(labels).or_default() += 1;
+            for rec in &plan.recommendations {
+                for (bound, values) in [
+                    ("target", &rec.target),
+                    ("lowerBound", &rec.lower_bound),
+                    ("upperBound", &rec.upper_bound),
+                    ("uncappedTarget", &rec.uncapped_target),
+                ] {
+                    for (resource, amount) in values {
+                        let value = match resource.as_str() {
+                            CPU => *amount as f64 / 1000.0,
+                            MEMORY => *amount as f64,
+                            _ => continue,
+                        };
+                        let labels = RecommendationLabels {
+                            namespace: plan.namespace.clone(),
+                            vpa: plan.name.clone(),
+                            container: rec.container_name.clone(),
+                            resource: resource.clone(),
+                            bound: bound.into(),
+                        };
+                        self.recommendation.get_or_create(&labels).set(value);
+                        recs.insert(labels);
+                    }
+                }
+            }
+        }
+        for (labels, count) in &counts {
+            self.vpa_objects.get_or_create(labels).set(*count);
+        }
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        for gone in series.0.difference(&recs) {
+            self.recommendation.remove(gone);
+        }
+        let vpa_labels: HashSet<VpaLabels> = counts.into_keys().collect();
+        for gone in series.1.difference(&vpa_labels) {
+            self.vpa_objects.remove(gone);
+        }
+        *series = (recs, vpa_labels);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vpa_common::api::VerticalPodAutoscalerStatus;
+    use vpa_common::capping::ContainerRecommendation;
+
+    use super::*;
+
+    fn plan(name: &str, cpu: i64) -> VpaPlan {
+        VpaPlan {
+            namespace: "ns".into(),
+            name: name.into(),
+            status: VerticalPodAutoscalerStatus::default(),
+            write: false,
+            first_recommendation: false,
+            recommendations: vec![ContainerRecommendation::new(
+                "app",
+                [(CPU.to_string(), cpu), (MEMORY.to_string(), 1 << 20)].into(),
+            )],
+            matched_pods: 1,
+            unsupported: false,
+            aggregates: vec![],
+        }
+    }
+
+    fn encode(metrics: &Metrics) -> String {
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn recommendations_are_exported_in_cores_and_bytes_and_vanish_with_their_vpa() {
+        let metrics = Metrics::default();
+        let (a, b) = (plan("a", 587), plan("b", 1000));
+        metrics.observe_plans([(&a, "Recreate"), (&b, "Off")]);
+        let text = encode(&metrics);
+        assert!(text.contains(
+            r#"vpa_recommender_recommendation{namespace="ns",vpa="a",container="app",resource="cpu",bound="target"} 0.587"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"vpa_recommender_recommendation{namespace="ns",vpa="b",container="app",resource="memory",bound="target"} 1048576"#
+        ), "{text}");
+        metrics.observe_plans([(&a, "Recreate")]);
+        let text = encode(&metrics);
+        assert!(!text.contains(r#"vpa="b""#), "{text}");
+        assert!(!text.contains(r#"update_mode="Off""#), "{text}");
+        assert!(text.contains(r#"vpa_recommender_vpa_objects_count{update_mode="Recreate",has_recommendation="true",api="v1",matches_pods="true",unsupported_config="false"} 1"#), "{text}");
+    }
+}

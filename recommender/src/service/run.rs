@@ -1,0 +1,268 @@
+//! Top-level wiring of the service (edge): logging, client, admin server, leader election, watch
+//! caches, checkpoint restore or history load, the loop, and graceful shutdown on SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kube::Client;
+use kube::Config;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use prometheus_client::registry::Registry;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
+
+use super::admin::{self, Health};
+use super::args::ServiceArgs;
+use super::config::{ServiceConfig, Storage};
+use super::metrics::Metrics;
+use crate::input::prometheus_history::{HistoryConfig, PrometheusHistory};
+use crate::input::watches::{OOM_BUFFER, Watches};
+use crate::replay::EngineArgs;
+use crate::routines::history;
+use crate::routines::recommender::Recommender;
+
+/// Leadership was lost: the process must exit so it restarts as a candidate.
+#[derive(Debug, thiserror::Error)]
+#[error("lost leadership of lease {0}")]
+pub struct LostLeadership(pub String);
+
+/// Starts structured logging; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
+    if kubeconfig.is_empty() {
+        return Client::try_default()
+            .await
+            .context("building the Kubernetes client");
+    }
+    let kc = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .context("loading the kubeconfig")?;
+    Client::try_from(config).context("building the Kubernetes client")
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+async fn termination() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn prometheus_http(args: &ServiceArgs) -> anyhow::Result<reqwest::Client> {
+    let p = &args.prometheus;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let token = if !p.prometheus_bearer_token_file.is_empty() {
+        std::fs::read_to_string(&p.prometheus_bearer_token_file)
+            .with_context(|| format!("reading {}", p.prometheus_bearer_token_file))?
+            .trim()
+            .to_owned()
+    } else {
+        p.prometheus_bearer_token.clone()
+    };
+    if !token.is_empty() {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().context("bearer token")?,
+        );
+    }
+    if !p.username.is_empty() {
+        use base64::Engine;
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", p.username, p.password));
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Basic {credentials}")
+                .parse()
+                .context("basic auth")?,
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .danger_accept_invalid_certs(p.prometheus_insecure)
+        .build()
+        .context("building the Prometheus client")
+}
+
+/// The service's entry point for the launcher: runs [`run`] on a new runtime; exit status 1
+/// when startup fails or leadership is lost (so the Deployment restarts the replica).
+pub fn main(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(kubeconfig, args, engine)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "vpa-recommender stopped");
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the service from its flags until SIGTERM; fails when startup fails or leadership is
+/// lost.
+pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let config = args.config(engine)?;
+    info!(?config, "Starting vpa-recommender");
+    if !args.common.feature_gates.is_empty() {
+        warn!(gates = %args.common.feature_gates, "Feature gates are accepted but none changes the recommender");
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        termination().await;
+        info!("Termination signal received; shutting down");
+        let _ = stop_tx.send(true);
+    });
+
+    let client = client(kubeconfig).await?;
+    let metrics = Arc::new(Metrics::default());
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    let health = Health::new(config.interval);
+    let address = admin::listen_address(&args.address)
+        .with_context(|| format!("parsing --address {}", args.address))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
+    let router = admin::router(Arc::new(registry), health.clone());
+    let admin_stop = stopped(stop_rx.clone());
+    let admin_task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(admin_stop)
+            .await
+    });
+    info!(%address, "Serving /healthz and /metrics");
+
+    let history = match &config.storage {
+        Storage::Prometheus(h) => Some(PrometheusHistory::new(
+            prometheus_http(args)?,
+            (**h).clone(),
+        )?),
+        Storage::Checkpoints => None,
+    };
+    let result = serve(client, config, history, metrics, health, stop_rx).await;
+    if result.is_ok() {
+        let _ = admin_task.await;
+    } else {
+        admin_task.abort();
+    }
+    result
+}
+
+/// A future resolving once `stop` turns true.
+pub async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+fn describe(history: &HistoryConfig) -> String {
+    format!(
+        "Loading {}h of usage history at {}s resolution from {}",
+        history.history_length.as_secs() / 3600,
+        history.resolution.as_secs(),
+        history.address
+    )
+}
+
+/// Runs the recommender with `client` until `stop` turns true: leader election (when
+/// configured), watch caches, restore, then the loop. Returns [`LostLeadership`] as an error
+/// when another replica takes over. In-process tests call this directly.
+pub async fn serve(
+    client: Client,
+    config: ServiceConfig,
+    history: Option<PrometheusHistory>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let elector = config.leader_election.as_ref().map(|le| {
+        let mut lec = LeaderElectionConfig::new(&le.lease_name, &le.namespace);
+        lec.lease_duration = le.lease_duration;
+        lec.renew_deadline = le.renew_deadline;
+        lec.retry_period = le.retry_period;
+        LeaderElector::new(client.clone(), lec)
+    });
+    if let Some(elector) = &elector {
+        tokio::select! {
+            _ = elector.acquire() => {}
+            _ = stopped(stop.clone()) => return Ok(()),
+        }
+    }
+    let result = tokio::select! {
+        r = lead(client, config, history, metrics, health, stop.clone()) => r,
+        _ = async {
+            match &elector {
+                Some(e) => e.keep_leading().await,
+                None => std::future::pending().await,
+            }
+        } => Err(LostLeadership(
+            elector.as_ref().map(|e| e.config().lease_name.clone()).unwrap_or_default(),
+        ).into()),
+    };
+    if let Some(elector) = &elector
+        && result.is_ok()
+    {
+        elector.release().await;
+    }
+    result
+}
+
+async fn lead(
+    client: Client,
+    config: ServiceConfig,
+    history: Option<PrometheusHistory>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let (oom_tx, oom_rx) = mpsc::channel(OOM_BUFFER);
+    let watches = Watches::start(&client, config.namespaces.only.as_deref(), oom_tx);
+    tokio::select! {
+        ready = watches.wait_ready(Duration::from_secs(30)) => ready.context("starting the watch caches")?,
+        _ = stopped(stop.clone()) => return Ok(()),
+    }
+    info!("Watch caches synced");
+    let storage = config.storage.clone();
+    let interval = config.interval;
+    let mut recommender = Recommender::new(client, config, watches, oom_rx, metrics, health);
+    match (storage, history) {
+        (Storage::Prometheus(h), Some(source)) => {
+            let end = k8s_openapi::jiff::Timestamp::now().as_second();
+            let load = history::spawn_load(
+                source,
+                recommender.snapshot(),
+                recommender.aggregations().clone(),
+                end,
+            );
+            recommender.set_history_load(load, describe(&h));
+        }
+        _ => loop {
+            match recommender.restore_checkpoints().await {
+                Ok(_) => break,
+                Err(error) => warn!(%error, "Cannot list checkpoints; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stopped(stop.clone()) => return Ok(()),
+            }
+        },
+    }
+    recommender.run(stopped(stop)).await;
+    Ok(())
+}
