@@ -113,6 +113,9 @@ pub trait AdmissionHook: Send + Sync {
     fn admit(&self, req: AdmissionRequest) -> BoxFuture<'static, ApiResult<Value>>;
 }
 
+/// OpenAPI documents by path: (hash, body).
+pub(crate) type OpenApiDocs = HashMap<String, (String, Bytes)>;
+
 /// The server's shared state.
 pub struct Shared {
     /// Objects.
@@ -126,7 +129,7 @@ pub struct Shared {
     audit: RwLock<Option<AuditHook>>,
     admission: RwLock<Vec<Arc<dyn AdmissionHook>>>,
     /// Cached OpenAPI documents: registry generation, then path -> (hash, body).
-    pub(crate) openapi: Mutex<(u64, HashMap<String, (String, Bytes)>)>,
+    pub(crate) openapi: Mutex<(u64, OpenApiDocs)>,
     /// How often watches with allowWatchBookmarks get a BOOKMARK.
     pub bookmark_interval: Duration,
     /// `host:port` the server listens on.
@@ -236,13 +239,13 @@ impl Shared {
             "{} in version \"{}\" cannot be handled as a {}",
             info.kind, info.version, info.kind
         );
-        if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-            if k != info.kind {
-                return Err(ApiError::bad_request(format!(
-                    "{cannot}: the kind in the data ({k}) does not match the expected kind ({})",
-                    info.kind
-                )));
-            }
+        if let Some(k) = obj.get("kind").and_then(Value::as_str)
+            && k != info.kind
+        {
+            return Err(ApiError::bad_request(format!(
+                "{cannot}: the kind in the data ({k}) does not match the expected kind ({})",
+                info.kind
+            )));
         }
         obj["apiVersion"] = json!(info.api_version());
         obj["kind"] = json!(info.kind);
@@ -295,6 +298,7 @@ impl Shared {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn admit(
         &self,
         op: &'static str,
@@ -621,15 +625,17 @@ impl Shared {
         opts: &DeleteOptions,
     ) -> ApiResult<Deleted> {
         let out = self.store.delete(&info.gr(), ns_of(info, ns), name, opts)?;
-        if let Deleted::Gone(o) = &out {
-            if !opts.dry_run && info.group == CRDS.0 && info.plural == CRDS.1 {
-                let group = o.value["spec"]["group"].as_str().unwrap_or_default();
-                let plural = o.value["spec"]["names"]["plural"]
-                    .as_str()
-                    .unwrap_or_default();
-                self.store.drop_resource(&GroupResource::new(group, plural));
-                self.sync_crds();
-            }
+        if let Deleted::Gone(o) = &out
+            && !opts.dry_run
+            && info.group == CRDS.0
+            && info.plural == CRDS.1
+        {
+            let group = o.value["spec"]["group"].as_str().unwrap_or_default();
+            let plural = o.value["spec"]["names"]["plural"]
+                .as_str()
+                .unwrap_or_default();
+            self.store.drop_resource(&GroupResource::new(group, plural));
+            self.sync_crds();
         }
         Ok(out)
     }

@@ -45,12 +45,12 @@ impl UserInfo {
 
     /// Parses `system:serviceaccount:<ns>:<name>` (for impersonation) or takes a plain user.
     pub fn from_name(name: &str, groups: &[String]) -> Self {
-        if let Some(rest) = name.strip_prefix("system:serviceaccount:") {
-            if let Some((ns, sa)) = rest.split_once(':') {
-                let mut u = Self::service_account(ns, sa);
-                u.groups.extend(groups.iter().cloned());
-                return u;
-            }
+        if let Some(rest) = name.strip_prefix("system:serviceaccount:")
+            && let Some((ns, sa)) = rest.split_once(':')
+        {
+            let mut u = Self::service_account(ns, sa);
+            u.groups.extend(groups.iter().cloned());
+            return u;
         }
         let g: Vec<&str> = groups.iter().map(String::as_str).collect();
         UserInfo::new(name, &g)

@@ -1,5 +1,6 @@
 //! The `vpa-sim` command line: `vpa-sim apiserver --port N --kubeconfig-out PATH [faults]` runs
-//! the API server until Ctrl-C or SIGTERM. Edge.
+//! the API server until Ctrl-C or SIGTERM; faults can then be changed through the admin-only
+//! `/sim/v1/faults`, `/sim/v1/restart` and `/sim/v1/compact` endpoints. Edge.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,7 +49,7 @@ pub struct ApiserverArgs {
     #[arg(long)]
     pub drop_watches_after_secs: Option<u64>,
     /// Events kept for watch resumption; older resourceVersions get 410 Gone.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub history_window: usize,
     /// Seconds between watch bookmarks.
     #[arg(long, default_value_t = 5)]

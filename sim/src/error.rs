@@ -34,12 +34,8 @@ pub struct ApiError {
     pub reason: &'static str,
     /// `Status.message`.
     pub message: String,
-    /// `details.name`.
-    pub name: Option<String>,
-    /// `details.group`.
-    pub group: Option<String>,
-    /// `details.kind` (the resource or kind, as the real server puts it).
-    pub kind: Option<String>,
+    /// `details.group`, `details.kind` (the resource or kind, as the real server puts it) and `details.name`.
+    pub target: Option<Box<(String, String, String)>>,
     /// `details.causes`.
     pub causes: Vec<Cause>,
     /// `details.retryAfterSeconds` and the `Retry-After` header.
@@ -56,18 +52,18 @@ impl ApiError {
             code,
             reason,
             message: message.into(),
-            name: None,
-            group: None,
-            kind: None,
+            target: None,
             causes: Vec::new(),
             retry_after: None,
         }
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.group = Some(group.to_string());
-        self.kind = Some(kind.to_string());
-        self.name = Some(name.to_string());
+        self.target = Some(Box::new((
+            group.to_string(),
+            kind.to_string(),
+            name.to_string(),
+        )));
         self
     }
 
@@ -219,18 +215,15 @@ impl ApiError {
     /// The error as a `Status` object.
     pub fn to_status(&self) -> Value {
         let mut details = serde_json::Map::new();
-        if let Some(n) = &self.name {
-            if !n.is_empty() {
-                details.insert("name".into(), json!(n));
+        if let Some(t) = &self.target {
+            let (group, kind, name) = &**t;
+            if !name.is_empty() {
+                details.insert("name".into(), json!(name));
             }
-        }
-        if let Some(g) = &self.group {
-            if !g.is_empty() {
-                details.insert("group".into(), json!(g));
+            if !group.is_empty() {
+                details.insert("group".into(), json!(group));
             }
-        }
-        if let Some(k) = &self.kind {
-            details.insert("kind".into(), json!(k));
+            details.insert("kind".into(), json!(kind));
         }
         if !self.causes.is_empty() {
             let causes: Vec<Value> = self

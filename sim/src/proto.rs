@@ -206,10 +206,8 @@ fn message(b: &[u8], schema: &[Field]) -> Option<Value> {
         };
         let name = name.to_string();
         match (f, w) {
-            (F::Str, Wire::Bytes(s)) => {
-                if !s.is_empty() {
-                    obj.insert(name, text(s));
-                }
+            (F::Str, Wire::Bytes(s)) if !s.is_empty() => {
+                obj.insert(name, text(s));
             }
             (F::Int, Wire::Varint(v)) => {
                 obj.insert(name, json!(v as i64));

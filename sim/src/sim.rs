@@ -38,7 +38,7 @@ impl Default for SimOptions {
         SimOptions {
             port: 0,
             kubeconfig_out: None,
-            history_window: 200_000,
+            history_window: 20_000,
             faults: FaultConfig::default(),
             bookmark_interval: Duration::from_secs(5),
             clock: None,
@@ -127,8 +127,11 @@ impl Sim {
             kubeconfig_path,
             temp_dir,
         };
-        std::fs::write(&sim.kubeconfig_path, sim.kubeconfig_for(&sim.admin_token))
+        // Written whole, then renamed: a reader never sees half a kubeconfig.
+        let partial = sim.kubeconfig_path.with_extension("partial");
+        std::fs::write(&partial, sim.kubeconfig_for(&sim.admin_token))
             .context("writing the kubeconfig")?;
+        std::fs::rename(&partial, &sim.kubeconfig_path).context("writing the kubeconfig")?;
         Ok(sim)
     }
 

@@ -96,25 +96,25 @@ fn walk(
         }
         return false;
     }
-    if let Some(ty) = s.get("type").and_then(Value::as_str) {
-        if !type_ok(value, ty) {
-            out.errors.push(type_cause(path, value, ty));
-            return false;
-        }
+    if let Some(ty) = s.get("type").and_then(Value::as_str)
+        && !type_ok(value, ty)
+    {
+        out.errors.push(type_cause(path, value, ty));
+        return false;
     }
-    if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            out.errors.push(Cause::new(
-                "FieldValueNotSupported",
-                path,
-                format!(
-                    "Unsupported value: {}: supported values: {}",
-                    short(value),
-                    list.join(", ")
-                ),
-            ));
-        }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        out.errors.push(Cause::new(
+            "FieldValueNotSupported",
+            path,
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                short(value),
+                list.join(", ")
+            ),
+        ));
     }
     bounds(value, s, path, out);
     match value {
@@ -238,21 +238,21 @@ fn bounds(value: &Value, s: &Value, path: &str, out: &mut Check) {
             .get("exclusiveMaximum")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if let Some(m) = num("minimum") {
-            if x < m || (excl_min && x == m) {
-                invalid(format!(
-                    "should be greater than {}{m}",
-                    if excl_min { "" } else { "or equal to " }
-                ));
-            }
+        if let Some(m) = num("minimum")
+            && (x < m || (excl_min && x == m))
+        {
+            invalid(format!(
+                "should be greater than {}{m}",
+                if excl_min { "" } else { "or equal to " }
+            ));
         }
-        if let Some(m) = num("maximum") {
-            if x > m || (excl_max && x == m) {
-                invalid(format!(
-                    "should be less than {}{m}",
-                    if excl_max { "" } else { "or equal to " }
-                ));
-            }
+        if let Some(m) = num("maximum")
+            && (x > m || (excl_max && x == m))
+        {
+            invalid(format!(
+                "should be less than {}{m}",
+                if excl_max { "" } else { "or equal to " }
+            ));
         }
     }
     let len = value

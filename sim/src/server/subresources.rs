@@ -20,7 +20,7 @@ use crate::store::{DeleteOptions, StoredObject};
 pub fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector")
-        .map(|s| label_selector_string(s))
+        .map(label_selector_string)
         .unwrap_or_default();
     let m = &obj["metadata"];
     json!({

@@ -130,10 +130,10 @@ pub(super) fn serve(
         };
         let mut last = start.rv;
         for ev in &start.backlog {
-            if let Some(t) = visible(ev, &ns, &keep) {
-                if tx.send(Ok(enc.event(&s, t, &ev.object))).await.is_err() {
-                    return;
-                }
+            if let Some(t) = visible(ev, &ns, &keep)
+                && tx.send(Ok(enc.event(&s, t, &ev.object))).await.is_err()
+            {
+                return;
             }
             last = last.max(ev.rv);
         }
@@ -161,11 +161,10 @@ pub(super) fn serve(
                         if ev.gr != info.gr() {
                             continue;
                         }
-                        if let Some(t) = visible(&ev, &ns, &keep) {
-                            if tx.send(Ok(enc.event(&s, t, &ev.object))).await.is_err() {
+                        if let Some(t) = visible(&ev, &ns, &keep)
+                            && tx.send(Ok(enc.event(&s, t, &ev.object))).await.is_err() {
                                 return;
                             }
-                        }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
                 },
