@@ -475,3 +475,109 @@ async fn watch_from_a_compacted_version_gets_410() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn strict_validation_rejects_duplicate_and_unknown_fields() {
+    let sim = sim().await;
+    let client = sim.client().await.unwrap();
+    let post = |body: &'static str, strict: bool| {
+        let q = if strict {
+            "?fieldValidation=Strict"
+        } else {
+            ""
+        };
+        axum::http::Request::post(format!("/api/v1/namespaces/default/configmaps{q}"))
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    };
+    let dup = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "name": "d"}, "data": {"a": "1"}, "bogus": 1}"#;
+    match client.request_text(post(dup, true)).await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 400);
+            assert!(s.message.contains("strict decoding error: unknown field \"bogus\", duplicate field \"metadata.name\""), "{}", s.message);
+        }
+        other => panic!("expected 400, got {other:?}"),
+    }
+    // Without Strict the unknown field is dropped and the object is created.
+    client.request_text(post(dup, false)).await.unwrap();
+    let cm: ConfigMap = Api::default_namespaced(client).get("d").await.unwrap();
+    assert_eq!(cm.data.unwrap()["a"], "1");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn pod_subresources_bind_resize_log_and_apply() {
+    let sim = sim().await;
+    let client = sim.client().await.unwrap();
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    let applied = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "100m"}}}]}});
+    pods.patch("p", &PatchParams::apply("tester"), &Patch::Apply(applied))
+        .await
+        .unwrap();
+    let binding = serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}})).unwrap();
+    let req = axum::http::Request::post("/api/v1/namespaces/default/pods/p/binding")
+        .header("content-type", "application/json")
+        .body(binding.clone())
+        .unwrap();
+    client.request_text(req).await.unwrap();
+    assert_eq!(
+        pods.get("p")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .node_name
+            .as_deref(),
+        Some("n1")
+    );
+    let again = axum::http::Request::post("/api/v1/namespaces/default/pods/p/binding")
+        .header("content-type", "application/json")
+        .body(binding)
+        .unwrap();
+    assert!(matches!(client.request_text(again).await, Err(kube::Error::Api(s)) if s.code == 409));
+
+    let resize = json!({"spec": {"containers": [{"name": "c", "image": "ignored", "resources": {"requests": {"cpu": "300m"}}}]}});
+    let req = axum::http::Request::patch("/api/v1/namespaces/default/pods/p/resize")
+        .header("content-type", "application/strategic-merge-patch+json")
+        .body(serde_json::to_vec(&resize).unwrap())
+        .unwrap();
+    client.request_text(req).await.unwrap();
+    let c = &pods.get("p").await.unwrap().spec.unwrap().containers[0];
+    assert_eq!(
+        c.resources.as_ref().unwrap().requests.as_ref().unwrap()["cpu"].0,
+        "300m"
+    );
+    assert_eq!(
+        c.image.as_deref(),
+        Some("i"),
+        "resize only changes resources"
+    );
+    assert_eq!(pods.logs("p", &Default::default()).await.unwrap(), "");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn watches_are_dropped_after_the_configured_time() {
+    let sim = sim().await;
+    sim.faults().set(FaultConfig {
+        drop_watches_after: Some(Duration::from_millis(300)),
+        ..Default::default()
+    });
+    let cms: Api<ConfigMap> = Api::default_namespaced(sim.client().await.unwrap());
+    let started = std::time::Instant::now();
+    let mut events = cms
+        .watch(&kube::api::WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("the watch should end")
+    {
+        ev.unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    sim.shutdown().await;
+}
