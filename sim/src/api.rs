@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::auth::{Tokens, UserInfo};
 use crate::crd;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::Faults;
+pub use crate::hooks::{AdmissionHook, AdmissionRequest, AuditHook, AuditRecord};
 use crate::patch::{self, PatchType};
 use crate::resource::{GroupResource, Registry, ResourceInfo, Schema};
 use crate::schema::{self, Mode};
@@ -54,63 +54,6 @@ pub struct WriteOptions {
     pub field_manager: String,
     /// The raw body, to find duplicate fields.
     pub raw: Option<Bytes>,
-}
-
-/// One request as the audit hook sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// User name.
-    pub user: String,
-    /// Kubernetes verb, or the HTTP verb for non-resource paths.
-    pub verb: String,
-    /// API group.
-    pub group: String,
-    /// Resource.
-    pub resource: String,
-    /// Subresource.
-    pub subresource: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// Whether authorization allowed it.
-    pub allowed: bool,
-}
-
-/// Receives every authorized-or-denied API request.
-pub type AuditHook = Arc<dyn Fn(&AuditRecord) + Send + Sync>;
-
-/// A create or update as an admission hook sees it.
-#[derive(Debug, Clone)]
-pub struct AdmissionRequest {
-    /// `CREATE` or `UPDATE`.
-    pub operation: &'static str,
-    /// API group.
-    pub group: String,
-    /// Version.
-    pub version: String,
-    /// Resource.
-    pub resource: String,
-    /// Kind.
-    pub kind: String,
-    /// Subresource.
-    pub subresource: String,
-    /// Namespace.
-    pub namespace: String,
-    /// The object to admit.
-    pub object: Value,
-    /// The current object on update.
-    pub old_object: Option<Value>,
-    /// Who asks.
-    pub user: UserInfo,
-    /// Whether this is a dry run.
-    pub dry_run: bool,
-}
-
-/// A mutating/validating admission step on create and update (webhooks plug in here).
-pub trait AdmissionHook: Send + Sync {
-    /// Returns the admitted (possibly mutated) object, or an error to reject the request.
-    fn admit(&self, req: AdmissionRequest) -> BoxFuture<'static, ApiResult<Value>>;
 }
 
 /// OpenAPI documents by path: (hash, body).
@@ -363,6 +306,12 @@ impl Shared {
             } else {
                 ns.to_string()
             });
+        }
+        if info.group.is_empty()
+            && info.plural == "namespaces"
+            && obj.pointer("/status/phase").is_none()
+        {
+            obj["status"] = json!({"phase": "Active"});
         }
         if matches!(info.schema, Schema::Crd(_)) && info.has_subresource("status") {
             obj.as_object_mut().map(|m| m.remove("status"));

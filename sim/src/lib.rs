@@ -18,6 +18,7 @@ pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod faults;
+pub mod hooks;
 pub mod openapi;
 pub mod patch;
 pub mod proto;

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::{
-    Deleted, EventType, Inner, Key, ObjRef, Propagation, StoredObject, WatchEvent, meta_str,
-};
+use super::{Deleted, EventType, Inner, Key, ObjRef, Propagation, StoredObject, WatchEvent};
 use crate::resource::GroupResource;
 
 type Tx = broadcast::Sender<Arc<WatchEvent>>;
@@ -137,7 +135,6 @@ fn orphan_dependents(inner: &mut Inner, tx: &Tx, uid: &str) {
         let key = (ns, name);
         if let Some(dep) = inner.get(&gr, &key).cloned() {
             let v = without_owner(&dep.value, uid);
-            debug_assert_eq!(meta_str(&v, "name"), key.1);
             inner.put(tx, &gr, v, EventType::Modified);
         }
     }
