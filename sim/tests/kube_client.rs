@@ -581,3 +581,26 @@ async fn watches_are_dropped_after_the_configured_time() {
     assert!(started.elapsed() < Duration::from_secs(3));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_then_changes() {
+    let sim = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(sim.client().await.unwrap());
+    cms.create(&PostParams::default(), &cm("before", json!({})))
+        .await
+        .unwrap();
+    let (store, writer) = reflector::store();
+    let cfg = watcher::Config::default().streaming_lists();
+    let task = tokio::spawn(
+        reflector(writer, watcher(cms.clone(), cfg))
+            .applied_objects()
+            .for_each(|_| async {}),
+    );
+    wait_for(&store, &["before"]).await;
+    cms.create(&PostParams::default(), &cm("after", json!({})))
+        .await
+        .unwrap();
+    wait_for(&store, &["after", "before"]).await;
+    task.abort();
+    sim.shutdown().await;
+}
