@@ -5,15 +5,17 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{LimitRange, Pod, ReplicationController};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::api::core::v1::{
+    Event as CoreEvent, EventSource, LimitRange, Pod, ReplicationController,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -34,7 +36,6 @@ pub const POD_FIELD_SELECTOR: &str = "spec.nodeName!=,status.phase!=Succeeded,st
 /// Watch caches plus a client; dropping it stops the watches.
 pub struct KubeCluster {
     client: Client,
-    recorder: Recorder,
     vpas: Store<VerticalPodAutoscaler>,
     pods: Store<Pod>,
     limit_ranges: Store<LimitRange>,
@@ -90,12 +91,7 @@ impl KubeCluster {
     pub fn start(client: Client, namespace: Option<&str>) -> Self {
         let mut tasks = JoinSet::new();
         let all = watcher::Config::default;
-        let reporter = Reporter {
-            controller: "vpa-updater".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
             vpas: cache(api(&client, namespace), all(), &mut tasks),
             pods: cache(
                 api(&client, namespace),
@@ -115,8 +111,10 @@ impl KubeCluster {
         }
     }
 
-    /// Waits until every cache has its first full list.
-    pub async fn wait_ready(&self) -> Result<(), ClusterError> {
+    /// Waits until the VPA, pod and LimitRange caches have their first full list, and the
+    /// controller caches too for at most `controllers_timeout` each: a kind the API server does not
+    /// serve (or RBAC hides) then stays empty with a warning instead of blocking the updater.
+    pub async fn wait_ready(&self, controllers_timeout: Duration) -> Result<(), ClusterError> {
         let not_ready = |_| ClusterError::NotReady;
         self.vpas.wait_until_ready().await.map_err(not_ready)?;
         self.pods.wait_until_ready().await.map_err(not_ready)?;
@@ -124,34 +122,55 @@ impl KubeCluster {
             .wait_until_ready()
             .await
             .map_err(not_ready)?;
-        self.deployments
-            .wait_until_ready()
-            .await
-            .map_err(not_ready)?;
-        self.replica_sets
-            .wait_until_ready()
-            .await
-            .map_err(not_ready)?;
-        self.stateful_sets
-            .wait_until_ready()
-            .await
-            .map_err(not_ready)?;
-        self.daemon_sets
-            .wait_until_ready()
-            .await
-            .map_err(not_ready)?;
-        self.jobs.wait_until_ready().await.map_err(not_ready)?;
-        self.cron_jobs.wait_until_ready().await.map_err(not_ready)?;
-        self.replication_controllers
-            .wait_until_ready()
-            .await
-            .map_err(not_ready)?;
+        let optional = [
+            (
+                "Deployment",
+                wait(&self.deployments, controllers_timeout).await,
+            ),
+            (
+                "ReplicaSet",
+                wait(&self.replica_sets, controllers_timeout).await,
+            ),
+            (
+                "StatefulSet",
+                wait(&self.stateful_sets, controllers_timeout).await,
+            ),
+            (
+                "DaemonSet",
+                wait(&self.daemon_sets, controllers_timeout).await,
+            ),
+            ("Job", wait(&self.jobs, controllers_timeout).await),
+            ("CronJob", wait(&self.cron_jobs, controllers_timeout).await),
+            (
+                "ReplicationController",
+                wait(&self.replication_controllers, controllers_timeout).await,
+            ),
+        ];
+        for (kind, ready) in optional {
+            if !ready {
+                warn!(
+                    kind,
+                    "Controller cache not synced; pods of this kind are skipped until it is"
+                );
+            }
+        }
         Ok(())
     }
 
     fn pods_api(&self, namespace: &str) -> Api<Pod> {
         Api::namespaced(self.client.clone(), namespace)
     }
+}
+
+async fn wait<K>(store: &Store<K>, timeout: Duration) -> bool
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    matches!(
+        tokio::time::timeout(timeout, store.wait_until_ready()).await,
+        Ok(Ok(()))
+    )
 }
 
 fn read_error(e: kube::Error) -> ClusterError {
@@ -325,25 +344,48 @@ impl Cluster for KubeCluster {
     }
 
     async fn publish(&self, event: UpdaterEvent) {
-        let action = if event.reason.starts_with("Evicted") {
-            "Evict"
-        } else {
-            "Resize"
-        };
-        let ev = Event {
-            type_: if event.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: event.reason.clone(),
-            note: Some(event.note),
-            action: action.into(),
-            secondary: None,
-        };
-        match self.recorder.publish(&ev, &event.regarding).await {
-            Ok(()) => debug!(reason = %event.reason, "Event recorded"),
+        let namespace = event
+            .regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let record = core_event(&event, crate::time::now());
+        let events: Api<CoreEvent> = Api::namespaced(self.client.clone(), &namespace);
+        match events.create(&PostParams::default(), &record).await {
+            Ok(_) => debug!(reason = %event.reason, "Event recorded"),
             Err(error) => warn!(reason = %event.reason, %error, "Cannot record event"),
         }
+    }
+}
+
+/// A `core/v1` Event from component `vpa-updater`, as upstream's event recorder writes them
+/// (shown by `kubectl describe` and `kubectl get events`).
+pub fn core_event(event: &UpdaterEvent, now: k8s_openapi::jiff::Timestamp) -> CoreEvent {
+    let regarding = &event.regarding;
+    let name = format!(
+        "{}.{:x}",
+        regarding.name.as_deref().unwrap_or("vpa-updater"),
+        now.as_nanosecond()
+    );
+    CoreEvent {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: regarding.namespace.clone(),
+            ..Default::default()
+        },
+        involved_object: regarding.clone(),
+        reason: Some(event.reason.clone()),
+        message: Some(event.note.clone()),
+        type_: Some(if event.warning { "Warning" } else { "Normal" }.into()),
+        source: Some(EventSource {
+            component: Some("vpa-updater".into()),
+            host: None,
+        }),
+        first_timestamp: Some(Time(now)),
+        last_timestamp: Some(Time(now)),
+        count: Some(1),
+        reporting_component: Some("vpa-updater".into()),
+        reporting_instance: std::env::var("POD_NAME").ok(),
+        ..Default::default()
     }
 }

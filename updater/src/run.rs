@@ -25,17 +25,30 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    if kubeconfig.is_empty() {
-        return Client::try_default()
-            .await
-            .context("building the Kubernetes client");
-    }
-    let kc = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .context("loading the kubeconfig")?;
+/// The updater's client for `config`, with kube's built-in retry of 429/503 answers turned off.
+///
+/// That retry layer would resend a refused eviction up to 15 times with backoff growing to
+/// minutes, so a PodDisruptionBudget would stall the loop and hammer the API server. The
+/// updater instead treats a 429 as "try this replica group next loop", and its watches have
+/// their own backoff.
+pub fn updater_client(mut config: Config) -> anyhow::Result<Client> {
+    config.default_retry = false;
     Client::try_from(config).context("building the Kubernetes client")
+}
+
+async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
+    let config = if kubeconfig.is_empty() {
+        Config::infer()
+            .await
+            .context("finding the Kubernetes configuration")?
+    } else {
+        let kc =
+            Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
+        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .context("loading the kubeconfig")?
+    };
+    updater_client(config)
 }
 
 /// Resolves when SIGTERM or Ctrl-C arrives.
@@ -129,7 +142,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let cluster = KubeCluster::start(client, config.namespaces.only.as_deref());
     tokio::select! {
-        ready = cluster.wait_ready() => ready.context("starting the watch caches")?,
+        ready = cluster.wait_ready(std::time::Duration::from_secs(30)) => ready.context("starting the watch caches")?,
         _ = stopped() => return Ok(()),
     }
     info!("Watch caches synced");
