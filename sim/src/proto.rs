@@ -1,7 +1,8 @@
 //! Decoding of the Kubernetes protobuf request bodies that kubectl's typed clients send
 //! (`application/vnd.kubernetes.protobuf`: `k8s\0` + runtime.Unknown), for the kinds those
 //! commands create: access and self-subject reviews (`kubectl auth can-i/whoami`), token requests
-//! (`kubectl create token`), RBAC objects, namespaces, service accounts, config maps and secrets. Other kinds
+//! (`kubectl create token`), RBAC objects, namespaces, service accounts, config maps, secrets, and
+//! the common fields of deployments and pods (`kubectl create deployment`, `kubectl run`). Other kinds
 //! get 415 so the caller knows to send JSON. Pure.
 
 use base64::Engine;
@@ -20,6 +21,7 @@ enum F {
     Msg(&'static [Field]),
     RepMsg(&'static [Field]),
     MapStr,
+    MapQuantity,
     MapB64,
     RepStr,
 }
@@ -84,6 +86,38 @@ const SUBJECT: &[Field] = &[
     Field(3, "name", F::Str),
     Field(4, "namespace", F::Str),
 ];
+const SELECTOR: &[Field] = &[Field(1, "matchLabels", F::MapStr)];
+const CONTAINER_PORT: &[Field] = &[
+    Field(1, "name", F::Str),
+    Field(3, "containerPort", F::Int),
+    Field(4, "protocol", F::Str),
+];
+const RESOURCES: &[Field] = &[
+    Field(1, "limits", F::MapQuantity),
+    Field(2, "requests", F::MapQuantity),
+];
+const CONTAINER: &[Field] = &[
+    Field(1, "name", F::Str),
+    Field(2, "image", F::Str),
+    Field(3, "command", F::RepStr),
+    Field(4, "args", F::RepStr),
+    Field(6, "ports", F::RepMsg(CONTAINER_PORT)),
+    Field(8, "resources", F::Msg(RESOURCES)),
+    Field(14, "imagePullPolicy", F::Str),
+];
+const POD_SPEC: &[Field] = &[
+    Field(2, "containers", F::RepMsg(CONTAINER)),
+    Field(3, "restartPolicy", F::Str),
+];
+const TEMPLATE: &[Field] = &[
+    Field(1, "metadata", F::Msg(META)),
+    Field(2, "spec", F::Msg(POD_SPEC)),
+];
+const DEPLOYMENT_SPEC: &[Field] = &[
+    Field(1, "replicas", F::Int),
+    Field(2, "selector", F::Msg(SELECTOR)),
+    Field(3, "template", F::Msg(TEMPLATE)),
+];
 const ROLE_REF: &[Field] = &[
     Field(1, "apiGroup", F::Str),
     Field(2, "kind", F::Str),
@@ -130,7 +164,11 @@ fn kind_fields(kind: &str) -> Option<&'static [Field]> {
         Field(2, "subjects", F::RepMsg(SUBJECT)),
         Field(3, "roleRef", F::Msg(ROLE_REF)),
     ];
+    static DEPLOYMENT: [Field; 2] = with_spec(DEPLOYMENT_SPEC);
+    static POD: [Field; 2] = with_spec(POD_SPEC);
     Some(match kind {
+        "Deployment" => &DEPLOYMENT,
+        "Pod" => &POD,
         "Role" | "ClusterRole" => &ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &BINDING,
         "SelfSubjectAccessReview" => &SSAR,
@@ -231,7 +269,7 @@ fn message(b: &[u8], schema: &[Field]) -> Option<Value> {
                     .as_array_mut()?
                     .push(text(s));
             }
-            (F::MapStr | F::MapB64, Wire::Bytes(s)) => {
+            (F::MapStr | F::MapB64 | F::MapQuantity, Wire::Bytes(s)) => {
                 let (mut k, mut v) = (Value::Null, json!(""));
                 for (n, w) in fields(s)? {
                     if let Wire::Bytes(x) = w {
@@ -332,7 +370,7 @@ mod tests {
         assert_eq!(v["data"], json!({"k": "v"}));
         let other = [
             b"k8s\0".to_vec(),
-            field(1, &[field(1, b"apps/v1"), field(2, b"Deployment")].concat()),
+            field(1, &[field(1, b"apps/v1"), field(2, b"DaemonSet")].concat()),
         ]
         .concat();
         assert_eq!(decode(&other).unwrap_err().code, 415);
