@@ -4,7 +4,9 @@
 //! fields the recommender reads, so tens of thousands of pods stay cheap. Edge.
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,6 +15,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, Event, Pod, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
+use kube::runtime::reflector::store::WriterDropped;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -283,31 +286,31 @@ impl Watches {
     /// Waits for the first full list of VPAs and pods, and of each controller kind for at most
     /// `controllers_timeout` (a kind the server does not serve stays empty, with a warning).
     pub async fn wait_ready(&self, controllers_timeout: Duration) -> anyhow::Result<()> {
-        self.vpas.wait_until_ready().await?;
-        self.pods.wait_until_ready().await?;
+        let (vpas, pods) = (self.vpas.clone(), self.pods.clone());
+        let core: Pin<Box<dyn Future<Output = Result<(), WriterDropped>> + Send>> =
+            Box::pin(async move {
+                vpas.wait_until_ready().await?;
+                pods.wait_until_ready().await
+            });
+        core.await?;
+        let t = controllers_timeout;
+        let (deployments, replica_sets, stateful_sets, daemon_sets, jobs, cron_jobs, rcs) = futures::join!(
+            wait(self.deployments.clone(), t),
+            wait(self.replica_sets.clone(), t),
+            wait(self.stateful_sets.clone(), t),
+            wait(self.daemon_sets.clone(), t),
+            wait(self.jobs.clone(), t),
+            wait(self.cron_jobs.clone(), t),
+            wait(self.replication_controllers.clone(), t),
+        );
         let kinds = [
-            (
-                "Deployment",
-                wait(&self.deployments, controllers_timeout).await,
-            ),
-            (
-                "ReplicaSet",
-                wait(&self.replica_sets, controllers_timeout).await,
-            ),
-            (
-                "StatefulSet",
-                wait(&self.stateful_sets, controllers_timeout).await,
-            ),
-            (
-                "DaemonSet",
-                wait(&self.daemon_sets, controllers_timeout).await,
-            ),
-            ("Job", wait(&self.jobs, controllers_timeout).await),
-            ("CronJob", wait(&self.cron_jobs, controllers_timeout).await),
-            (
-                "ReplicationController",
-                wait(&self.replication_controllers, controllers_timeout).await,
-            ),
+            ("Deployment", deployments),
+            ("ReplicaSet", replica_sets),
+            ("StatefulSet", stateful_sets),
+            ("DaemonSet", daemon_sets),
+            ("Job", jobs),
+            ("CronJob", cron_jobs),
+            ("ReplicationController", rcs),
         ];
         for (kind, ready) in kinds {
             if !ready {
@@ -379,13 +382,16 @@ fn add<K: Resource<DynamicType = ()> + Clone + 'static>(
     }
 }
 
-async fn wait<K>(store: &Store<K>, timeout: Duration) -> bool
+/// Whether `store` got its first full list within `timeout` (boxed so the future owns its store).
+fn wait<K>(store: Store<K>, timeout: Duration) -> Pin<Box<dyn Future<Output = bool> + Send>>
 where
-    K: Resource + Clone + 'static,
-    K::DynamicType: Eq + Hash + Clone,
+    K: Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
-    matches!(
-        tokio::time::timeout(timeout, store.wait_until_ready()).await,
-        Ok(Ok(()))
-    )
+    Box::pin(async move {
+        matches!(
+            tokio::time::timeout(timeout, store.wait_until_ready()).await,
+            Ok(Ok(()))
+        )
+    })
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, instrument, warn};
-use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::api::{VerticalPodAutoscaler, VerticalPodAutoscalerCheckpoint};
 
 use super::checkpoints::{self, CheckpointRef};
 use super::feed::{self, WorkloadFilter};
@@ -63,6 +63,48 @@ fn status_patch(plan: &VpaPlan) -> Value {
         }
     }
     json!({ "status": status })
+}
+
+/// Times consecutive loop steps.
+struct Laps(Instant);
+
+impl Laps {
+    fn lap(&mut self, metrics: &Metrics, step: &'static str) {
+        let now = Instant::now();
+        metrics.observe_step(step, now.duration_since(self.0).as_secs_f64());
+        self.0 = now;
+    }
+}
+
+/// Patches one VPA's status (owned arguments keep the future free of borrows).
+async fn patch_status(client: Client, namespace: String, name: String, body: Value) {
+    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, &namespace);
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(body))
+        .await
+    {
+        Ok(_) => debug!(%namespace, vpa = %name, "Status written"),
+        Err(error) => warn!(%namespace, vpa = %name, %error, "Cannot write status"),
+    }
+}
+
+/// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
+async fn write_vpa_checkpoints(
+    client: Client,
+    namespace: String,
+    name: String,
+    objects: Vec<VerticalPodAutoscalerCheckpoint>,
+) -> Option<(String, String)> {
+    if objects.is_empty() {
+        return None;
+    }
+    for object in &objects {
+        if let Err(error) = checkpoints::write(&client, object).await {
+            warn!(%namespace, vpa = %name, %error, "Cannot write checkpoint");
+            return None;
+        }
+    }
+    Some((namespace, name))
 }
 
 impl Recommender {
@@ -190,24 +232,20 @@ impl Recommender {
     pub async fn run_once(&mut self) {
         self.merge_finished_history().await;
         let started = Instant::now();
-        let mut mark = started;
-        let mut lap = |metrics: &Metrics, name: &str| {
-            let now = Instant::now();
-            metrics.observe_step(name, now.duration_since(mark).as_secs_f64());
-            mark = now;
-        };
+        let mut laps = Laps(started);
 
         let snapshot = self.snapshot();
-        lap(&self.metrics, step::LOAD_VPAS);
+        laps.lap(&self.metrics, step::LOAD_VPAS);
         let filter = if self.config.memory_saver {
             WorkloadFilter::targets_of(&snapshot)
         } else {
             WorkloadFilter::all()
         };
-        lap(&self.metrics, step::LOAD_PODS);
+        laps.lap(&self.metrics, step::LOAD_PODS);
 
-        self.load_metrics(&snapshot, &filter).await;
-        lap(&self.metrics, step::LOAD_METRICS);
+        let pod_metrics = self.list_pod_metrics().await.unwrap_or_default();
+        self.feed(&pod_metrics, &snapshot, &filter);
+        laps.lap(&self.metrics, step::LOAD_METRICS);
 
         let plans = plan::plan(
             &snapshot,
@@ -219,8 +257,9 @@ impl Recommender {
                 fetching_history: self.fetching_history.as_deref(),
             },
         );
-        self.write_statuses(&plans, &snapshot).await;
-        lap(&self.metrics, step::UPDATE_VPAS);
+        self.write_statuses(&plans).await;
+        self.observe(&plans, &snapshot);
+        laps.lap(&self.metrics, step::UPDATE_VPAS);
 
         if self.fetching_history.is_none()
             && matches!(
@@ -237,13 +276,13 @@ impl Recommender {
                 self.collect_checkpoints(&plans).await;
             }
         }
-        lap(&self.metrics, step::MAINTAIN_CHECKPOINTS);
+        laps.lap(&self.metrics, step::MAINTAIN_CHECKPOINTS);
 
         if self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval {
             self.last_aggregate_gc = Instant::now();
             self.garbage_collect(&snapshot);
         }
-        lap(&self.metrics, step::GARBAGE_COLLECT);
+        laps.lap(&self.metrics, step::GARBAGE_COLLECT);
 
         self.metrics
             .aggregate_container_states
@@ -262,24 +301,31 @@ impl Recommender {
         );
     }
 
-    async fn load_metrics(&mut self, snapshot: &Snapshot, filter: &WorkloadFilter) {
+    /// Lists PodMetrics; `None` (logged) when the metrics API fails.
+    async fn list_pod_metrics(&self) -> Option<Vec<PodMetrics>> {
         let api: Api<PodMetrics> = match self.config.namespaces.only.as_deref() {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
             None => Api::all(self.client.clone()),
         };
         match api.list(&ListParams::default()).await {
-            Ok(list) => {
-                let usage: Vec<_> = list.items.iter().flat_map(usage_samples).collect();
-                let stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
-                debug!(
-                    pods = list.items.len(),
-                    accepted = stats.accepted,
-                    skipped = stats.skipped,
-                    "Fed usage"
-                );
+            Ok(list) => Some(list.items),
+            Err(error) => {
+                warn!(%error, "Cannot list PodMetrics; no usage this loop");
+                None
             }
-            Err(error) => warn!(%error, "Cannot list PodMetrics; no usage this loop"),
         }
+    }
+
+    /// Feeds listed usage and the OOM kills received since the last loop.
+    fn feed(&mut self, metrics: &[PodMetrics], snapshot: &Snapshot, filter: &WorkloadFilter) {
+        let usage: Vec<_> = metrics.iter().flat_map(usage_samples).collect();
+        let stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
+        debug!(
+            pods = metrics.len(),
+            accepted = stats.accepted,
+            skipped = stats.skipped,
+            "Fed usage"
+        );
         let mut ooms = Vec::new();
         while let Ok(oom) = self.ooms.try_recv() {
             ooms.push(oom);
@@ -294,28 +340,28 @@ impl Recommender {
         }
     }
 
-    async fn write_statuses(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
-        let modes: HashMap<(&str, &str), &'static str> = snapshot
-            .vpas
+    /// Patches the statuses that changed, `update_worker_count` at a time.
+    async fn write_statuses(&self, plans: &[VpaPlan]) {
+        let patches: Vec<_> = plans
             .iter()
-            .map(|v| {
-                (
-                    (v.namespace(), v.name()),
-                    vpa_common::policy::update_mode(&v.vpa).as_str(),
+            .filter(|p| p.write)
+            .map(|p| {
+                patch_status(
+                    self.client.clone(),
+                    p.namespace.clone(),
+                    p.name.clone(),
+                    status_patch(p),
                 )
             })
             .collect();
-        let client = &self.client;
-        futures::stream::iter(plans.iter().filter(|p| p.write))
-            .for_each_concurrent(self.config.update_worker_count, |plan| async move {
-                let api: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), &plan.namespace);
-                let patch = Patch::Merge(status_patch(plan));
-                match api.patch_status(&plan.name, &PatchParams::default(), &patch).await {
-                    Ok(_) => debug!(namespace = %plan.namespace, vpa = %plan.name, "Status written"),
-                    Err(error) => warn!(namespace = %plan.namespace, vpa = %plan.name, %error, "Cannot write status"),
-                }
-            })
+        futures::stream::iter(patches)
+            .buffer_unordered(self.config.update_worker_count)
+            .collect::<Vec<()>>()
             .await;
+    }
+
+    /// Updates the per-VPA metrics from a loop's plans.
+    fn observe(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
         for plan in plans.iter().filter(|p| p.write && p.first_recommendation) {
             let created = snapshot
                 .vpas
@@ -329,6 +375,16 @@ impl Recommender {
                     .observe((snapshot.now - created).max(0) as f64);
             }
         }
+        let modes: HashMap<(&str, &str), &'static str> = snapshot
+            .vpas
+            .iter()
+            .map(|v| {
+                (
+                    (v.namespace(), v.name()),
+                    vpa_common::policy::update_mode(&v.vpa).as_str(),
+                )
+            })
+            .collect();
         self.metrics.observe_plans(plans.iter().map(|p| {
             let mode = modes
                 .get(&(p.namespace.as_str(), p.name.as_str()))
@@ -338,38 +394,48 @@ impl Recommender {
         }));
     }
 
-    /// Writes checkpoints, least recently written VPAs first, until the time budget is spent
-    /// (every worker finishes at least the VPA it started).
+    /// Writes checkpoints, least recently written VPAs first, `update_worker_count` VPAs at a
+    /// time, until the time budget is spent (the first batch is always written).
     async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) {
         let deadline = Instant::now() + self.config.checkpoints_timeout;
-        let mut order: Vec<&VpaPlan> = plans.iter().filter(|p| !p.aggregates.is_empty()).collect();
-        order.sort_by_key(|p| {
-            self.checkpointed
-                .get(&(p.namespace.clone(), p.name.clone()))
-                .copied()
-                .unwrap_or(i64::MIN)
-        });
-        let cluster = &self.cluster;
-        let client = &self.client;
-        let written: Vec<(String, String)> = futures::stream::iter(order)
-            .map(|p| async move {
-                if Instant::now() >= deadline {
-                    return None;
-                }
-                for object in plan::checkpoints_of(p, cluster, now) {
-                    if let Err(error) = checkpoints::write(client, &object).await {
-                        warn!(namespace = %p.namespace, vpa = %p.name, %error, "Cannot write checkpoint");
-                        return None;
-                    }
-                }
-                Some((p.namespace.clone(), p.name.clone()))
-            })
-            .buffer_unordered(self.config.update_worker_count)
-            .filter_map(futures::future::ready)
-            .collect()
-            .await;
-        for key in written {
-            self.checkpointed.insert(key, now);
+        let mut order: Vec<(String, String)> = plans
+            .iter()
+            .filter(|p| !p.aggregates.is_empty())
+            .map(|p| (p.namespace.clone(), p.name.clone()))
+            .collect();
+        order.sort_by_key(|key| self.checkpointed.get(key).copied().unwrap_or(i64::MIN));
+        let by_key: HashMap<(String, String), usize> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.namespace.clone(), p.name.clone()), i))
+            .collect();
+        for (batch_index, batch) in order.chunks(self.config.update_worker_count).enumerate() {
+            if batch_index > 0 && Instant::now() >= deadline {
+                debug!(
+                    left = order.len() - batch_index * batch.len(),
+                    "Checkpoint budget spent"
+                );
+                break;
+            }
+            let writes: Vec<_> = batch
+                .iter()
+                .filter_map(|key| by_key.get(key).map(|&i| &plans[i]))
+                .map(|p| {
+                    write_vpa_checkpoints(
+                        self.client.clone(),
+                        p.namespace.clone(),
+                        p.name.clone(),
+                        plan::checkpoints_of(p, &self.cluster, now),
+                    )
+                })
+                .collect();
+            for key in futures::future::join_all(writes)
+                .await
+                .into_iter()
+                .flatten()
+            {
+                self.checkpointed.insert(key, now);
+            }
         }
     }
 

@@ -310,6 +310,7 @@ impl ServiceArgs {
                 renew_deadline: leader.leader_elect_renew_deadline,
                 retry_period: leader.leader_elect_retry_period,
             }),
+            controllers_sync_timeout: Duration::from_secs(30),
         })
     }
 

@@ -97,6 +97,9 @@ pub struct ServiceConfig {
     pub output: OutputConfig,
     /// Leader election, when enabled (`--leader-elect`).
     pub leader_election: Option<LeaderElection>,
+    /// How long to wait at start for each controller kind's cache (a kind the API server does
+    /// not serve stays empty after that).
+    pub controllers_sync_timeout: Duration,
 }
 
 impl ServiceConfig {
@@ -120,6 +123,7 @@ impl ServiceConfig {
                 ..OutputConfig::default()
             },
             leader_election: None,
+            controllers_sync_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! caches, checkpoint restore or history load, the loop, and graceful shutdown on SIGTERM.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use kube::Client;
@@ -196,31 +195,43 @@ pub async fn serve(
         lec.lease_duration = le.lease_duration;
         lec.renew_deadline = le.renew_deadline;
         lec.retry_period = le.retry_period;
-        LeaderElector::new(client.clone(), lec)
+        Arc::new(LeaderElector::new(client.clone(), lec))
     });
-    if let Some(elector) = &elector {
+    let lease = config
+        .leader_election
+        .as_ref()
+        .map(|le| le.lease_name.clone())
+        .unwrap_or_default();
+    if let Some(elector) = elector.clone() {
+        let acquire: BoxFuture<()> = Box::pin(async move { elector.acquire().await });
         tokio::select! {
-            _ = elector.acquire() => {}
+            _ = acquire => {}
             _ = stopped(stop.clone()) => return Ok(()),
         }
     }
+    let leading: BoxFuture<anyhow::Result<()>> =
+        Box::pin(lead(client, config, history, metrics, health, stop.clone()));
     let result = tokio::select! {
-        r = lead(client, config, history, metrics, health, stop.clone()) => r,
-        _ = async {
-            match &elector {
-                Some(e) => e.keep_leading().await,
-                None => std::future::pending().await,
-            }
-        } => Err(LostLeadership(
-            elector.as_ref().map(|e| e.config().lease_name.clone()).unwrap_or_default(),
-        ).into()),
+        r = leading => r,
+        _ = keep_leading(elector.clone()) => Err(LostLeadership(lease).into()),
     };
-    if let Some(elector) = &elector
+    if let Some(elector) = elector
         && result.is_ok()
     {
-        elector.release().await;
+        let release: BoxFuture<()> = Box::pin(async move { elector.release().await });
+        release.await;
     }
     result
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// Resolves when leadership is lost; never without leader election.
+fn keep_leading(elector: Option<Arc<LeaderElector>>) -> BoxFuture<()> {
+    match elector {
+        Some(e) => Box::pin(async move { e.keep_leading().await }),
+        None => Box::pin(std::future::pending()),
+    }
 }
 
 async fn lead(
@@ -234,7 +245,7 @@ async fn lead(
     let (oom_tx, oom_rx) = mpsc::channel(OOM_BUFFER);
     let watches = Watches::start(&client, config.namespaces.only.as_deref(), oom_tx);
     tokio::select! {
-        ready = watches.wait_ready(Duration::from_secs(30)) => ready.context("starting the watch caches")?,
+        ready = watches.wait_ready(config.controllers_sync_timeout) => ready.context("starting the watch caches")?,
         _ = stopped(stop.clone()) => return Ok(()),
     }
     info!("Watch caches synced");
