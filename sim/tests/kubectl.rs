@@ -302,6 +302,39 @@ async fn kubectl_auth_can_i_follows_rbac_for_a_service_account() {
     let (ok, out, _) = k.run(&["auth", "can-i", "list", "deployments", sa]).await;
     assert!(!ok && out.trim() == "no", "{out}");
 
+    // The project's own manifests, RBAC included, apply as a whole.
+    let out = k.ok(&["apply", "-k", &repo("deploy")]).await;
+    assert!(
+        out.contains("clusterrolebinding.rbac.authorization.k8s.io/vpa-rs:updater created"),
+        "{out}"
+    );
+    let updater = "--as=system:serviceaccount:kube-system:vpa-updater";
+    assert_eq!(
+        k.ok(&[
+            "auth",
+            "can-i",
+            "create",
+            "pods",
+            "--subresource=eviction",
+            updater
+        ])
+        .await
+        .trim(),
+        "yes"
+    );
+    let recommender = "--as=system:serviceaccount:kube-system:vpa-recommender";
+    let (ok, out, _) = k
+        .run(&[
+            "auth",
+            "can-i",
+            "create",
+            "pods",
+            "--subresource=eviction",
+            recommender,
+        ])
+        .await;
+    assert!(!ok && out.trim() == "no", "{out}");
+
     // The same identity with its own token.
     let token = k.ok(&["create", "token", "reader"]).await;
     let token_arg = format!("--token={}", token.trim());
