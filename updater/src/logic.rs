@@ -55,6 +55,8 @@ pub struct LoopReport {
     pub rate_limited: bool,
     /// Pods left alone, counted by reason label.
     pub pod_skips: BTreeMap<&'static str, usize>,
+    /// Duration of each step that ran (see [`metrics::step`]), in order.
+    pub steps: Vec<(&'static str, Duration)>,
 }
 
 enum Flow {
@@ -125,7 +127,7 @@ impl<C: Cluster> Updater<C> {
             report.skipped = Some(skip);
             return report;
         }
-        let snapshot = match self.snapshot().await {
+        let snapshot = match self.snapshot(&mut report).await {
             Ok(s) => s,
             Err(e) => {
                 report.skipped = Some(LoopSkip::ListFailed(e));
@@ -137,7 +139,7 @@ impl<C: Cluster> Updater<C> {
         self.timers
             .observe(snapshot.pods.iter().map(|p| p.as_ref()), now);
         let planned = plan::plan(&snapshot, &self.timers, now, &self.config);
-        self.observe(step::FILTER_PODS, step_start);
+        self.observe(step::FILTER_PODS, step_start, &mut report);
 
         let step_start = Instant::now();
         self.metrics.reset_loop_gauges();
@@ -160,14 +162,15 @@ impl<C: Cluster> Updater<C> {
                 stopped = true;
             }
         }
-        self.observe(step::EVICT_PODS, step_start);
-        self.observe(step::TOTAL, started);
+        self.observe(step::EVICT_PODS, step_start, &mut report);
+        self.observe(step::TOTAL, started, &mut report);
         report
     }
 
-    fn observe(&self, name: &str, since: Instant) {
-        self.metrics
-            .observe_step(name, since.elapsed().as_secs_f64());
+    fn observe(&self, name: &'static str, since: Instant, report: &mut LoopReport) {
+        let took = since.elapsed();
+        self.metrics.observe_step(name, took.as_secs_f64());
+        report.steps.push((name, took));
     }
 
     async fn check_admission_controller(&self) -> Result<(), LoopSkip> {
@@ -203,13 +206,13 @@ impl<C: Cluster> Updater<C> {
         Err(LoopSkip::LeaseUnreadable(last_error))
     }
 
-    async fn snapshot(&self) -> Result<Snapshot, String> {
+    async fn snapshot(&self, report: &mut LoopReport) -> Result<Snapshot, String> {
         let t = Instant::now();
         let vpas = self.cluster.list_vpas().await.map_err(|e| e.to_string())?;
-        self.observe(step::LIST_VPAS, t);
+        self.observe(step::LIST_VPAS, t, report);
         let t = Instant::now();
         let pods = self.cluster.list_pods().await.map_err(|e| e.to_string())?;
-        self.observe(step::LIST_PODS, t);
+        self.observe(step::LIST_PODS, t, report);
         let t = Instant::now();
         let limit_ranges = self
             .cluster
@@ -221,7 +224,7 @@ impl<C: Cluster> Updater<C> {
             .controllers()
             .await
             .map_err(|e| e.to_string())?;
-        self.observe(step::ADMISSION_INIT, t);
+        self.observe(step::ADMISSION_INIT, t, report);
         Ok(Snapshot {
             vpas,
             pods,

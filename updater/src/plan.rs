@@ -11,8 +11,12 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
-use vpa_common::api::{RecommendedContainerResources, UpdateMode, VerticalPodAutoscaler};
-use vpa_common::capping::{PodContainer, cap_for_pod, recommendations_from_status};
+use vpa_common::api::{
+    PodResourcePolicy, RecommendedContainerResources, UpdateMode, VerticalPodAutoscaler,
+};
+use vpa_common::capping::{
+    ContainerRecommendation, PodContainer, cap_for_pod, recommendations_from_status,
+};
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{self, ControllerLookup, OwnerError};
 use vpa_common::pod_resources::resources_for_pod;
@@ -185,28 +189,61 @@ fn match_pods<'a>(
     out
 }
 
-/// The VPA's recommendation capped for `pod`, in API form.
+/// A VPA's recommendation, parsed once per loop and capped per pod.
+struct Recommendation<'a> {
+    api: &'a [RecommendedContainerResources],
+    parsed: Vec<ContainerRecommendation>,
+    policy: Option<&'a PodResourcePolicy>,
+}
+
+impl<'a> Recommendation<'a> {
+    fn of(vpa: &'a VerticalPodAutoscaler) -> Self {
+        let api = vpa
+            .status
+            .as_ref()
+            .and_then(|s| s.recommendation.as_ref())
+            .and_then(|r| r.container_recommendations.as_deref())
+            .unwrap_or_default();
+        Self {
+            api,
+            parsed: recommendations_from_status(vpa).unwrap_or_default(),
+            policy: vpa.spec.resource_policy.as_ref(),
+        }
+    }
+
+    /// The recommendation capped for `pod`, in API form.
+    fn for_pod(&self, pod: &Pod, limits: &NamespaceLimits) -> Vec<RecommendedContainerResources> {
+        if self.policy.is_none() && limits.pod.is_none() && limits.container.is_none() {
+            // Nothing to cap against: capping would only drop containers the pod lacks, so skip
+            // the parse/format round trip (the hot path in large clusters).
+            return self
+                .api
+                .iter()
+                .filter(|r| {
+                    pod::all_containers(pod).any(|c| r.container_name.as_deref() == Some(&c.name))
+                })
+                .cloned()
+                .collect();
+        }
+        let containers: Vec<PodContainer> = pod::all_containers(pod)
+            .map(PodContainer::from_container)
+            .collect();
+        cap_for_pod(&self.parsed, self.policy, &containers, limits)
+            .recommendations
+            .iter()
+            .map(|r| r.to_api())
+            .collect()
+    }
+}
+
+/// The VPA's recommendation capped for `pod` (policy and LimitRanges, as the admission
+/// controller applies them), in API form.
 pub fn capped_recommendation(
     vpa: &VerticalPodAutoscaler,
     pod: &Pod,
     limits: &NamespaceLimits,
 ) -> Vec<RecommendedContainerResources> {
-    let Ok(recs) = recommendations_from_status(vpa) else {
-        return Vec::new();
-    };
-    let containers: Vec<PodContainer> = pod::all_containers(pod)
-        .map(PodContainer::from_container)
-        .collect();
-    cap_for_pod(
-        &recs,
-        vpa.spec.resource_policy.as_ref(),
-        &containers,
-        limits,
-    )
-    .recommendations
-    .iter()
-    .map(|r| r.to_api())
-    .collect()
+    Recommendation::of(vpa).for_pod(pod, limits)
 }
 
 /// New requests and limits for each regular container of `pod`, for the resize subresource.
@@ -293,6 +330,7 @@ fn plan_vpa<'a>(
         &config.restriction,
     );
     let in_place = mode == UpdateMode::InPlaceOrRecreate;
+    let recommendation = Recommendation::of(vpa);
     let mut skipped = Vec::new();
     let mut eligible = Vec::new();
     for &pod in &pods {
@@ -314,7 +352,7 @@ fn plan_vpa<'a>(
                 .map_err(PodSkip::Blocked)
         };
         match verdict {
-            Ok(()) => eligible.push((pod, capped_recommendation(vpa, pod, limits))),
+            Ok(()) => eligible.push((pod, recommendation.for_pod(pod, limits))),
             Err(skip) => skipped.push((PodKey::of(pod), skip)),
         }
     }
