@@ -2,6 +2,7 @@
 //! schemars impls), CRD schemas, and decoding of request bodies with duplicate-field detection.
 //! Pure (the built-in definitions are computed lazily and cached).
 
+mod cel;
 mod decode;
 mod validate;
 

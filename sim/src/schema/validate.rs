@@ -136,6 +136,29 @@ fn walk(
         Value::Object(obj) => walk_object(obj, s, defs, mode, path, root, out),
         _ => {}
     }
+    // CEL rules see the pruned value, as in the real server.
+    if mode == Mode::Crd {
+        for v in s
+            .get("x-kubernetes-validations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let rule = v.get("rule").and_then(Value::as_str).unwrap_or_default();
+            if super::cel::eval(rule, value) == Some(false) {
+                let msg = v
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .unwrap_or_else(|| format!("failed rule: {rule}"));
+                out.errors.push(Cause::new(
+                    "FieldValueInvalid",
+                    path,
+                    format!("Invalid value: \"{}\": {msg}", type_name(value)),
+                ));
+            }
+        }
+    }
     false
 }
 
@@ -299,7 +322,10 @@ mod tests {
                 "min": {"type": "integer", "minimum": 0},
                 "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
                 "q": {"x-kubernetes-int-or-string": true},
-                "opt": {"type": "string"}
+                "opt": {"type": "string"},
+                "boost": {"type": "object", "properties": {"type": {"type": "string"}, "factor": {"type": "number"}}, "x-kubernetes-validations": [
+                    {"rule": "(self.type == 'Factor') == has(self.factor)", "message": "factor is required when type is Factor"}
+                ]}
             }},
             "status": {"type": "object", "nullable": true}
         }})
@@ -309,18 +335,25 @@ mod tests {
     fn crd_check_prunes_unknown_fields_and_reports_invalid_ones() {
         let mut obj = json!({
             "apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a", "bogus": 1},
-            "spec": {"mode": "Sometimes", "min": "3", "free": {"any": 1}, "q": 1, "extra": true, "opt": null}
+            "spec": {"mode": "Sometimes", "min": "3", "free": {"any": 1}, "q": 1, "extra": true, "opt": null, "boost": {"type": "Factor"}}
         });
         let c = check(&mut obj, &crd_schema(), &Map::new(), Mode::Crd);
         assert_eq!(c.unknown, ["metadata.bogus", "spec.extra"]);
         let fields: Vec<&str> = c.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["spec.targetRef", "spec.min", "spec.mode"]);
+        assert_eq!(
+            fields,
+            ["spec.targetRef", "spec.boost", "spec.min", "spec.mode"]
+        );
         assert_eq!(
             c.errors[1].message,
+            "Invalid value: \"object\": factor is required when type is Factor"
+        );
+        assert_eq!(
+            c.errors[2].message,
             "Invalid value: \"string\": spec.min in body must be of type integer: \"string\""
         );
         assert!(
-            c.errors[2].message.starts_with(
+            c.errors[3].message.starts_with(
                 "Unsupported value: \"Sometimes\": supported values: \"Off\", \"Auto\""
             )
         );
