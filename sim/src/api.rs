@@ -234,6 +234,9 @@ impl Shared {
                 check.errors,
             ));
         }
+        if mode == Mode::Builtin {
+            crate::defaults::apply(&info.kind, obj);
+        }
         Ok(if opts.validation == FieldValidation::Warn {
             problems
         } else {

@@ -14,7 +14,9 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod crd;
+pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;

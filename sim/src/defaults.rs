@@ -1,0 +1,128 @@
+//! Defaulting of built-in kinds, as kube-apiserver applies it on every write: the fields
+//! clients and controllers commonly read back (pod restart/DNS policies, container pull policy
+//! and ports, workload replicas and strategies, service type). Pure.
+
+use serde_json::{Value, json};
+
+fn set(v: &mut Value, key: &str, default: Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.entry(key.to_string()).or_insert(default);
+    }
+}
+
+fn pod_spec(spec: &mut Value) {
+    set(spec, "restartPolicy", json!("Always"));
+    set(spec, "dnsPolicy", json!("ClusterFirst"));
+    set(spec, "schedulerName", json!("default-scheduler"));
+    set(spec, "terminationGracePeriodSeconds", json!(30));
+    set(spec, "securityContext", json!({}));
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+            let tag = image
+                .rsplit('/')
+                .next()
+                .and_then(|last| last.split_once(':'))
+                .map(|(_, t)| t.to_string());
+            let pull = if tag.is_none() || tag.as_deref() == Some("latest") {
+                "Always"
+            } else {
+                "IfNotPresent"
+            };
+            set(c, "imagePullPolicy", json!(pull));
+            set(c, "terminationMessagePath", json!("/dev/termination-log"));
+            set(c, "terminationMessagePolicy", json!("File"));
+            set(c, "resources", json!({}));
+            for p in c
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                set(p, "protocol", json!("TCP"));
+            }
+        }
+    }
+}
+
+fn template(spec: &mut Value) {
+    if let Some(t) = spec.pointer_mut("/template/spec") {
+        pod_spec(t);
+    }
+}
+
+/// Fills the defaults of a built-in `kind` in place.
+pub fn apply(kind: &str, obj: &mut Value) {
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
+    match kind {
+        "Pod" => pod_spec(spec),
+        "Deployment" => {
+            set(spec, "replicas", json!(1));
+            set(spec, "revisionHistoryLimit", json!(10));
+            set(spec, "progressDeadlineSeconds", json!(600));
+            set(
+                spec,
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+            template(spec);
+        }
+        "ReplicaSet" | "StatefulSet" => {
+            set(spec, "replicas", json!(1));
+            template(spec);
+        }
+        "DaemonSet" | "Job" => template(spec),
+        "Service" => {
+            set(spec, "type", json!("ClusterIP"));
+            set(spec, "sessionAffinity", json!("None"));
+            for p in spec
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                set(p, "protocol", json!("TCP"));
+                let port = p.get("port").cloned().unwrap_or(Value::Null);
+                set(p, "targetPort", port);
+            }
+        }
+        _ => {}
+    }
+    if kind == "Pod" && obj.pointer("/status/phase").is_none() {
+        if !obj.get("status").is_some_and(Value::is_object) {
+            obj["status"] = json!({});
+        }
+        obj["status"]["phase"] = json!("Pending");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_and_deployments_get_the_usual_defaults() {
+        let mut pod = json!({"spec": {"containers": [{"name": "a", "image": "nginx"}, {"name": "b", "image": "reg:5000/x:1.2", "ports": [{"containerPort": 80}]}]}});
+        apply("Pod", &mut pod);
+        assert_eq!(pod["spec"]["restartPolicy"], "Always");
+        assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
+        assert_eq!(
+            pod["spec"]["containers"][1]["imagePullPolicy"],
+            "IfNotPresent"
+        );
+        assert_eq!(pod["spec"]["containers"][1]["ports"][0]["protocol"], "TCP");
+        assert_eq!(pod["status"]["phase"], "Pending");
+        let mut d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "i:1"}]}}}});
+        apply("Deployment", &mut d);
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+        assert_eq!(d["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+    }
+}
