@@ -151,11 +151,16 @@ async fn create_vpa(client: &Client, vpa: VerticalPodAutoscaler) {
 
 /// Half a core and 300Mi per pod, with a fresh timestamp every second (as metrics-server would).
 fn refresh_metrics(sim: &Sim) -> JoinHandle<()> {
+    refresh_metrics_of(sim, &["hamster-rs-a", "hamster-rs-b"])
+}
+
+fn refresh_metrics_of(sim: &Sim, pods: &[&str]) -> JoinHandle<()> {
     let shared = sim.shared().clone();
     let store_sim = SimMetrics(shared);
+    let pods: Vec<String> = pods.iter().map(|p| p.to_string()).collect();
     tokio::spawn(async move {
         loop {
-            for pod in ["hamster-rs-a", "hamster-rs-b"] {
+            for pod in &pods {
                 store_sim.set(pod);
             }
             tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -249,8 +254,8 @@ async fn wait_for_target(
 ) -> (i64, i64) {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let recs =
-            vpa_common::capping::recommendations_from_status(&vpa(client, name).await).unwrap();
+        let current = vpa(client, name).await;
+        let recs = vpa_common::capping::recommendations_from_status(&current).unwrap();
         if let Some(r) = recs.iter().find(|r| r.container_name == "hamster") {
             let target = (r.target[CPU], r.target[MEMORY]);
             if accept(target) {
@@ -259,7 +264,8 @@ async fn wait_for_target(
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "no acceptable recommendation for {name} in {within:?}"
+            "no acceptable recommendation for {name} in {within:?}: {:?}",
+            current.status
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -475,4 +481,89 @@ async fn apiserver_errors_dropped_watches_and_410_are_survived() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     replica.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
+    let c = cluster().await;
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "rollouts.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
+    }))
+    .unwrap();
+    Api::<CustomResourceDefinition>::all(c.client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .unwrap();
+    let resource = kube::core::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk("example.com", "v1", "Rollout"),
+        "rollouts",
+    );
+    let rollouts: Api<kube::core::DynamicObject> =
+        Api::namespaced_with(c.client.clone(), NS, &resource);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let rollout = loop {
+        let object = kube::core::DynamicObject::new("canary", &resource)
+            .data(json!({"spec": {"replicas": 1, "selector": {"matchLabels": {"app": "canary"}}}}));
+        match rollouts.create(&PostParams::default(), &object).await {
+            Ok(created) => break created,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "CRD never served: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Kubernetes reads the scale selector at the CRD's labelSelectorPath (.status.selector);
+    // the sim reads .spec.selector: the object carries both.
+    rollouts
+        .patch_status(
+            "canary",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 1, "selector": "app=canary"}})),
+        )
+        .await
+        .unwrap();
+    let mut pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "canary-a", "labels": {"app": "canary"}},
+        "spec": {"containers": [{"name": "hamster", "image": "hamster"}]}
+    }))
+    .unwrap();
+    pod.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "example.com/v1".into(),
+        ..owner("Rollout", "canary", rollout.metadata.uid)
+    }]);
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), NS);
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    set_pod_status(&pods, "canary-a", 0, false).await;
+    let _metrics = AbortOnDrop(refresh_metrics_of(&c.sim, &["canary-a"]));
+    let vpa = VpaBuilder::new(NS, "canary-vpa").build();
+    let mut vpa = vpa;
+    vpa.spec.target_ref.api_version = Some("example.com/v1".into());
+    vpa.spec.target_ref.kind = "Rollout".into();
+    vpa.spec.target_ref.name = "canary".into();
+    create_vpa(&c.client, vpa).await;
+    let replica = Replica::start(c.client.clone(), config());
+    let target = wait_for_target(
+        &c.client,
+        "canary-vpa",
+        Duration::from_secs(15),
+        hamster_like,
+    )
+    .await;
+    assert!(hamster_like(target));
+    replica.shutdown().await.unwrap();
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

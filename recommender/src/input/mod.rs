@@ -4,6 +4,7 @@
 pub mod metrics;
 pub mod oom;
 pub mod prometheus_history;
+pub mod scale;
 pub mod snapshot;
 pub mod watches;
 

@@ -23,6 +23,7 @@ use super::plan::{self, PlanContext, VpaPlan};
 use crate::checkpoint;
 use crate::input::metrics::{PodMetrics, usage_samples};
 use crate::input::oom::OomEvent;
+use crate::input::scale::ScaleCache;
 use crate::input::snapshot::{self, Snapshot};
 use crate::input::watches::Watches;
 use crate::logic::PodResourceRecommender;
@@ -36,6 +37,7 @@ pub struct Recommender {
     client: Client,
     config: ServiceConfig,
     watches: Watches,
+    scales: ScaleCache,
     ooms: mpsc::Receiver<OomEvent>,
     cluster: ClusterState,
     engine: PodResourceRecommender,
@@ -120,6 +122,7 @@ impl Recommender {
         Self {
             engine: PodResourceRecommender::new(&config.estimation),
             cluster: ClusterState::new(config.aggregations.clone()),
+            scales: ScaleCache::new(client.clone()),
             client,
             config,
             watches,
@@ -173,13 +176,17 @@ impl Recommender {
         &self.config.aggregations
     }
 
-    /// The current snapshot of the caches.
-    pub fn snapshot(&self) -> Snapshot {
+    /// Refreshes the scale-subresource selectors of targets outside the well-known kinds, then
+    /// takes a snapshot of the caches.
+    pub async fn snapshot(&mut self) -> Snapshot {
+        self.scales.refresh(self.watches.vpas.state()).await;
+        let mut controllers = self.watches.controllers();
+        self.scales.fill(&mut controllers);
         snapshot::build(
             unix_now(),
             &self.watches.vpas.state(),
             &self.watches.pods.state(),
-            &self.watches.controllers(),
+            &controllers,
             &self.config.recommender_name,
             &self.config.namespaces,
         )
@@ -189,7 +196,7 @@ impl Recommender {
     /// checkpoints are skipped with a warning; a failed list is retried by the caller's choice.
     #[instrument(skip_all)]
     pub async fn restore_checkpoints(&mut self) -> Result<usize, kube::Error> {
-        let snapshot = self.snapshot();
+        let snapshot = self.snapshot().await;
         let all = checkpoints::list(&self.client, self.config.namespaces.only.as_deref()).await?;
         let mut restored = 0;
         for (key, object) in checkpoints::restore_targets(&all, &snapshot) {
@@ -234,7 +241,7 @@ impl Recommender {
         let started = Instant::now();
         let mut laps = Laps(started);
 
-        let snapshot = self.snapshot();
+        let snapshot = self.snapshot().await;
         laps.lap(&self.metrics, step::LOAD_VPAS);
         let filter = if self.config.memory_saver {
             WorkloadFilter::targets_of(&snapshot)

@@ -257,7 +257,7 @@ async fn lead(
             let end = k8s_openapi::jiff::Timestamp::now().as_second();
             let load = history::spawn_load(
                 source,
-                recommender.snapshot(),
+                recommender.snapshot().await,
                 recommender.aggregations().clone(),
                 end,
             );
