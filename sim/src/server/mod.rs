@@ -273,54 +273,57 @@ fn not_found_path() -> ApiError {
     )
 }
 
+/// Discovery and OpenAPI documents (any authenticated user, as `system:discovery` allows).
+fn discover(s: &Arc<Shared>, reg: &crate::resource::Registry, req: &Req) -> ApiResult<Response> {
+    let p = req.path.as_str();
+    let attrs = Attributes {
+        verb: "get".into(),
+        path: p.into(),
+        ..Default::default()
+    };
+    if !auth::authorize(&s.store, &req.user, &attrs) {
+        let msg = format!(
+            "forbidden: User \"{}\" cannot get path \"{p}\"",
+            req.user.name
+        );
+        return Err(ApiError::new(403, "Forbidden", msg));
+    }
+    let addr = s.address.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let found = match p {
+        "/api" => Some(discovery::core_versions(&addr)),
+        "/apis" => Some(discovery::group_list(reg)),
+        "/api/v1" => discovery::resource_list(reg, "", "v1"),
+        _ if p.starts_with("/openapi/v3") => {
+            return openapi_cache::serve(s, reg, p).ok_or_else(not_found_path);
+        }
+        _ => match p
+            .trim_start_matches("/apis/")
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [g] => discovery::api_group(reg, g),
+            [g, v] => discovery::resource_list(reg, g, v),
+            _ => None,
+        },
+    };
+    found
+        .map(|v| value_response(StatusCode::OK, &v))
+        .ok_or_else(not_found_path)
+}
+
 async fn route(s: &Arc<Shared>, req: &Req) -> ApiResult<Response> {
     let reg = s.registry();
     let p = req.path.as_str();
     if let Some(action) = p.strip_prefix("/sim/v1/") {
         return control::handle(s, req, action);
     }
-    let non_resource = |path: &str| Attributes {
-        verb: "get".into(),
-        path: path.into(),
-        ..Default::default()
-    };
     let discovery_path = matches!(p, "/api" | "/apis" | "/api/v1")
         || p.starts_with("/openapi")
         || p.strip_prefix("/apis/")
             .is_some_and(|r| r.split('/').count() <= 2);
     if discovery_path {
-        if !auth::authorize(&s.store, &req.user, &non_resource(p)) {
-            return Err(ApiError::new(
-                403,
-                "Forbidden",
-                format!(
-                    "forbidden: User \"{}\" cannot get path \"{p}\"",
-                    req.user.name
-                ),
-            ));
-        }
-        let addr = s.address.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let found = match p {
-            "/api" => Some(discovery::core_versions(&addr)),
-            "/apis" => Some(discovery::group_list(&reg)),
-            "/api/v1" => discovery::resource_list(&reg, "", "v1"),
-            _ if p.starts_with("/openapi/v3") => {
-                return openapi_cache::serve(s, &reg, p).ok_or_else(not_found_path);
-            }
-            _ => match p
-                .trim_start_matches("/apis/")
-                .split('/')
-                .collect::<Vec<_>>()
-                .as_slice()
-            {
-                [g] => discovery::api_group(&reg, g),
-                [g, v] => discovery::resource_list(&reg, g, v),
-                _ => None,
-            },
-        };
-        return found
-            .map(|v| value_response(StatusCode::OK, &v))
-            .ok_or_else(not_found_path);
+        return discover(s, &reg, req);
     }
     let t = parse_target(p).ok_or_else(not_found_path)?;
     let info = reg
