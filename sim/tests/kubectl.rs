@@ -10,7 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use tokio::io::AsyncReadExt;
+use tokio::io::AsyncBufReadExt;
 use vpa_sim::{Sim, SimOptions};
 
 fn kubectl() -> Option<PathBuf> {
@@ -247,32 +247,40 @@ async fn kubectl_get_watch_sees_changes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut lines = tokio::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // Reads watch output until `done` holds for the names seen so far.
+    async fn read_until(
+        lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+        seen: &mut Vec<String>,
+        done: impl Fn(&[String]) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(seen) {
+            let line = tokio::time::timeout_at(deadline, lines.next_line())
+                .await
+                .expect("kubectl get -w output")
+                .unwrap()
+                .expect("output goes on");
+            seen.push(
+                line.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    read_until(&mut lines, &mut seen, |s| s.iter().any(|n| n == "first")).await;
+    assert_eq!(seen[0], "NAME");
     k.ok(&["create", "configmap", "second", "--from-literal=a=1"])
         .await;
     k.ok(&["delete", "configmap", "first"]).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The new object and the delete (another "first" line) both arrive.
+    read_until(&mut lines, &mut seen, |s| {
+        s.iter().any(|n| n == "second") && s.iter().filter(|n| *n == "first").count() >= 2
+    })
+    .await;
     watch.start_kill().unwrap();
-    let mut out = String::new();
-    watch
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .await
-        .unwrap();
-    let names: Vec<&str> = out
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert!(
-        names.starts_with(&["NAME", "first"]) && names.contains(&"second"),
-        "{out}"
-    );
-    assert!(
-        names.iter().filter(|n| **n == "first").count() >= 2,
-        "the delete shows as another line: {out}"
-    );
     sim.shutdown().await;
 }
 
