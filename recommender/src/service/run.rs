@@ -261,6 +261,12 @@ async fn lead(
                 recommender.aggregations().clone(),
                 end,
             );
+            // A small history loads within one interval: wait for it, so even the first loop
+            // has it; a big one loads while loops run with the FetchingHistory condition.
+            let waited = tokio::time::Instant::now();
+            while !load.is_finished() && waited.elapsed() < interval {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             recommender.set_history_load(load, describe(&h));
         }
         _ => loop {
