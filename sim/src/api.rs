@@ -156,6 +156,12 @@ impl Shared {
                 reg.set_versions(&group, versions);
             }
         }
+        let no_status_subresource = reg
+            .all()
+            .filter(|r| matches!(r.schema, Schema::Crd(_)) && !r.has_subresource("status"))
+            .map(|r| r.gr())
+            .collect();
+        self.store.set_status_in_generation(no_status_subresource);
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(reg);
         self.registry_gen.fetch_add(1, Ordering::SeqCst);
     }

@@ -166,6 +166,8 @@ pub(crate) struct Inner {
     history_cap: usize,
     compacted: u64,
     dependents: HashMap<String, HashSet<ObjRef>>,
+    /// Kinds whose status is part of what generation tracks (CRDs without a status subresource).
+    status_in_generation: HashSet<GroupResource>,
 }
 
 /// The in-memory object store.
@@ -204,12 +206,14 @@ pub fn new_uid() -> String {
     )
 }
 
-/// The object without metadata and status: what `generation` tracks.
-fn spec_part(v: &Value) -> Value {
+/// The object without metadata (and status, unless `with_status`): what `generation` tracks.
+fn spec_part(v: &Value, with_status: bool) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.as_object_mut() {
         for k in ["metadata", "status", "apiVersion", "kind"] {
-            m.remove(k);
+            if k != "status" || !with_status {
+                m.remove(k);
+            }
         }
     }
     v
@@ -328,6 +332,7 @@ impl Store {
                 history_cap: history_cap.max(1),
                 compacted: 0,
                 dependents: HashMap::new(),
+                status_in_generation: HashSet::new(),
             }),
             tx,
             clock,
@@ -620,7 +625,8 @@ impl Store {
             .get("generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        if spec_part(&cur.value) != spec_part(&obj) {
+        let with_status = inner.status_in_generation.contains(gr);
+        if spec_part(&cur.value, with_status) != spec_part(&obj, with_status) {
             obj["metadata"]["generation"] = json!(generation + 1);
         }
         if obj == cur.value {
@@ -715,6 +721,12 @@ impl Store {
             inner.remove(&self.tx, gr, &k);
         }
         inner.tables.remove(gr);
+    }
+
+    /// Sets the kinds whose status changes bump generation (those without a status subresource
+    /// among CRDs; built-in kinds keep status out).
+    pub fn set_status_in_generation(&self, kinds: HashSet<GroupResource>) {
+        self.write().status_in_generation = kinds;
     }
 
     /// Every group/resource that holds objects.

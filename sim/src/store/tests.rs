@@ -202,3 +202,20 @@ fn history_window_is_bounded() {
     assert!(s.watch(&pods(), Some(first.rv)).is_err());
     assert!(s.watch(&pods(), Some(s.resource_version() - 1)).is_ok());
 }
+
+#[test]
+fn status_counts_for_generation_only_where_configured() {
+    let s = store();
+    let cr = GroupResource::new("x.io", "things");
+    let a = s.create(&cr, true, pod("a"), false).unwrap();
+    let mut v = a.value.clone();
+    v["status"] = json!({"n": 1});
+    let b = s
+        .update(&cr, "default", "a", v.clone(), None, false)
+        .unwrap();
+    assert_eq!(b.value["metadata"]["generation"], 1);
+    s.set_status_in_generation([cr.clone()].into());
+    v["status"] = json!({"n": 2});
+    let c = s.update(&cr, "default", "a", v, None, false).unwrap();
+    assert_eq!(c.value["metadata"]["generation"], 2);
+}
