@@ -6,22 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::resource::{ALL_VERBS, PrinterColumn, ResourceInfo, Schema, Subresource};
-
-const STATUS: Subresource = Subresource {
-    name: "status",
-    kind: "",
-    group: None,
-    version: None,
-    verbs: &["get", "patch", "update"],
-};
-const SCALE: Subresource = Subresource {
-    name: "scale",
-    kind: "Scale",
-    group: Some("autoscaling"),
-    version: Some("v1"),
-    verbs: &["get", "patch", "update"],
-};
+use crate::resource::{ALL_VERBS, PrinterColumn, ResourceInfo, SCALE, STATUS, Schema};
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -73,20 +58,6 @@ pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let columns = if columns.is_empty() {
-                Vec::new()
-            } else {
-                let mut all = vec![PrinterColumn {
-                    name: "NAME".into(),
-                    type_: "string".into(),
-                    format: "name".into(),
-                    description: String::new(),
-                    priority: 0,
-                    json_path: String::new(),
-                }];
-                all.extend(columns);
-                all
-            };
             ResourceInfo {
                 group: group.clone(),
                 version: s(&v["name"]),
@@ -160,10 +131,7 @@ mod tests {
         assert!(infos[0].short_names.contains(&"vpa".to_string()));
         assert!(infos[0].has_subresource("status"));
         let names: Vec<&str> = infos[0].columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(
-            names[..6],
-            ["NAME", "Mode", "CPU", "Mem", "Provided", "Age"]
-        );
+        assert_eq!(names[..5], ["Mode", "CPU", "Mem", "Provided", "Age"]);
         assert!(matches!(infos[0].schema, Schema::Crd(_)));
         assert_eq!(
             accepted_status(vpa, "t")["conditions"][1]["type"],

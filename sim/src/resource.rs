@@ -56,14 +56,16 @@ pub struct Subresource {
     pub verbs: &'static [&'static str],
 }
 
-const STATUS: Subresource = Subresource {
+/// The status subresource.
+pub(crate) const STATUS: Subresource = Subresource {
     name: "status",
     kind: "",
     group: None,
     version: None,
     verbs: &["get", "patch", "update"],
 };
-const SCALE: Subresource = Subresource {
+/// The autoscaling/v1 scale subresource.
+pub(crate) const SCALE: Subresource = Subresource {
     name: "scale",
     kind: "Scale",
     group: Some("autoscaling"),
@@ -122,7 +124,7 @@ pub struct ResourceInfo {
     pub verbs: Vec<String>,
     /// Subresources.
     pub subresources: Vec<Subresource>,
-    /// Columns for tables; empty means NAME and AGE.
+    /// Columns for tables (NAME is added in front when missing); empty means NAME and AGE.
     pub columns: Vec<PrinterColumn>,
     /// The schema used for validation and OpenAPI.
     pub schema: Schema,
