@@ -12,5 +12,6 @@ pub mod input;
 pub mod logic;
 pub mod model;
 pub mod replay;
+pub mod report;
 pub mod routines;
 pub mod service;

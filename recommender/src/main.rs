@@ -26,6 +26,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Replay(ReplayArgs),
+    Report(vpa_recommender::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Replay(args)) => replay::run(&args, &cli.engine),
+        Some(Command::Report(args)) => vpa_recommender::report::run(&args, &cli.engine),
         None => vpa_recommender::service::run::main(&cli.kubeconfig, &cli.service, &cli.engine),
     }
 }
