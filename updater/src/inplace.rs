@@ -57,6 +57,9 @@ impl ResizeTimers {
 
     /// How long `pod` has been seen resizing (zero when not resizing).
     pub fn resizing_for(&self, pod: &Pod, now: Timestamp) -> Duration {
+        if self.first_seen.is_empty() {
+            return Duration::ZERO;
+        }
         self.first_seen
             .get(&PodKey::of(pod))
             .map_or(Duration::ZERO, |since| elapsed(*since, now))

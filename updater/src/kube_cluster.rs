@@ -389,3 +389,34 @@ pub fn core_event(event: &UpdaterEvent, now: k8s_openapi::jiff::Timestamp) -> Co
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ObjectReference;
+
+    use super::*;
+
+    #[test]
+    fn events_are_core_v1_from_the_vpa_updater_component() {
+        let event = UpdaterEvent {
+            regarding: ObjectReference {
+                kind: Some("Pod".into()),
+                namespace: Some("ns".into()),
+                name: Some("app-1".into()),
+                ..Default::default()
+            },
+            reason: "EvictedByVPA".into(),
+            note: "Pod was evicted by VPA Updater to apply resource recommendation.".into(),
+            warning: false,
+        };
+        let now = k8s_openapi::jiff::Timestamp::from_second(1000).unwrap();
+        let e = core_event(&event, now);
+        assert_eq!(e.metadata.namespace.as_deref(), Some("ns"));
+        assert!(e.metadata.name.unwrap().starts_with("app-1."));
+        assert_eq!(e.reason.as_deref(), Some("EvictedByVPA"));
+        assert_eq!(e.type_.as_deref(), Some("Normal"));
+        assert_eq!(e.source.unwrap().component.as_deref(), Some("vpa-updater"));
+        assert_eq!(e.involved_object.name.as_deref(), Some("app-1"));
+        assert_eq!(e.count, Some(1));
+    }
+}

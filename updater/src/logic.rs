@@ -155,7 +155,8 @@ impl<C: Cluster> Updater<C> {
                 break;
             }
             self.warn_auto_once(&vpa_plan);
-            for (_, skip) in &vpa_plan.skipped {
+            for (pod, skip) in &vpa_plan.skipped {
+                debug!(%pod, ?skip, "Not updating pod");
                 *report.pod_skips.entry(skip.metric_label()).or_default() += 1;
             }
             if let Flow::Stop = self.execute(vpa_plan, deadline, &mut report).await {

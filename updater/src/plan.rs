@@ -6,6 +6,7 @@
 //! Recommendations are capped per pod with `vpa_common::capping::cap_for_pod`, the same
 //! post-processing the admission controller applies, so both agree on the target.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -132,26 +133,40 @@ pub fn handled_mode(
     Ok(mode)
 }
 
+type Candidates<'a> = Vec<(usize, &'a VerticalPodAutoscaler, LabelSelector)>;
+
 /// Groups live pods by the VPA controlling them. Returns, per handled VPA index, its pods.
+///
+/// Allocation-light: VPAs are indexed by `namespace → kind → name` of their target with keys
+/// borrowed from the snapshot, and the ownership walk is done once per direct owner (all pods of
+/// a ReplicaSet share it), not once per pod.
 fn match_pods<'a>(
     snapshot: &'a Snapshot,
     handled: &[(usize, &'a VerticalPodAutoscaler)],
     owner_errors: &mut Vec<(PodKey, OwnerError)>,
 ) -> HashMap<usize, Vec<&'a Pod>> {
-    type TargetKey = (String, String, String);
-    let mut by_target: HashMap<TargetKey, Vec<(usize, &VerticalPodAutoscaler, LabelSelector)>> =
+    let mut by_target: HashMap<&'a str, HashMap<&'a str, HashMap<&'a str, Candidates<'a>>>> =
         HashMap::new();
-    for (i, vpa) in handled {
-        let namespace = vpa.metadata.namespace.clone().unwrap_or_default();
-        let target = matching::target_key(vpa);
-        let Some(selector) = snapshot.controllers.selector(&namespace, &target) else {
+    for &(i, vpa) in handled {
+        let namespace = vpa.metadata.namespace.as_deref().unwrap_or_default();
+        let target = &vpa.spec.target_ref;
+        let Some(selector) = snapshot
+            .controllers
+            .selector(namespace, &matching::target_key(vpa))
+        else {
             continue;
         };
         by_target
-            .entry((namespace, target.kind, target.name))
+            .entry(namespace)
             .or_default()
-            .push((*i, vpa, selector));
+            .entry(target.kind.as_str())
+            .or_default()
+            .entry(target.name.as_str())
+            .or_default()
+            .push((i, vpa, selector));
     }
+    type Walk = Result<Option<matching::ControllerKey>, OwnerError>;
+    let mut walks: HashMap<(&'a str, &'a str, &'a str), Walk> = HashMap::new();
     let mut out: HashMap<usize, Vec<&Pod>> = HashMap::new();
     let no_labels = Default::default();
     for pod in snapshot.pods.iter().map(|p| p.as_ref()) {
@@ -159,22 +174,30 @@ fn match_pods<'a>(
             continue;
         }
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let Some(in_namespace) = by_target.get(namespace) else {
+            continue;
+        };
         let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
-        let controller =
-            match matching::topmost_controller(namespace, owners, &snapshot.controllers) {
-                Ok(Some(c)) => c,
-                Ok(None) => continue,
-                Err(e) => {
-                    owner_errors.push((PodKey::of(pod), e));
-                    continue;
-                }
-            };
-        let key = (
-            namespace.to_string(),
-            controller.kind.clone(),
-            controller.name.clone(),
-        );
-        let Some(candidates) = by_target.get(&key) else {
+        let Some(direct) = matching::controller_ref(owners) else {
+            continue;
+        };
+        let walk = walks
+            .entry((namespace, direct.kind.as_str(), direct.name.as_str()))
+            .or_insert_with(|| {
+                matching::topmost_controller(namespace, owners, &snapshot.controllers)
+            });
+        let controller = match walk {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                owner_errors.push((PodKey::of(pod), e.clone()));
+                continue;
+            }
+        };
+        let Some(candidates) = in_namespace
+            .get(controller.kind.as_str())
+            .and_then(|by_name| by_name.get(controller.name.as_str()))
+        else {
             continue;
         };
         let labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
@@ -212,18 +235,16 @@ impl<'a> Recommendation<'a> {
     }
 
     /// The recommendation capped for `pod`, in API form.
-    fn for_pod(&self, pod: &Pod, limits: &NamespaceLimits) -> Vec<RecommendedContainerResources> {
+    fn for_pod(
+        &self,
+        pod: &Pod,
+        limits: &NamespaceLimits,
+    ) -> Cow<'a, [RecommendedContainerResources]> {
         if self.policy.is_none() && limits.pod.is_none() && limits.container.is_none() {
-            // Nothing to cap against: capping would only drop containers the pod lacks, so skip
-            // the parse/format round trip (the hot path in large clusters).
-            return self
-                .api
-                .iter()
-                .filter(|r| {
-                    pod::all_containers(pod).any(|c| r.container_name.as_deref() == Some(&c.name))
-                })
-                .cloned()
-                .collect();
+            // Nothing to cap against: capping would only drop entries for containers the pod
+            // lacks, which every consumer ignores anyway, so borrow the VPA's recommendation and
+            // skip the parse/format round trip (the hot path in large clusters).
+            return Cow::Borrowed(self.api);
         }
         let containers: Vec<PodContainer> = pod::all_containers(pod)
             .map(PodContainer::from_container)
@@ -232,7 +253,8 @@ impl<'a> Recommendation<'a> {
             .recommendations
             .iter()
             .map(|r| r.to_api())
-            .collect()
+            .collect::<Vec<_>>()
+            .into()
     }
 }
 
@@ -243,7 +265,7 @@ pub fn capped_recommendation(
     pod: &Pod,
     limits: &NamespaceLimits,
 ) -> Vec<RecommendedContainerResources> {
-    Recommendation::of(vpa).for_pod(pod, limits)
+    Recommendation::of(vpa).for_pod(pod, limits).into_owned()
 }
 
 /// New requests and limits for each regular container of `pod`, for the resize subresource.

@@ -22,23 +22,30 @@ pub struct ControllerInfo {
     pub replicas: Option<i64>,
 }
 
-/// Controllers by (namespace, kind, name).
+/// Controllers by namespace, kind and name (nested so lookups by `&str` allocate nothing).
 #[derive(Clone, Debug, Default)]
 pub struct Controllers {
-    objects: HashMap<(String, String, String), ControllerInfo>,
+    objects: HashMap<String, HashMap<String, HashMap<String, ControllerInfo>>>,
+    count: usize,
 }
 
 impl Controllers {
     /// Adds or replaces a controller.
     pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, info: ControllerInfo) {
-        self.objects
-            .insert((namespace.into(), kind.into(), name.into()), info);
+        let previous = self
+            .objects
+            .entry(namespace.into())
+            .or_default()
+            .entry(kind.into())
+            .or_default()
+            .insert(name.into(), info);
+        if previous.is_none() {
+            self.count += 1;
+        }
     }
 
     fn get(&self, namespace: &str, kind: &str, name: &str) -> Option<&ControllerInfo> {
-        // Borrowed tuple lookups need owned keys with HashMap; the map is small per loop.
-        self.objects
-            .get(&(namespace.to_string(), kind.to_string(), name.to_string()))
+        self.objects.get(namespace)?.get(kind)?.get(name)
     }
 
     /// Configured replicas of a replica group's controller.
@@ -48,12 +55,12 @@ impl Controllers {
 
     /// Number of controllers known.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.count
     }
 
     /// Whether no controller is known.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.count == 0
     }
 }
 

@@ -19,6 +19,7 @@ mod requirements;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -274,21 +275,26 @@ pub struct Candidate<'a> {
     pub pod: &'a Pod,
     /// Its priority.
     pub priority: PodPriority,
-    /// The capped recommendation for this pod.
-    pub recommendation: Vec<RecommendedContainerResources>,
+    /// The capped recommendation for this pod (borrowed from the VPA when capping changed
+    /// nothing).
+    pub recommendation: Cow<'a, [RecommendedContainerResources]>,
 }
 
 /// Orders pods of one VPA for update. `pods` pairs each pod with its capped recommendation.
 /// Returns the candidates (most urgent first) and the pods skipped with their reason.
-pub fn prioritize<'a>(
+pub fn prioritize<'a, R>(
     vpa: &VerticalPodAutoscaler,
-    pods: impl IntoIterator<Item = (&'a Pod, Vec<RecommendedContainerResources>)>,
+    pods: impl IntoIterator<Item = (&'a Pod, R)>,
     now: Timestamp,
     config: &PriorityConfig,
-) -> (Vec<Candidate<'a>>, Vec<(&'a Pod, Skip)>) {
+) -> (Vec<Candidate<'a>>, Vec<(&'a Pod, Skip)>)
+where
+    R: Into<Cow<'a, [RecommendedContainerResources]>>,
+{
     let mut accepted = Vec::new();
     let mut skipped = Vec::new();
     for (pod, recommendation) in pods {
+        let recommendation = recommendation.into();
         let priority = pod_priority(pod, &recommendation);
         let quick_oom = has_quick_oom(pod, vpa, config);
         match admit(pod, &priority, quick_oom, now, config) {
