@@ -1,0 +1,145 @@
+//! Cluster behaviour on top of the API server (issue 5): nodes, a scheduler, kubelets with usage
+//! models and OOM kills, workload controllers, metrics and admission webhooks. The decisions are
+//! pure modules; the controllers talk to the API through `kube::Client` exactly like
+//! kube-controller-manager, kube-scheduler and kubelet do.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use vpa_sim::cluster::{Cluster, ClusterOptions};
+//! let sim = vpa_sim::Sim::start(vpa_sim::SimOptions::default()).await?;
+//! let cluster = Cluster::start(&sim, ClusterOptions::default()).await?;
+//! // ... create Deployments with kubectl or kube-rs; pods get scheduled and run ...
+//! cluster.stop().await;
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod actions;
+pub mod clock;
+pub mod controllers;
+pub mod endpoints;
+pub mod events;
+pub mod exposition;
+pub mod kubelet;
+pub mod metrics;
+pub mod node_agent;
+pub mod nodes;
+pub mod objects;
+pub mod scheduler;
+pub mod scheduling;
+pub mod sets;
+pub mod usage;
+pub mod workloads;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject, PostParams};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Sim;
+use nodes::NodeSpec;
+
+/// How to run the simulated cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// Nodes to create.
+    pub nodes: Vec<NodeSpec>,
+    /// Real time between controller, scheduler and kubelet passes.
+    pub interval: Duration,
+    /// Serve the Prometheus page on this 127.0.0.1 port (0 = any free port); None = no page.
+    pub metrics_port: Option<u16>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            nodes: NodeSpec::defaults(),
+            interval: Duration::from_millis(100),
+            metrics_port: None,
+        }
+    }
+}
+
+/// The running controllers of a simulated cluster.
+pub struct Cluster {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    metrics_addr: Option<SocketAddr>,
+}
+
+impl Cluster {
+    /// Creates the nodes and starts the controller manager, scheduler and kubelets against `sim`.
+    pub async fn start(sim: &Sim, opts: ClusterOptions) -> anyhow::Result<Cluster> {
+        let client = sim.client().await?;
+        let now = sim.store().now();
+        let nodes: Api<DynamicObject> =
+            Api::all_with(client.clone(), &actions::Kind::Node.api_resource());
+        for (i, n) in opts.nodes.iter().enumerate() {
+            let obj: DynamicObject = serde_json::from_value(n.object(i, &now))?;
+            match nodes.create(&PostParams::default(), &obj).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (stop, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(controllers::run(
+            client.clone(),
+            opts.interval,
+            rx.clone(),
+        )));
+        let shared = sim.shared().clone();
+        let (c, interval, mut r) = (client.clone(), opts.interval, rx.clone());
+        let clock = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(error) = scheduler::schedule_once(&c, &clock.store.now()).await {
+                    tracing::warn!(%error, "Scheduling pass failed");
+                }
+                tokio::select! { _ = tokio::time::sleep(interval) => {}, _ = r.changed() => return }
+            }
+        }));
+        let board = metrics::SeriesBoard::default();
+        let mut agent =
+            node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone());
+        let mut r = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(error) = agent.tick().await {
+                    tracing::warn!(%error, "Kubelet pass failed");
+                }
+                tokio::select! { _ = tokio::time::sleep(interval) => {}, _ = r.changed() => return }
+            }
+        }));
+        let metrics_addr = match opts.metrics_port {
+            Some(port) => {
+                let (addr, task) = metrics::serve(port, board, rx.clone()).await?;
+                tasks.push(task);
+                Some(addr)
+            }
+            None => None,
+        };
+        tracing::info!(nodes = opts.nodes.len(), ?metrics_addr, "Cluster running");
+        Ok(Cluster {
+            stop,
+            tasks,
+            metrics_addr,
+        })
+    }
+
+    /// Where the Prometheus page is served, when enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Stops every controller and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+    }
+}

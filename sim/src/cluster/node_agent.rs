@@ -1,0 +1,288 @@
+//! The simulated kubelets of every node (edge): start bound pods, actuate in-place resizes, run
+//! each container's usage model on the simulation clock, OOM-kill containers above their memory
+//! limit, finish containers annotated with a run time, and publish the usage as metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, DynamicObject, PostParams};
+use serde_json::Value;
+
+use super::actions::Kind;
+use super::controllers::list_all;
+use super::events;
+use super::exposition::ContainerSeries;
+use super::kubelet::{self, OOM_KILLED};
+use super::metrics::{self, ContainerUsage, SeriesBoard};
+use super::nodes::{NodeSpec, capacity_of};
+use super::objects::{is_active, meta};
+use super::scheduler::used_by_node;
+use super::scheduling::{self, Amounts};
+use super::usage;
+use crate::api::Shared;
+
+/// Annotation: seconds (simulation clock) after which every container exits 0.
+pub const RUN_SECONDS_ANNOTATION: &str = "sim.vpa.rs/run-seconds";
+
+/// The kubelets' name in Events.
+pub const COMPONENT: &str = "kubelet";
+
+/// State kept between ticks: addresses handed out and CPU counters.
+pub struct NodeAgent {
+    client: Client,
+    shared: Arc<Shared>,
+    nodes: Vec<NodeSpec>,
+    next_ip: u32,
+    /// (pod uid, container, restartCount) → (last sample time, cumulative CPU seconds).
+    cpu: HashMap<(String, String, i64), (DateTime<Utc>, f64)>,
+    board: SeriesBoard,
+    last_tick: Option<DateTime<Utc>>,
+}
+
+fn seconds_between(from: &str, to: DateTime<Utc>) -> f64 {
+    DateTime::parse_from_rfc3339(from)
+        .map(|t| (to - t.with_timezone(&Utc)).num_milliseconds() as f64 / 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn memory_limit(pod: &Value, container: &str) -> Option<f64> {
+    let c = pod
+        .pointer("/spec/containers")?
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == container)?;
+    let q = c.pointer("/resources/limits/memory")?.as_str()?;
+    q.parse::<vpa_common::quantity::Quantity>()
+        .ok()
+        .map(|q| q.as_f64())
+}
+
+fn request(pod: &Value, container: &str, resource: &str) -> Option<f64> {
+    let c = pod
+        .pointer("/spec/containers")?
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == container)?;
+    let q = c
+        .pointer(&format!("/resources/requests/{resource}"))?
+        .as_str()?;
+    q.parse::<vpa_common::quantity::Quantity>()
+        .ok()
+        .map(|q| q.as_f64())
+}
+
+impl NodeAgent {
+    /// Kubelets for `nodes`, writing through `client` and publishing into `board`.
+    pub fn new(
+        client: Client,
+        shared: Arc<Shared>,
+        nodes: Vec<NodeSpec>,
+        board: SeriesBoard,
+    ) -> Self {
+        NodeAgent {
+            client,
+            shared,
+            nodes,
+            next_ip: 2,
+            cpu: HashMap::new(),
+            board,
+            last_tick: None,
+        }
+    }
+
+    fn pod_ip(&mut self, node: usize) -> String {
+        self.next_ip += 1;
+        format!("10.244.{node}.{}", self.next_ip % 250 + 2)
+    }
+
+    async fn write_status(&self, pod: &Value, status: Value) -> bool {
+        let mut obj = pod.clone();
+        obj["status"] = status;
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            meta(pod, "namespace"),
+            &Kind::Pod.api_resource(),
+        );
+        let Ok(obj) = serde_json::from_value::<DynamicObject>(obj) else {
+            return false;
+        };
+        match api
+            .replace_status(meta(pod, "name"), &PostParams::default(), &obj)
+            .await
+        {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::debug!(%error, pod = %meta(pod, "name"), "Pod status not written");
+                false
+            }
+        }
+    }
+
+    async fn event(&self, pod: &Value, type_: &str, reason: &str, message: &str) {
+        events::record(
+            &self.client,
+            pod,
+            type_,
+            reason,
+            message,
+            COMPONENT,
+            &self.shared.store.now(),
+        )
+        .await;
+    }
+
+    /// One pass over every pod bound to our nodes.
+    pub async fn tick(&mut self) -> Result<(), kube::Error> {
+        let now = self.shared.store.now_time();
+        let now_s = self.shared.store.now();
+        let window = self
+            .last_tick
+            .map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
+        self.last_tick = Some(now);
+        let pods = list_all(&self.client, Kind::Pod).await?;
+        let node_objects = list_all(&self.client, Kind::Node).await?;
+        let used = used_by_node(&pods);
+        let mut pod_usage = Vec::new();
+        let mut node_usage: HashMap<String, (f64, f64)> = HashMap::new();
+        let mut series = Vec::new();
+        let mut seen = Vec::new();
+        for pod in pods.iter().filter(|p| is_active(p)) {
+            let node = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some(index) = self.nodes.iter().position(|n| n.name == node) else {
+                continue;
+            };
+            if pod.pointer("/status/containerStatuses").is_none() {
+                let ip = self.pod_ip(index);
+                if self
+                    .write_status(pod, kubelet::start(pod, &now_s, &ip, &NodeSpec::ip(index)))
+                    .await
+                {
+                    self.event(pod, "Normal", "Started", "Started all containers")
+                        .await;
+                }
+                continue;
+            }
+            let mut p = pod.clone();
+            let mut changed = false;
+            // In-place resize against what the node has left without this pod.
+            if let (Ok(typed), Some(node_obj)) = (
+                serde_json::from_value::<Pod>(p.clone()),
+                node_objects.iter().find(|n| meta(n, "name") == node),
+            ) {
+                let requested = scheduling::pod_requests(&typed);
+                let alloc = capacity_of(node_obj).allocatable;
+                let u = used.get(node).copied().unwrap_or_default();
+                let free = Amounts {
+                    cpu_millis: alloc.cpu_millis - (u.cpu_millis - requested.cpu_millis),
+                    memory_bytes: alloc.memory_bytes - (u.memory_bytes - requested.memory_bytes),
+                };
+                let step = kubelet::resize_step(&p, requested, alloc, free);
+                if let Some(status) = kubelet::apply_resize(&p, &step, &now_s) {
+                    tracing::info!(pod = %meta(&p, "name"), ?step, "Resize");
+                    p["status"] = status;
+                    changed = true;
+                }
+            }
+            // Usage, OOM kills and finished containers.
+            let annotations = serde_json::from_value(
+                p.pointer("/metadata/annotations")
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default();
+            let run_seconds: Option<f64> = p
+                .pointer(&format!(
+                    "/metadata/annotations/{}",
+                    RUN_SECONDS_ANNOTATION.replace('/', "~1")
+                ))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            let statuses: Vec<Value> = p
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut containers = Vec::new();
+            let mut oom_events = Vec::new();
+            for s in &statuses {
+                let name = s["name"].as_str().unwrap_or_default().to_string();
+                let Some(started) = s
+                    .pointer("/state/running/startedAt")
+                    .and_then(Value::as_str)
+                else {
+                    continue;
+                };
+                let t = seconds_between(started, now);
+                let models = usage::models_for(&annotations, &name).unwrap_or_else(|error| {
+                    tracing::warn!(%error, pod = %meta(&p, "name"), "Bad usage annotation, using defaults");
+                    usage::default_models()
+                });
+                let (cpu, memory) = (models.cpu.at(t), models.memory.at(t));
+                let restarts = s["restartCount"].as_i64().unwrap_or(0);
+                let key = (meta(&p, "uid").to_string(), name.clone(), restarts);
+                let entry = self.cpu.entry(key.clone()).or_insert((now, 0.0));
+                entry.1 += cpu * (now - entry.0).num_milliseconds().max(0) as f64 / 1000.0;
+                entry.0 = now;
+                seen.push(key);
+                series.push(ContainerSeries {
+                    namespace: meta(&p, "namespace").into(),
+                    pod: meta(&p, "name").into(),
+                    container: name.clone(),
+                    cpu_seconds_total: entry.1,
+                    memory_working_set_bytes: memory,
+                    cpu_request_cores: request(&p, &name, "cpu"),
+                    memory_request_bytes: request(&p, &name, "memory"),
+                });
+                containers.push(ContainerUsage {
+                    name: name.clone(),
+                    cpu_cores: cpu,
+                    memory_bytes: memory,
+                });
+                let n = node_usage.entry(node.to_string()).or_default();
+                n.0 += cpu;
+                n.1 += memory;
+                if let Some(limit) = memory_limit(&p, &name).filter(|l| memory > *l) {
+                    let restart = kubelet::restarts(&p, 137);
+                    p["status"] = kubelet::terminate(&p, &name, OOM_KILLED, 137, &now_s, restart);
+                    changed = true;
+                    oom_events.push(format!("Container {name} was OOM-killed: memory usage {memory:.0} bytes above its limit of {limit:.0} bytes"));
+                } else if run_seconds.is_some_and(|r| t >= r) {
+                    let restart = kubelet::restarts(&p, 0);
+                    p["status"] = kubelet::terminate(&p, &name, "Completed", 0, &now_s, restart);
+                    changed = true;
+                }
+            }
+            if changed && self.write_status(pod, p["status"].clone()).await {
+                for message in oom_events {
+                    tracing::info!(pod = %meta(&p, "name"), %message, "OOM kill");
+                    self.event(&p, "Warning", "OOMKilling", &message).await;
+                }
+            }
+            pod_usage.push((
+                (
+                    meta(&p, "namespace").to_string(),
+                    meta(&p, "name").to_string(),
+                ),
+                containers,
+            ));
+        }
+        self.cpu.retain(|k, _| seen.contains(k));
+        let nodes: Vec<(String, f64, f64)> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let (c, m) = node_usage.get(&n.name).copied().unwrap_or_default();
+                (n.name.clone(), c, m)
+            })
+            .collect();
+        metrics::publish(&self.shared, &pod_usage, &nodes, window.max(1.0));
+        *self.board.lock().unwrap_or_else(|e| e.into_inner()) = series;
+        Ok(())
+    }
+}
