@@ -290,3 +290,42 @@ async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
     assert!(hamster_like(target));
     replica.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn losing_the_lease_to_another_holder_stops_with_an_error() {
+    let c = cluster().await;
+    let mut config = config();
+    config.leader_election = Some(LeaderElection {
+        lease_name: "vpa-recommender-lease".into(),
+        namespace: "kube-system".into(),
+        lease_duration: Duration::from_secs(3),
+        renew_deadline: Duration::from_secs(2),
+        retry_period: Duration::from_millis(300),
+    });
+    let replica = Replica::start(c.client.clone(), config);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !replica.has_looped() {
+        assert!(tokio::time::Instant::now() < deadline, "replica leads");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(c.client.clone(), "kube-system");
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    leases
+        .patch(
+            "vpa-recommender-lease",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"holderIdentity": "intruder", "renewTime": now,
+                "leaseDurationSeconds": 60}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), replica.task)
+        .await
+        .expect("the replica stops by itself")
+        .unwrap();
+    let error = result.expect_err("losing leadership is an error");
+    assert!(error.to_string().contains("lost leadership"), "{error}");
+}

@@ -395,3 +395,31 @@ where
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use vpa_common::testutil::PodBuilder;
+
+    use super::*;
+
+    #[test]
+    fn trimmed_pods_keep_what_the_recommender_reads() {
+        let mut pod = PodBuilder::new("ns", "web-1")
+            .label("app", "web")
+            .annotation("big", "x")
+            .owner("ReplicaSet", "web-rs")
+            .container("app")
+            .requests("100m", "50Mi")
+            .init_container("setup", false)
+            .build();
+        pod.spec.as_mut().unwrap().containers[0].image = Some("registry/app:1".into());
+        trim_pod(&mut pod);
+        assert_eq!(pod.metadata.annotations, None);
+        assert!(pod.metadata.labels.is_some() && pod.metadata.owner_references.is_some());
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.init_containers, None);
+        let app = &spec.containers[0];
+        assert_eq!((app.name.as_str(), app.image.as_deref()), ("app", None));
+        assert!(app.resources.as_ref().unwrap().requests.is_some());
+    }
+}

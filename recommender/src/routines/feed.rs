@@ -163,3 +163,117 @@ pub fn feed_history(
         &usage,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use vpa_common::testutil::VpaBuilder;
+
+    use super::*;
+    use crate::input::snapshot::{PodInfo, VpaInfo, VpaTarget};
+    use crate::model::AggregationsConfig;
+
+    fn snapshot() -> Snapshot {
+        let pod = |name: &str, workload: Option<&str>| PodInfo {
+            namespace: "ns".into(),
+            name: name.into(),
+            labels: BTreeMap::new(),
+            workload: workload.map(str::to_owned),
+            containers: vec!["app".into()],
+        };
+        Snapshot {
+            now: 0,
+            vpas: vec![VpaInfo {
+                vpa: Arc::new(VpaBuilder::new("ns", "web-vpa").build()),
+                target: Ok(VpaTarget {
+                    workload: "Deployment/web".into(),
+                    selector: Default::default(),
+                }),
+            }],
+            pods: [
+                pod("web-1", Some("Deployment/web")),
+                pod("other-1", Some("Deployment/other")),
+                pod("bare", None),
+            ]
+            .map(|p| ((p.namespace.clone(), p.name.clone()), p))
+            .into(),
+        }
+    }
+
+    fn usage(pod: &str, container: &str, at: i64) -> ContainerUsage {
+        ContainerUsage {
+            namespace: "ns".into(),
+            pod: pod.into(),
+            container: container.into(),
+            measure_start: at,
+            cpu_millicores: 500,
+            memory_bytes: 100 << 20,
+        }
+    }
+
+    #[test]
+    fn usage_feeds_the_workload_aggregate_and_skips_unknown_bare_and_init_containers() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        let s = snapshot();
+        let input = [
+            usage("web-1", "app", 100),
+            usage("web-1", "app", 100),
+            usage("web-1", "init", 100),
+            usage("bare", "app", 100),
+            usage("gone", "app", 100),
+        ];
+        let stats = feed_usage(&mut cluster, &s, &WorkloadFilter::all(), &input);
+        // The repeated measurement's CPU sample is refused; its memory sample only updates the
+        // window's peak, which stays the same.
+        assert_eq!(stats.accepted, 3);
+        assert_eq!(
+            stats.skipped, 7,
+            "a repeated CPU sample, an init container, a bare and a gone pod"
+        );
+        let keys: Vec<&str> = cluster
+            .aggregates()
+            .keys()
+            .map(|k| k.workload.as_str())
+            .collect();
+        assert_eq!(keys, ["Deployment/web"]);
+    }
+
+    #[test]
+    fn memory_saver_models_only_vpa_targets() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        let s = snapshot();
+        let input = [usage("web-1", "app", 100), usage("other-1", "app", 100)];
+        feed_usage(&mut cluster, &s, &WorkloadFilter::targets_of(&s), &input);
+        assert_eq!(cluster.aggregates().len(), 1);
+        feed_usage(&mut cluster, &s, &WorkloadFilter::all(), &input);
+        assert_eq!(cluster.aggregates().len(), 2);
+    }
+
+    #[test]
+    fn oom_of_a_known_container_is_recorded() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        let s = snapshot();
+        feed_usage(
+            &mut cluster,
+            &s,
+            &WorkloadFilter::all(),
+            &[usage("web-1", "app", 100)],
+        );
+        let oom = |pod: &str| OomEvent {
+            namespace: "ns".into(),
+            pod: pod.into(),
+            container: "app".into(),
+            timestamp: 130,
+            memory_bytes: 50 << 20,
+        };
+        let stats = feed_ooms(
+            &mut cluster,
+            &s,
+            &WorkloadFilter::all(),
+            &[oom("web-1"), oom("gone")],
+        );
+        assert_eq!((stats.accepted, stats.skipped), (1, 1));
+    }
+}

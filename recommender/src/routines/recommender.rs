@@ -3,23 +3,20 @@
 //! within their time budget, and garbage-collect. Decisions are made by the pure
 //! [`super::plan`], [`super::feed`] and [`super::checkpoints`]; this file only sequences calls.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use kube::Client;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use serde_json::{Value, json};
+use kube::api::{Api, ListParams};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, instrument, warn};
-use vpa_common::api::{VerticalPodAutoscaler, VerticalPodAutoscalerCheckpoint};
 
-use super::checkpoints::{self, CheckpointRef};
+use super::checkpoints;
 use super::feed::{self, WorkloadFilter};
 use super::history::HistoryLoad;
-use super::plan::{self, PlanContext, VpaPlan};
+use super::plan::{self, PlanContext};
 use crate::checkpoint;
 use crate::input::metrics::{PodMetrics, usage_samples};
 use crate::input::oom::OomEvent;
@@ -31,6 +28,9 @@ use crate::model::{ClusterState, Timestamp};
 use crate::service::admin::Health;
 use crate::service::config::ServiceConfig;
 use crate::service::metrics::{Metrics, step};
+
+mod maintenance;
+mod output;
 
 /// The running recommender: caches, model and bookkeeping.
 pub struct Recommender {
@@ -56,17 +56,6 @@ fn unix_now() -> Timestamp {
     k8s_openapi::jiff::Timestamp::now().as_second()
 }
 
-/// The status as a merge patch body: absent fields become `null` so they are removed.
-fn status_patch(plan: &VpaPlan) -> Value {
-    let mut status = serde_json::to_value(&plan.status).unwrap_or_else(|_| json!({}));
-    if let Some(map) = status.as_object_mut() {
-        for field in ["recommendation", "conditions", "observedGeneration"] {
-            map.entry(field).or_insert(Value::Null);
-        }
-    }
-    json!({ "status": status })
-}
-
 /// Times consecutive loop steps.
 struct Laps(Instant);
 
@@ -76,37 +65,6 @@ impl Laps {
         metrics.observe_step(step, now.duration_since(self.0).as_secs_f64());
         self.0 = now;
     }
-}
-
-/// Patches one VPA's status (owned arguments keep the future free of borrows).
-async fn patch_status(client: Client, namespace: String, name: String, body: Value) {
-    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, &namespace);
-    match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(body))
-        .await
-    {
-        Ok(_) => debug!(%namespace, vpa = %name, "Status written"),
-        Err(error) => warn!(%namespace, vpa = %name, %error, "Cannot write status"),
-    }
-}
-
-/// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
-async fn write_vpa_checkpoints(
-    client: Client,
-    namespace: String,
-    name: String,
-    objects: Vec<VerticalPodAutoscalerCheckpoint>,
-) -> Option<(String, String)> {
-    if objects.is_empty() {
-        return None;
-    }
-    for object in &objects {
-        if let Err(error) = checkpoints::write(&client, object).await {
-            warn!(%namespace, vpa = %name, %error, "Cannot write checkpoint");
-            return None;
-        }
-    }
-    Some((namespace, name))
 }
 
 impl Recommender {
@@ -344,161 +302,6 @@ impl Recommender {
                 skipped = stats.skipped,
                 "Recorded OOM kills"
             );
-        }
-    }
-
-    /// Patches the statuses that changed, `update_worker_count` at a time.
-    async fn write_statuses(&self, plans: &[VpaPlan]) {
-        let patches: Vec<_> = plans
-            .iter()
-            .filter(|p| p.write)
-            .map(|p| {
-                patch_status(
-                    self.client.clone(),
-                    p.namespace.clone(),
-                    p.name.clone(),
-                    status_patch(p),
-                )
-            })
-            .collect();
-        futures::stream::iter(patches)
-            .buffer_unordered(self.config.update_worker_count)
-            .collect::<Vec<()>>()
-            .await;
-    }
-
-    /// Updates the per-VPA metrics from a loop's plans.
-    fn observe(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
-        for plan in plans.iter().filter(|p| p.write && p.first_recommendation) {
-            let created = snapshot
-                .vpas
-                .iter()
-                .find(|v| v.namespace() == plan.namespace && v.name() == plan.name)
-                .and_then(|v| v.vpa.metadata.creation_timestamp.as_ref())
-                .map(|t| t.0.as_second());
-            if let Some(created) = created {
-                self.metrics
-                    .recommendation_latency
-                    .observe((snapshot.now - created).max(0) as f64);
-            }
-        }
-        let modes: HashMap<(&str, &str), &'static str> = snapshot
-            .vpas
-            .iter()
-            .map(|v| {
-                (
-                    (v.namespace(), v.name()),
-                    vpa_common::policy::update_mode(&v.vpa).as_str(),
-                )
-            })
-            .collect();
-        self.metrics.observe_plans(plans.iter().map(|p| {
-            let mode = modes
-                .get(&(p.namespace.as_str(), p.name.as_str()))
-                .copied()
-                .unwrap_or("Recreate");
-            (p, mode)
-        }));
-    }
-
-    /// Writes checkpoints, least recently written VPAs first, `update_worker_count` VPAs at a
-    /// time, until the time budget is spent (the first batch is always written).
-    async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) {
-        let deadline = Instant::now() + self.config.checkpoints_timeout;
-        let mut order: Vec<(String, String)> = plans
-            .iter()
-            .filter(|p| !p.aggregates.is_empty())
-            .map(|p| (p.namespace.clone(), p.name.clone()))
-            .collect();
-        order.sort_by_key(|key| self.checkpointed.get(key).copied().unwrap_or(i64::MIN));
-        let by_key: HashMap<(String, String), usize> = plans
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ((p.namespace.clone(), p.name.clone()), i))
-            .collect();
-        for (batch_index, batch) in order.chunks(self.config.update_worker_count).enumerate() {
-            if batch_index > 0 && Instant::now() >= deadline {
-                debug!(
-                    left = order.len() - batch_index * batch.len(),
-                    "Checkpoint budget spent"
-                );
-                break;
-            }
-            let writes: Vec<_> = batch
-                .iter()
-                .filter_map(|key| by_key.get(key).map(|&i| &plans[i]))
-                .map(|p| {
-                    write_vpa_checkpoints(
-                        self.client.clone(),
-                        p.namespace.clone(),
-                        p.name.clone(),
-                        plan::checkpoints_of(p, &self.cluster, now),
-                    )
-                })
-                .collect();
-            for key in futures::future::join_all(writes)
-                .await
-                .into_iter()
-                .flatten()
-            {
-                self.checkpointed.insert(key, now);
-            }
-        }
-    }
-
-    async fn collect_checkpoints(&mut self, plans: &[VpaPlan]) {
-        let namespace = self.config.namespaces.only.as_deref();
-        let listed = match checkpoints::list(&self.client, namespace).await {
-            Ok(listed) => listed,
-            Err(error) => {
-                warn!(%error, "Cannot list checkpoints for garbage collection");
-                return;
-            }
-        };
-        let all_vpas: HashSet<(String, String)> = self
-            .watches
-            .vpas
-            .state()
-            .iter()
-            .map(|v| {
-                (
-                    v.metadata.namespace.clone().unwrap_or_default(),
-                    v.metadata.name.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let containers = plans
-            .iter()
-            .filter(|p| !p.aggregates.is_empty())
-            .map(|p| {
-                let names = p.aggregates.iter().map(|k| k.container.clone()).collect();
-                ((p.namespace.clone(), p.name.clone()), names)
-            })
-            .collect();
-        let stale: Vec<CheckpointRef> =
-            checkpoints::stale_checkpoints(&listed, &all_vpas, &containers);
-        for c in &stale {
-            match checkpoints::delete(&self.client, c).await {
-                Ok(()) => {
-                    info!(namespace = %c.namespace, checkpoint = %c.name, "Deleted stale checkpoint")
-                }
-                Err(error) => {
-                    warn!(namespace = %c.namespace, checkpoint = %c.name, %error, "Cannot delete checkpoint")
-                }
-            }
-        }
-        self.checkpointed.retain(|key, _| all_vpas.contains(key));
-    }
-
-    fn garbage_collect(&mut self, snapshot: &Snapshot) {
-        self.cluster.retain_containers(|id| {
-            snapshot
-                .pods
-                .contains_key(&(id.namespace.clone(), id.pod.clone()))
-        });
-        let removed = self.cluster.garbage_collect(snapshot.now);
-        if !removed.is_empty() {
-            info!(removed = removed.len(), "Dropped expired aggregates");
         }
     }
 }

@@ -1,0 +1,122 @@
+//! What the loop writes to VPAs: status patches and the per-VPA metrics (edge).
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use tracing::{debug, warn};
+use vpa_common::api::VerticalPodAutoscaler;
+
+use super::Recommender;
+use crate::input::snapshot::Snapshot;
+use crate::routines::plan::VpaPlan;
+
+/// The status as a merge patch body: absent fields become `null` so they are removed.
+pub(super) fn status_patch(plan: &VpaPlan) -> Value {
+    let mut status = serde_json::to_value(&plan.status).unwrap_or_else(|_| json!({}));
+    if let Some(map) = status.as_object_mut() {
+        for field in ["recommendation", "conditions", "observedGeneration"] {
+            map.entry(field).or_insert(Value::Null);
+        }
+    }
+    json!({ "status": status })
+}
+
+/// Patches one VPA's status (owned arguments keep the future free of borrows).
+async fn patch_status(client: Client, namespace: String, name: String, body: Value) {
+    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, &namespace);
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(body))
+        .await
+    {
+        Ok(_) => debug!(%namespace, vpa = %name, "Status written"),
+        Err(error) => warn!(%namespace, vpa = %name, %error, "Cannot write status"),
+    }
+}
+
+impl Recommender {
+    /// Patches the statuses that changed, `update_worker_count` at a time.
+    pub(super) async fn write_statuses(&self, plans: &[VpaPlan]) {
+        let patches: Vec<_> = plans
+            .iter()
+            .filter(|p| p.write)
+            .map(|p| {
+                patch_status(
+                    self.client.clone(),
+                    p.namespace.clone(),
+                    p.name.clone(),
+                    status_patch(p),
+                )
+            })
+            .collect();
+        futures::stream::iter(patches)
+            .buffer_unordered(self.config.update_worker_count)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    /// Updates the per-VPA metrics from a loop's plans.
+    pub(super) fn observe(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
+        for plan in plans.iter().filter(|p| p.write && p.first_recommendation) {
+            let created = snapshot
+                .vpas
+                .iter()
+                .find(|v| v.namespace() == plan.namespace && v.name() == plan.name)
+                .and_then(|v| v.vpa.metadata.creation_timestamp.as_ref())
+                .map(|t| t.0.as_second());
+            if let Some(created) = created {
+                self.metrics
+                    .recommendation_latency
+                    .observe((snapshot.now - created).max(0) as f64);
+            }
+        }
+        let modes: HashMap<(&str, &str), &'static str> = snapshot
+            .vpas
+            .iter()
+            .map(|v| {
+                (
+                    (v.namespace(), v.name()),
+                    vpa_common::policy::update_mode(&v.vpa).as_str(),
+                )
+            })
+            .collect();
+        self.metrics.observe_plans(plans.iter().map(|p| {
+            let mode = modes
+                .get(&(p.namespace.as_str(), p.name.as_str()))
+                .copied()
+                .unwrap_or("Recreate");
+            (p, mode)
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vpa_common::api::VerticalPodAutoscalerStatus;
+
+    use super::*;
+
+    #[test]
+    fn status_patch_nulls_what_the_new_status_lacks() {
+        let plan = VpaPlan {
+            namespace: "ns".into(),
+            name: "web".into(),
+            status: VerticalPodAutoscalerStatus {
+                observed_generation: Some(2),
+                ..Default::default()
+            },
+            write: true,
+            first_recommendation: false,
+            recommendations: vec![],
+            matched_pods: 0,
+            unsupported: false,
+            aggregates: vec![],
+        };
+        assert_eq!(
+            status_patch(&plan),
+            json!({"status": {"recommendation": null, "conditions": null, "observedGeneration": 2}})
+        );
+    }
+}
