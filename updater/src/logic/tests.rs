@@ -11,7 +11,7 @@ use serde_json::Value;
 use vpa_common::api::VerticalPodAutoscaler;
 
 use super::*;
-use crate::cluster::ClusterError;
+use crate::cluster::{ClusterError, UpdaterEvent};
 use crate::config::UpdaterConfig;
 use crate::ratelimit::Rate;
 use crate::snapshot::{ControllerInfo, Controllers};
