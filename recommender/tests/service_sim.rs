@@ -329,3 +329,45 @@ async fn losing_the_lease_to_another_holder_stops_with_an_error() {
     let error = result.expect_err("losing leadership is an error");
     assert!(error.to_string().contains("lost leadership"), "{error}");
 }
+
+#[tokio::test]
+async fn memory_eviction_event_counts_as_an_oom_kill() {
+    let c = cluster().await;
+    let replica = Replica::start(c.client.clone(), config());
+    let (_, before) = wait_for_target(
+        &c.client,
+        "hamster-vpa",
+        Duration::from_secs(15),
+        hamster_like,
+    )
+    .await;
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let event: k8s_openapi::api::core::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "hamster-rs-a.evicted", "annotations": {
+            "offending_containers": "hamster",
+            "offending_containers_usage": "600Mi",
+            "starved_resource": "memory"}},
+        "involvedObject": {"kind": "Pod", "namespace": NS, "name": "hamster-rs-a"},
+        "reason": "Evicted",
+        "message": "The node was low on resource: memory.",
+        "firstTimestamp": now, "lastTimestamp": now, "type": "Warning", "count": 1
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Event>::namespaced(c.client.clone(), NS)
+        .create(&PostParams::default(), &event)
+        .await
+        .unwrap();
+    // 600Mi used when evicted: bumped to max(600Mi + 100Mi, 600Mi × 1.2) = 720Mi, plus margin.
+    let (_, after) = wait_for_target(
+        &c.client,
+        "hamster-vpa",
+        Duration::from_secs(15),
+        |(_, m)| m > before,
+    )
+    .await;
+    assert!(
+        after >= 720 * MIB * 115 / 100,
+        "memory after eviction {after}"
+    );
+    replica.shutdown().await.unwrap();
+}
