@@ -41,10 +41,12 @@ struct State {
     pdb_blocks: bool,
     resize_error: bool,
     kubelet: Kubelet,
+    /// Plays the ReplicaSet: an evicted pod is replaced by a new one (same template).
+    recreate: bool,
 }
 
-#[derive(Default)]
-struct FakeCluster(Mutex<State>);
+#[derive(Clone, Default)]
+struct FakeCluster(Arc<Mutex<State>>);
 
 impl FakeCluster {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,6 +109,10 @@ impl Cluster for FakeCluster {
         let i = pod_index(&s, pod).ok_or(ActionError::NotFound)?;
         s.pods.remove(i);
         s.evictions.push((pod.clone(), Instant::now()));
+        if s.recreate {
+            let replacement = drifted_pod(1000 + s.evictions.len());
+            s.pods.push(replacement);
+        }
         Ok(())
     }
     async fn resize(&self, pod: &PodKey, patch: &Value) -> Result<(), ActionError> {
@@ -460,4 +466,29 @@ async fn a_rejected_resize_falls_back_to_eviction_in_the_same_loop() {
     assert_eq!(report.evicted.len(), 1);
     let evicted: HashSet<_> = report.evicted.iter().collect();
     assert!(evicted.contains(&report.failed_resizes[0].0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_loops_every_interval_and_stops_on_shutdown() {
+    let fake = cluster(4, vpa(UpdateMode::Recreate).build());
+    fake.state().recreate = true;
+    let observer = fake.clone();
+    let u = updater(fake, config(0.5, UNLIMITED));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(u.run(async move {
+        let _ = rx.await;
+    }));
+    // No loop before the first interval, as upstream.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(observer.state().evictions.len(), 0);
+    // Loops at 60 s and 120 s, each evicting the two pods the budget allows.
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    assert_eq!(observer.state().evictions.len(), 2);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(observer.state().evictions.len(), 4);
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(1), handle)
+        .await
+        .expect("the loop stops promptly")
+        .unwrap();
 }
