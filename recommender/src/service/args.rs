@@ -63,6 +63,11 @@ pub struct ServiceArgs {
     #[arg(long, value_name = "QUANTITY")]
     pub container_recommendation_max_allowed_memory: Option<String>,
 
+    /// How long to wait at start for each controller kind's watch cache; a kind the API server
+    /// does not serve is skipped after that.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub controllers_sync_timeout: Duration,
+
     #[command(flatten)]
     pub prometheus: PrometheusArgs,
     #[command(flatten)]
@@ -310,7 +315,7 @@ impl ServiceArgs {
                 renew_deadline: leader.leader_elect_renew_deadline,
                 retry_period: leader.leader_elect_retry_period,
             }),
-            controllers_sync_timeout: Duration::from_secs(30),
+            controllers_sync_timeout: self.controllers_sync_timeout,
         })
     }
 
