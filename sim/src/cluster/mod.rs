@@ -29,9 +29,13 @@ pub mod scheduler;
 pub mod scheduling;
 pub mod sets;
 pub mod usage;
+pub mod webhook_dispatch;
+pub mod webhooks;
 pub mod workloads;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, PostParams};
@@ -50,6 +54,10 @@ pub struct ClusterOptions {
     pub interval: Duration,
     /// Serve the Prometheus page on this 127.0.0.1 port (0 = any free port); None = no page.
     pub metrics_port: Option<u16>,
+    /// Call admission webhooks registered in the API (Mutating/ValidatingWebhookConfigurations).
+    pub webhooks: bool,
+    /// Local addresses of webhook Services, by `namespace/name`.
+    pub services: BTreeMap<String, SocketAddr>,
 }
 
 impl Default for ClusterOptions {
@@ -58,6 +66,8 @@ impl Default for ClusterOptions {
             nodes: NodeSpec::defaults(),
             interval: Duration::from_millis(100),
             metrics_port: None,
+            webhooks: true,
+            services: BTreeMap::new(),
         }
     }
 }
@@ -83,6 +93,13 @@ impl Cluster {
                 Err(kube::Error::Api(s)) if s.code == 409 => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if opts.webhooks {
+            let dispatcher = webhook_dispatch::WebhookDispatcher::new(
+                sim.shared().clone(),
+                opts.services.clone(),
+            );
+            sim.add_admission_hook(Arc::new(dispatcher));
         }
         let (stop, rx) = watch::channel(false);
         let mut tasks = Vec::new();

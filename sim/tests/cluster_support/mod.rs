@@ -20,6 +20,7 @@ pub async fn cluster(nodes: &[&str], sim_opts: SimOptions) -> (Sim, Cluster, kub
             .collect(),
         interval: Duration::from_millis(50),
         metrics_port: Some(0),
+        ..Default::default()
     };
     let cluster = Cluster::start(&sim, opts).await.unwrap();
     let client = sim.client().await.unwrap();
