@@ -179,10 +179,13 @@ impl Histogram {
             return 0.0;
         }
         let threshold = percentile * self.total_weight;
+        // A non-empty histogram's min and max buckets hold weight, so both are stored.
+        let (min, max) = (self.min_bucket(), self.max_bucket());
+        let offset = usize::from(self.offset);
+        let mut bucket = min;
         let mut partial_sum = 0.0;
-        let mut bucket = self.min_bucket();
-        while bucket < self.max_bucket() {
-            partial_sum += self.bucket_weight(bucket);
+        for &weight in &self.weights[min - offset..max - offset] {
+            partial_sum += weight;
             if partial_sum >= threshold {
                 break;
             }
