@@ -130,6 +130,18 @@ impl ClusterState {
         expired
     }
 
+    /// Every aggregate's instances, gathered in one pass (checkpointing many aggregates would be
+    /// quadratic through [`Self::containers_of`]).
+    pub fn containers_by_aggregate(&self) -> HashMap<&AggregateKey, Vec<&ContainerState>> {
+        let mut out: HashMap<&AggregateKey, Vec<&ContainerState>> = HashMap::new();
+        for instance in self.instances.values() {
+            out.entry(&instance.aggregate)
+                .or_default()
+                .push(&instance.state);
+        }
+        out
+    }
+
     /// Merges restored history (a checkpoint) into the aggregate `key`, creating it if needed.
     pub fn restore(&mut self, key: AggregateKey, state: &AggregateContainerState) {
         match self.aggregates.get_mut(&key) {

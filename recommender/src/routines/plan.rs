@@ -3,7 +3,7 @@
 //! global maximum, rounding), and the status that follows from it; plus which aggregates to
 //! checkpoint. The executor in [`super::recommender`] only carries the plan out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use vpa_common::api::{
@@ -16,9 +16,11 @@ use vpa_common::{policy, postprocess};
 
 use super::status::{ConfidenceInfo, StatusInput, needs_write, next_status};
 use crate::checkpoint;
-use crate::input::snapshot::{Snapshot, VpaInfo};
+use crate::input::snapshot::{PodInfo, Snapshot, VpaInfo};
 use crate::logic::{ContainerInput, ControlledResources, PodResourceRecommender, confidence};
-use crate::model::{AggregateContainerState, AggregateKey, ClusterState, Seconds, Timestamp};
+use crate::model::{
+    AggregateContainerState, AggregateKey, ClusterState, ContainerState, Seconds, Timestamp,
+};
 use crate::service::config::OutputConfig;
 
 /// Settings the planner needs besides the snapshot and the model.
@@ -57,44 +59,72 @@ pub struct VpaPlan {
     pub aggregates: Vec<AggregateKey>,
 }
 
-/// The aggregates of `workload` in `namespace`, by container name.
-pub fn workload_aggregates<'a>(
-    cluster: &'a ClusterState,
-    namespace: &str,
-    workload: &str,
-) -> BTreeMap<&'a str, (&'a AggregateKey, &'a AggregateContainerState)> {
-    cluster
-        .aggregates()
-        .iter()
-        .filter(|(k, _)| k.namespace == namespace && k.workload == workload)
-        .map(|(k, a)| (k.container.as_str(), (k, a)))
-        .collect()
+/// Aggregates by container name.
+type ContainerAggregates<'a> = BTreeMap<&'a str, (&'a AggregateKey, &'a AggregateContainerState)>;
+
+/// The model and the pods grouped by (namespace, workload), built once per loop so planning
+/// stays linear in the number of VPAs, aggregates and pods.
+pub struct PlanIndex<'a> {
+    aggregates: HashMap<(&'a str, &'a str), ContainerAggregates<'a>>,
+    pods: HashMap<(&'a str, &'a str), Vec<&'a PodInfo>>,
 }
 
-fn count_matched(snapshot: &Snapshot, namespace: &str, vpa: &VpaInfo) -> usize {
-    let Ok(target) = &vpa.target else {
-        return 0;
-    };
-    snapshot
-        .pods
-        .values()
-        .filter(|p| p.namespace == namespace)
-        .filter(|p| selector_matches(&target.selector, &p.labels).unwrap_or(false))
-        .count()
+impl<'a> PlanIndex<'a> {
+    /// Groups `cluster`'s aggregates and `snapshot`'s pods by workload.
+    pub fn new(snapshot: &'a Snapshot, cluster: &'a ClusterState) -> Self {
+        let mut aggregates: HashMap<_, ContainerAggregates<'a>> = HashMap::new();
+        for (key, state) in cluster.aggregates() {
+            aggregates
+                .entry((key.namespace.as_str(), key.workload.as_str()))
+                .or_default()
+                .insert(key.container.as_str(), (key, state));
+        }
+        let mut pods: HashMap<_, Vec<&PodInfo>> = HashMap::new();
+        for pod in snapshot.pods.values() {
+            if let Some(workload) = &pod.workload {
+                pods.entry((pod.namespace.as_str(), workload.as_str()))
+                    .or_default()
+                    .push(pod);
+            }
+        }
+        Self { aggregates, pods }
+    }
+
+    /// The aggregates of `workload` in `namespace`, by container name.
+    pub fn aggregates(&self, namespace: &str, workload: &str) -> ContainerAggregates<'a> {
+        self.aggregates
+            .get(&(namespace, workload))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Pods of the VPA's target workload that its selector selects (the model only learns
+    /// from the target's own pods).
+    fn matched_pods(&self, namespace: &str, vpa: &VpaInfo) -> usize {
+        let Ok(target) = &vpa.target else {
+            return 0;
+        };
+        self.pods
+            .get(&(namespace, target.workload.as_str()))
+            .map_or(0, |pods| {
+                pods.iter()
+                    .filter(|p| selector_matches(&target.selector, &p.labels).unwrap_or(false))
+                    .count()
+            })
+    }
 }
 
 /// Plans one VPA at `now`.
 pub fn plan_vpa(
     vpa: &VpaInfo,
-    snapshot: &Snapshot,
-    cluster: &ClusterState,
+    index: &PlanIndex<'_>,
     ctx: PlanContext<'_>,
     now: Timestamp,
 ) -> VpaPlan {
     let namespace = vpa.namespace();
     let policy = vpa.vpa.spec.resource_policy.as_ref();
     let aggregates = match &vpa.target {
-        Ok(target) => workload_aggregates(cluster, namespace, &target.workload),
+        Ok(target) => index.aggregates(namespace, &target.workload),
         Err(_) => BTreeMap::new(),
     };
     let inputs: Vec<ContainerInput> = aggregates
@@ -152,7 +182,7 @@ pub fn plan_vpa(
             confidence: confidence(c.state, ctx.confidence_interval),
         })
         .min_by(|a, b| a.confidence.total_cmp(&b.confidence));
-    let matched_pods = count_matched(snapshot, namespace, vpa);
+    let matched_pods = index.matched_pods(namespace, vpa);
     let previous = vpa.vpa.status.as_ref();
     let status = next_status(StatusInput {
         previous,
@@ -182,18 +212,21 @@ pub fn plan_vpa(
 
 /// Plans every VPA of the snapshot.
 pub fn plan(snapshot: &Snapshot, cluster: &ClusterState, ctx: PlanContext<'_>) -> Vec<VpaPlan> {
+    let index = PlanIndex::new(snapshot, cluster);
     snapshot
         .vpas
         .iter()
-        .map(|vpa| plan_vpa(vpa, snapshot, cluster, ctx, snapshot.now))
+        .map(|vpa| plan_vpa(vpa, &index, ctx, snapshot.now))
         .collect()
 }
 
 /// The checkpoint objects of one VPA at `now`: one per aggregate, named `<vpa>-<container>`,
-/// leaving out the memory peaks of windows still open (see [`checkpoint::save_closed_windows`]).
+/// leaving out the memory peaks of windows still open in `live` (the model's instances by
+/// aggregate; see [`checkpoint::save_closed_windows`]).
 pub fn checkpoints_of(
     vpa: &VpaPlan,
     cluster: &ClusterState,
+    live: &HashMap<&AggregateKey, Vec<&ContainerState>>,
     now: Timestamp,
 ) -> Vec<VerticalPodAutoscalerCheckpoint> {
     vpa.aggregates
@@ -210,7 +243,7 @@ pub fn checkpoints_of(
             object.metadata.namespace = Some(vpa.namespace.clone());
             object.status = Some(checkpoint::save_closed_windows(
                 state,
-                cluster.containers_of(key),
+                live.get(key).into_iter().flatten().copied(),
                 now,
             ));
             Some(object)

@@ -206,7 +206,8 @@ fn checkpoints_are_named_after_vpa_and_container() {
         &snapshot(VpaBuilder::new("ns", "web-vpa").build(), web()),
         &exact(),
     );
-    let objects = checkpoints_of(&p, &cluster(), T0 + 3600);
+    let cluster = cluster();
+    let objects = checkpoints_of(&p, &cluster, &cluster.containers_by_aggregate(), T0 + 3600);
     let names: Vec<&str> = objects
         .iter()
         .filter_map(|c| c.metadata.name.as_deref())

@@ -49,6 +49,7 @@ impl Recommender {
             .enumerate()
             .map(|(i, p)| ((p.namespace.clone(), p.name.clone()), i))
             .collect();
+        let live = self.cluster.containers_by_aggregate();
         for (batch_index, batch) in order.chunks(self.config.update_worker_count).enumerate() {
             if batch_index > 0 && Instant::now() >= deadline {
                 debug!(
@@ -65,7 +66,7 @@ impl Recommender {
                         self.client.clone(),
                         p.namespace.clone(),
                         p.name.clone(),
-                        plan::checkpoints_of(p, &self.cluster, now),
+                        plan::checkpoints_of(p, &self.cluster, &live, now),
                     )
                 })
                 .collect();
