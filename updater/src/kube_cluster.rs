@@ -112,7 +112,7 @@ impl KubeCluster {
     }
 
     /// Waits until the VPA, pod and LimitRange caches have their first full list, and the
-    /// controller caches too for at most `controllers_timeout` each: a kind the API server does not
+    /// controller caches too for at most `controllers_timeout` (waited in parallel): a kind the API server does not
     /// serve (or RBAC hides) then stays empty with a warning instead of blocking the updater.
     pub async fn wait_ready(&self, controllers_timeout: Duration) -> Result<(), ClusterError> {
         let not_ready = |_| ClusterError::NotReady;
@@ -122,29 +122,23 @@ impl KubeCluster {
             .wait_until_ready()
             .await
             .map_err(not_ready)?;
+        let (deployments, replica_sets, stateful_sets, daemon_sets, jobs, cron_jobs, rcs) = tokio::join!(
+            wait(&self.deployments, controllers_timeout),
+            wait(&self.replica_sets, controllers_timeout),
+            wait(&self.stateful_sets, controllers_timeout),
+            wait(&self.daemon_sets, controllers_timeout),
+            wait(&self.jobs, controllers_timeout),
+            wait(&self.cron_jobs, controllers_timeout),
+            wait(&self.replication_controllers, controllers_timeout),
+        );
         let optional = [
-            (
-                "Deployment",
-                wait(&self.deployments, controllers_timeout).await,
-            ),
-            (
-                "ReplicaSet",
-                wait(&self.replica_sets, controllers_timeout).await,
-            ),
-            (
-                "StatefulSet",
-                wait(&self.stateful_sets, controllers_timeout).await,
-            ),
-            (
-                "DaemonSet",
-                wait(&self.daemon_sets, controllers_timeout).await,
-            ),
-            ("Job", wait(&self.jobs, controllers_timeout).await),
-            ("CronJob", wait(&self.cron_jobs, controllers_timeout).await),
-            (
-                "ReplicationController",
-                wait(&self.replication_controllers, controllers_timeout).await,
-            ),
+            ("Deployment", deployments),
+            ("ReplicaSet", replica_sets),
+            ("StatefulSet", stateful_sets),
+            ("DaemonSet", daemon_sets),
+            ("Job", jobs),
+            ("CronJob", cron_jobs),
+            ("ReplicationController", rcs),
         ];
         for (kind, ready) in optional {
             if !ready {

@@ -18,11 +18,14 @@ use crate::leader::{LeaderConfig, LeaderElector, default_identity};
 use crate::logic::Updater;
 use crate::metrics::Metrics;
 
-/// Starts structured logging; `RUST_LOG` filters (default `info`).
+/// Starts structured logging to stderr (as klog); `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The updater's client for `config`, with kube's built-in retry of 429/503 answers turned off.
@@ -142,7 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let cluster = KubeCluster::start(client, config.namespaces.only.as_deref());
     tokio::select! {
-        ready = cluster.wait_ready(std::time::Duration::from_secs(30)) => ready.context("starting the watch caches")?,
+        ready = cluster.wait_ready(std::time::Duration::from_secs(10)) => ready.context("starting the watch caches")?,
         _ = stopped() => return Ok(()),
     }
     info!("Watch caches synced");

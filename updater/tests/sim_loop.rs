@@ -5,17 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::coordination::v1::Lease;
+mod support;
+
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use vpa_common::api::VerticalPodAutoscaler;
-use vpa_sim::{Sim, SimOptions};
+use kube::api::{Api, ListParams};
+use serde_json::json;
+use support::{NS, cluster, create, pod_names, renew_lease, sim};
 use vpa_updater::cluster::ActionError;
 use vpa_updater::config::UpdaterConfig;
 use vpa_updater::health::Health;
@@ -23,109 +20,6 @@ use vpa_updater::kube_cluster::KubeCluster;
 use vpa_updater::logic::{LoopSkip, Updater};
 use vpa_updater::metrics::Metrics;
 use vpa_updater::ratelimit::Rate;
-
-const NS: &str = "default";
-
-fn object<T: DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).unwrap()
-}
-
-async fn create<T>(client: &Client, namespace: &str, v: Value) -> T
-where
-    T: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + serde::Serialize
-        + std::fmt::Debug,
-{
-    let api: Api<T> = Api::namespaced(client.clone(), namespace);
-    api.create(&PostParams::default(), &object(v))
-        .await
-        .unwrap()
-}
-
-/// Deployment `app` → ReplicaSet `app-rs` → `replicas` running pods requesting 100m / 50Mi
-/// (limits 200m / 100Mi), a VPA in `mode` recommending 500m / 200Mi, and the admission
-/// controller's Lease renewed `lease_age_secs` ago.
-async fn cluster(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64) -> Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    let client = vpa_updater::run::updater_client(config).unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let deploy: Deployment = create(
-        &client,
-        NS,
-        json!({"metadata": {"name": "app"}, "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "app"}},
-            "template": {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "app", "image": "i"}]}}}}),
-    )
-    .await;
-    let rs: ReplicaSet = create(
-        &client,
-        NS,
-        json!({"metadata": {"name": "app-rs", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "app",
-                "uid": deploy.metadata.uid, "controller": true}]},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "app"}},
-            "template": {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "app", "image": "i"}]}}}}),
-    )
-    .await;
-    for i in 0..replicas {
-        let _: Pod = create(
-            &client,
-            NS,
-            json!({"metadata": {"name": format!("app-{i}"), "labels": {"app": "app"},
-                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "app-rs", "uid": rs.metadata.uid, "controller": true}]},
-                "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "i",
-                    "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}, "limits": {"cpu": "200m", "memory": "100Mi"}}}]},
-                "status": {"phase": "Running", "startTime": "2020-01-01T00:00:00Z"}}),
-        )
-        .await;
-    }
-    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
-    let vpa: VerticalPodAutoscaler = object(
-        json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
-        "metadata": {"name": "app-vpa"},
-        "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"}, "updatePolicy": {"updateMode": mode}}}),
-    );
-    vpas.create(&PostParams::default(), &vpa).await.unwrap();
-    let status = json!({"status": {"recommendation": {"containerRecommendations": [{"containerName": "app",
-        "target": {"cpu": "500m", "memory": "200Mi"}, "lowerBound": {"cpu": "400m", "memory": "150Mi"},
-        "upperBound": {"cpu": "1", "memory": "400Mi"}}]}}});
-    vpas.patch_status("app-vpa", &PatchParams::default(), &Patch::Merge(status))
-        .await
-        .unwrap();
-    let renewed = vpa_updater::time::now().as_second() - lease_age_secs;
-    let renewed = k8s_openapi::jiff::Timestamp::from_second(renewed)
-        .unwrap()
-        .to_string();
-    let _: Lease = create(
-        &client,
-        "kube-system",
-        json!({"metadata": {"name": "vpa-admission-controller"},
-            "spec": {"holderIdentity": "ac", "renewTime": renewed.replace('Z', ".000000Z")}}),
-    )
-    .await;
-    client
-}
-
-/// Renews the admission controller's Lease now, as a running admission controller would.
-async fn renew_lease(client: &Client) {
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
-    let now = vpa_updater::time::now();
-    let patch = json!({"spec": {"renewTime": k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(now)}});
-    leases
-        .patch(
-            "vpa-admission-controller",
-            &PatchParams::default(),
-            &Patch::Merge(patch),
-        )
-        .await
-        .unwrap();
-}
 
 async fn updater(client: Client) -> Updater<KubeCluster> {
     updater_with(client, Duration::from_secs(60)).await
@@ -152,26 +46,6 @@ async fn updater_with(client: Client, lease_timeout: Duration) -> Updater<KubeCl
     config.admission.timeout = lease_timeout;
     let health = Health::new(config.interval);
     Updater::new(cluster, config, Arc::new(Metrics::default()), health)
-}
-
-async fn sim() -> Sim {
-    vpa_common::install_crypto_provider();
-    vpa_updater::run::init_tracing();
-    Sim::start(SimOptions::default()).await.unwrap()
-}
-
-async fn pod_names(client: &Client) -> Vec<String> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let mut names: Vec<String> = pods
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|p| p.metadata.name)
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

@@ -1,0 +1,138 @@
+//! Shared setup of the tests against `vpa-sim`: a Deployment → ReplicaSet → drifted pods, a
+//! VPA with a recommendation, and the admission controller's status Lease.
+
+#![allow(dead_code)]
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_sim::{Sim, SimOptions};
+
+pub const NS: &str = "default";
+
+pub fn object<T: DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+pub async fn create<T>(client: &Client, namespace: &str, v: Value) -> T
+where
+    T: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let api: Api<T> = Api::namespaced(client.clone(), namespace);
+    api.create(&PostParams::default(), &object(v))
+        .await
+        .unwrap()
+}
+
+/// Deployment `app` → ReplicaSet `app-rs` → `replicas` running pods requesting 100m / 50Mi
+/// (limits 200m / 100Mi), a VPA in `mode` recommending 500m / 200Mi, and the admission
+/// controller's Lease renewed `lease_age_secs` ago.
+pub async fn cluster(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64) -> Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let client = vpa_updater::run::updater_client(config).unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let deploy: Deployment = create(
+        &client,
+        NS,
+        json!({"metadata": {"name": "app"}, "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "app"}},
+            "template": {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "app", "image": "i"}]}}}}),
+    )
+    .await;
+    let rs: ReplicaSet = create(
+        &client,
+        NS,
+        json!({"metadata": {"name": "app-rs", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "app",
+                "uid": deploy.metadata.uid, "controller": true}]},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "app"}},
+            "template": {"metadata": {"labels": {"app": "app"}}, "spec": {"containers": [{"name": "app", "image": "i"}]}}}}),
+    )
+    .await;
+    for i in 0..replicas {
+        let _: Pod = create(
+            &client,
+            NS,
+            json!({"metadata": {"name": format!("app-{i}"), "labels": {"app": "app"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "app-rs", "uid": rs.metadata.uid, "controller": true}]},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "i",
+                    "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}, "limits": {"cpu": "200m", "memory": "100Mi"}}}]},
+                "status": {"phase": "Running", "startTime": "2020-01-01T00:00:00Z"}}),
+        )
+        .await;
+    }
+    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
+    let vpa: VerticalPodAutoscaler = object(
+        json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+        "metadata": {"name": "app-vpa"},
+        "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"}, "updatePolicy": {"updateMode": mode}}}),
+    );
+    vpas.create(&PostParams::default(), &vpa).await.unwrap();
+    let status = json!({"status": {"recommendation": {"containerRecommendations": [{"containerName": "app",
+        "target": {"cpu": "500m", "memory": "200Mi"}, "lowerBound": {"cpu": "400m", "memory": "150Mi"},
+        "upperBound": {"cpu": "1", "memory": "400Mi"}}]}}});
+    vpas.patch_status("app-vpa", &PatchParams::default(), &Patch::Merge(status))
+        .await
+        .unwrap();
+    let renewed = vpa_updater::time::now().as_second() - lease_age_secs;
+    let renewed = k8s_openapi::jiff::Timestamp::from_second(renewed)
+        .unwrap()
+        .to_string();
+    let _: Lease = create(
+        &client,
+        "kube-system",
+        json!({"metadata": {"name": "vpa-admission-controller"},
+            "spec": {"holderIdentity": "ac", "renewTime": renewed.replace('Z', ".000000Z")}}),
+    )
+    .await;
+    client
+}
+
+/// Renews the admission controller's Lease now, as a running admission controller would.
+pub async fn renew_lease(client: &Client) {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
+    let now = vpa_updater::time::now();
+    let patch = json!({"spec": {"renewTime": k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(now)}});
+    leases
+        .patch(
+            "vpa-admission-controller",
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+        .unwrap();
+}
+
+pub async fn sim() -> Sim {
+    vpa_common::install_crypto_provider();
+    vpa_updater::run::init_tracing();
+    Sim::start(SimOptions::default()).await.unwrap()
+}
+
+pub async fn pod_names(client: &Client) -> Vec<String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let mut names: Vec<String> = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
