@@ -134,12 +134,9 @@ pub fn to_time(timestamp: Timestamp) -> Option<Time> {
 
 /// API time as a timestamp, rounded down to whole seconds; `None` and Go's zero time stay unset.
 pub fn from_time(time: Option<&Time>) -> Option<Timestamp> {
-    let seconds = time?.0.as_second();
-    let seconds = if time?.0.subsec_nanosecond() < 0 {
-        seconds - 1
-    } else {
-        seconds
-    };
+    let time = time?.0;
+    // jiff keeps the fraction's sign equal to the seconds'; step down for times before 1970.
+    let seconds = time.as_second() - i64::from(time.subsec_nanosecond() < 0);
     (seconds != GO_ZERO_TIME).then_some(seconds)
 }
 

@@ -234,3 +234,14 @@ proptest! {
         prop_assert_eq!(save(&restored, t), saved);
     }
 }
+
+#[test]
+fn times_convert_in_whole_seconds_rounding_down() {
+    let time = |s, ns| Time(jiff::Timestamp::new(s, ns).unwrap());
+    assert_eq!(from_time(Some(&time(T0, 900_000_000))), Some(T0));
+    assert_eq!(from_time(Some(&time(-1, -500_000_000))), Some(-2));
+    assert_eq!(from_time(Some(&time(GO_ZERO_TIME, 0))), None);
+    assert_eq!(from_time(None), None);
+    assert_eq!(to_time(GO_ZERO_TIME), None);
+    assert_eq!(to_time(T0), Some(time(T0, 0)));
+}

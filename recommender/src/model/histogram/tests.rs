@@ -204,7 +204,7 @@ proptest! {
 
     #[test]
     fn merge_equals_adding_all_samples_to_one(a in samples(), b in samples()) {
-        let (mut left, mut right, mut all) = (linear_cpu(), linear_cpu(), linear_cpu());
+        let (mut left, mut right, mut all) = (cpu(), cpu(), cpu());
         for &(v, w) in &a {
             left.add_sample(v, w);
             all.add_sample(v, w);
@@ -218,7 +218,7 @@ proptest! {
     }
 }
 
-fn linear_cpu() -> Histogram {
+fn cpu() -> Histogram {
     Histogram::new(HistogramOptions::cpu())
 }
 
