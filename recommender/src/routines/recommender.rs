@@ -50,6 +50,8 @@ pub struct Recommender {
     /// Set while Prometheus history loads: what is being fetched.
     fetching_history: Option<String>,
     history: Option<HistoryLoad>,
+    /// Since when each VPA has had no recommendation (or since its last warning).
+    missing_since: HashMap<(String, String), Instant>,
 }
 
 fn unix_now() -> Timestamp {
@@ -92,6 +94,7 @@ impl Recommender {
             last_aggregate_gc: Instant::now(),
             fetching_history: None,
             history: None,
+            missing_since: HashMap::new(),
         }
     }
 
@@ -224,6 +227,7 @@ impl Recommender {
         );
         self.write_statuses(&plans).await;
         self.observe(&plans, &snapshot);
+        self.warn_missing(&plans);
         laps.lap(&self.metrics, step::UPDATE_VPAS);
 
         if self.fetching_history.is_none()

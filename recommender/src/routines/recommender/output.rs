@@ -36,7 +36,28 @@ async fn patch_status(client: Client, namespace: String, name: String, body: Val
     }
 }
 
+/// How long a VPA may go without a recommendation before a warning (upstream's 30 minutes).
+pub const RECOMMENDATION_MISSING_WARNING: std::time::Duration =
+    std::time::Duration::from_secs(1800);
+
 impl Recommender {
+    /// Warns, every 30 minutes per VPA, about VPAs that still have no recommendation.
+    pub(super) fn warn_missing(&mut self, plans: &[VpaPlan]) {
+        let now = tokio::time::Instant::now();
+        let mut still_missing = HashMap::new();
+        for plan in plans.iter().filter(|p| p.recommendations.is_empty()) {
+            let key = (plan.namespace.clone(), plan.name.clone());
+            let mut since = self.missing_since.get(&key).copied().unwrap_or(now);
+            if now.duration_since(since) >= RECOMMENDATION_MISSING_WARNING {
+                warn!(namespace = %plan.namespace, vpa = %plan.name, matched_pods = plan.matched_pods,
+                    unsupported = plan.unsupported, "VPA has had no recommendation for 30 minutes");
+                since = now;
+            }
+            still_missing.insert(key, since);
+        }
+        self.missing_since = still_missing;
+    }
+
     /// Patches the statuses that changed, `update_worker_count` at a time.
     pub(super) async fn write_statuses(&self, plans: &[VpaPlan]) {
         let patches: Vec<_> = plans
