@@ -54,6 +54,7 @@ async fn the_binary_evicts_serves_health_and_metrics_and_exits_on_sigterm() {
     }
     if pod_names(&client).await.len() != 1 {
         let _ = child.kill();
+        let _ = child.wait();
         let mut stderr = String::new();
         child
             .stderr
@@ -84,6 +85,7 @@ async fn the_binary_evicts_serves_health_and_metrics_and_exits_on_sigterm() {
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("skipping the SIGTERM check: cannot run `kill` ({e})");
             let _ = child.kill();
+            let _ = child.wait();
             sim.shutdown().await;
             return;
         }
