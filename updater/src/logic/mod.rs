@@ -1,7 +1,7 @@
 //! The update loop (edge): snapshot → plan → execute, every `--updater-interval`.
 //!
 //! Each loop first checks that the admission controller is alive (its status Lease), reads the
-//! cluster through [`Cluster`], asks the pure [`plan`](crate::plan) what to do, then resizes and
+//! cluster through [`Cluster`], asks the pure [`plan`] what to do, then resizes and
 //! evicts pods one by one through the rate limiters, re-checking the disruption budget before
 //! each action. A 429 answer (PodDisruptionBudget or throttling) ends attempts on that replica
 //! group for this loop, so a blocked workload costs one request per loop, not one per pod.
@@ -54,7 +54,7 @@ pub struct LoopReport {
     pub rate_limited: bool,
     /// Pods left alone, counted by reason label.
     pub pod_skips: BTreeMap<&'static str, usize>,
-    /// Duration of each step that ran (see [`metrics::step`]), in order.
+    /// Duration of each step that ran (see [`crate::metrics::step`]), in order.
     pub steps: Vec<(&'static str, Duration)>,
 }
 
