@@ -24,6 +24,8 @@ pub struct Args {
 pub enum Command {
     /// Serve the Kubernetes API on 127.0.0.1 until interrupted.
     Apiserver(ApiserverArgs),
+    /// Run a local cluster (API server, nodes, controllers), apply deploy/ and the hamster example.
+    Up(crate::cluster::playground::UpArgs),
 }
 
 /// Flags of `vpa-sim apiserver`.
@@ -104,5 +106,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             sim.shutdown().await;
             Ok(())
         }
+        Command::Up(a) => crate::cluster::playground::run_until(a, shutdown_signal()).await,
     }
 }

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod node_agent;
 pub mod nodes;
 pub mod objects;
+pub mod playground;
 pub mod scheduler;
 pub mod scheduling;
 pub mod sets;

@@ -108,7 +108,7 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
             Some(_) => {}
         }
     } else {
-        let new_spec = new.map_or(0, |r| spec_replicas(r));
+        let new_spec = new.map_or(0, spec_replicas);
         let total = old_total + new_spec;
         let target = if new_spec > desired {
             desired
@@ -125,7 +125,7 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
         }
         // Scale old ReplicaSets down while enough pods stay available.
         let min_available = desired - max_unavailable;
-        let new_available = new.map_or(0, |r| available(r));
+        let new_available = new.map_or(0, available);
         let all_available: i64 = olds.iter().map(|r| available(r)).sum::<i64>() + new_available;
         let new_unavailable = (new_spec - new_available).max(0);
         let mut budget = (total - min_available - new_unavailable).max(0);
