@@ -4,11 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
 use crate::input::snapshot::Snapshot;
-use crate::model::AggregateKey;
+use crate::model::{AggregateKey, HistogramOptions};
 
 /// Identifies a checkpoint object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,8 +110,47 @@ pub async fn list(
         .items)
 }
 
-/// Writes one checkpoint: replaces the object (unconditionally, we own it), creating it when it
-/// does not exist yet.
+/// The merge patch that makes the stored checkpoint equal to `checkpoint`: a merge patch merges
+/// maps key by key, so every bucket index the new histograms lack is set to `null` (removed), and
+/// so is every absent status field. Only the `patch` verb is needed, as upstream's RBAC grants.
+pub fn merge_patch(checkpoint: &VerticalPodAutoscalerCheckpoint) -> Value {
+    let mut status = serde_json::to_value(&checkpoint.status).unwrap_or(Value::Null);
+    if let Some(map) = status.as_object_mut() {
+        for field in [
+            "lastUpdateTime",
+            "version",
+            "cpuHistogram",
+            "memoryHistogram",
+            "firstSampleStart",
+            "lastSampleStart",
+            "totalSamplesCount",
+        ] {
+            map.entry(field).or_insert(Value::Null);
+        }
+        for (field, options) in [
+            ("cpuHistogram", HistogramOptions::cpu()),
+            ("memoryHistogram", HistogramOptions::memory()),
+        ] {
+            let Some(histogram) = map.get_mut(field).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for key in ["referenceTimestamp", "totalWeight"] {
+                histogram.entry(key).or_insert(Value::Null);
+            }
+            let buckets = histogram
+                .entry("bucketWeights")
+                .or_insert_with(|| json!({}));
+            if let Some(buckets) = buckets.as_object_mut() {
+                for index in 0..options.num_buckets() {
+                    buckets.entry(index.to_string()).or_insert(Value::Null);
+                }
+            }
+        }
+    }
+    json!({ "spec": checkpoint.spec, "status": status })
+}
+
+/// Writes one checkpoint with [`merge_patch`], creating it when it does not exist yet.
 pub async fn write(
     client: &Client,
     checkpoint: &VerticalPodAutoscalerCheckpoint,
@@ -118,7 +158,8 @@ pub async fn write(
     let namespace = checkpoint.metadata.namespace.as_deref().unwrap_or_default();
     let name = checkpoint.metadata.name.as_deref().unwrap_or_default();
     let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(client.clone(), namespace);
-    match api.replace(name, &PostParams::default(), checkpoint).await {
+    let patch = Patch::Merge(merge_patch(checkpoint));
+    match api.patch(name, &PatchParams::default(), &patch).await {
         Err(kube::Error::Api(e)) if e.code == 404 => {
             api.create(&PostParams::default(), checkpoint).await?;
             Ok(())
@@ -153,6 +194,57 @@ mod tests {
         );
         c.metadata.namespace = Some(namespace.into());
         c
+    }
+
+    #[test]
+    fn merge_patch_removes_buckets_and_fields_the_new_checkpoint_lacks() {
+        let mut c = checkpoint("ns", "web", "app");
+        c.status = Some(vpa_common::api::VerticalPodAutoscalerCheckpointStatus {
+            version: Some("v3".into()),
+            cpu_histogram: Some(vpa_common::api::HistogramCheckpoint {
+                bucket_weights: Some([(7, 10_000)].into()),
+                total_weight: Some(1.5),
+                reference_timestamp: None,
+            }),
+            ..Default::default()
+        });
+        let patch = merge_patch(&c);
+        let cpu = &patch["status"]["cpuHistogram"];
+        assert_eq!(cpu["bucketWeights"]["7"], 10_000);
+        assert_eq!(cpu["bucketWeights"]["0"], Value::Null);
+        assert_eq!(cpu["bucketWeights"].as_object().unwrap().len(), 176);
+        assert_eq!(cpu["referenceTimestamp"], Value::Null);
+        assert_eq!(patch["status"]["memoryHistogram"], Value::Null);
+        assert_eq!(patch["status"]["firstSampleStart"], Value::Null);
+        assert_eq!(patch["spec"]["vpaObjectName"], "web");
+
+        // Applied as a merge patch to a stored checkpoint with other buckets, it leaves exactly
+        // the new ones.
+        let mut stored = json!({"status": {"cpuHistogram": {"bucketWeights": {"3": 5, "7": 1}}}});
+        json_merge(&mut stored, &patch);
+        assert_eq!(
+            stored["status"]["cpuHistogram"]["bucketWeights"],
+            json!({"7": 10_000})
+        );
+    }
+
+    /// RFC 7386 merge.
+    fn json_merge(target: &mut Value, patch: &Value) {
+        let Some(patch) = patch.as_object() else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let map = target.as_object_mut().unwrap();
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                json_merge(map.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
     }
 
     #[test]
