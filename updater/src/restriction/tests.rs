@@ -204,3 +204,30 @@ fn a_resizing_pod_is_evicted_only_once_its_resize_gave_up() {
     );
     assert_eq!(r.can_evict(&pods[2], min(61)), Ok(()));
 }
+
+proptest::proptest! {
+    /// Whatever the sizes, one loop keeps at least `configured - int(configured × tolerance)`
+    /// pods of a group alive (surplus pods above that may go), except for the single pod a
+    /// fully running group with a zero budget may lose, and never touches a group below
+    /// `minReplicas`.
+    #[test]
+    fn evictions_never_exceed_the_budget(
+        running in 0usize..30,
+        configured in 1i64..30,
+        tolerance in 0.0f64..1.0,
+        min_replicas in 1i32..5,
+    ) {
+        let pods = replica_set(running);
+        let vpa = VpaBuilder::new("ns", "vpa").min_replicas(min_replicas).build();
+        let mut r = restriction(&pods, &vpa, configured, tolerance);
+        let evicted = evict_all(&mut r, &pods) as i64;
+        let running = running as i64;
+        let budget = (configured as f64 * tolerance) as i64;
+        if running < i64::from(min_replicas) {
+            proptest::prop_assert_eq!(evicted, 0);
+        }
+        let surplus = (running - (configured - budget)).max(0);
+        let fallback = i64::from(configured == running && budget == 0);
+        proptest::prop_assert!(evicted <= surplus.max(fallback), "evicted {evicted}");
+    }
+}
