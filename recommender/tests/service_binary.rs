@@ -1,6 +1,7 @@
-//! The real `vpa-recommender` binary against the in-memory API server: flags, the admin server
-//! (`/healthz`, `/metrics` with upstream's and our metric names), leader election and a clean
-//! exit on SIGTERM that releases the lease.
+//! The real `vpa-recommender` binary against the in-memory API server, as its ServiceAccount
+//! with the RBAC of `deploy/rbac/recommender.yaml`: flags, the admin server (`/healthz`,
+//! `/metrics` with upstream's and our metric names), leader election and a clean exit on SIGTERM
+//! that releases the lease.
 
 mod support;
 
@@ -14,6 +15,63 @@ use vpa_e2e::prometheus::http_get;
 
 use support::*;
 
+/// Applies `deploy/rbac/recommender.yaml` and returns a kubeconfig file for its ServiceAccount.
+async fn service_account_kubeconfig(c: &Cluster, dir: &std::path::Path) -> std::path::PathBuf {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+    use kube::api::PostParams;
+
+    let text =
+        std::fs::read_to_string(vpa_e2e::repo_root().join("deploy/rbac/recommender.yaml")).unwrap();
+    let pp = PostParams::default();
+    for doc in vpa_e2e::yaml_documents(&text) {
+        let ns = doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("kube-system")
+            .to_string();
+        let client = c.client.clone();
+        match doc["kind"].as_str().unwrap() {
+            "ServiceAccount" => {
+                let o: ServiceAccount = serde_json::from_value(doc).unwrap();
+                Api::namespaced(client, &ns)
+                    .create(&pp, &o)
+                    .await
+                    .map(|_| ())
+            }
+            "ClusterRole" => {
+                let o: ClusterRole = serde_json::from_value(doc).unwrap();
+                Api::all(client).create(&pp, &o).await.map(|_| ())
+            }
+            "ClusterRoleBinding" => {
+                let o: ClusterRoleBinding = serde_json::from_value(doc).unwrap();
+                Api::all(client).create(&pp, &o).await.map(|_| ())
+            }
+            "Role" => {
+                let o: Role = serde_json::from_value(doc).unwrap();
+                Api::namespaced(client, &ns)
+                    .create(&pp, &o)
+                    .await
+                    .map(|_| ())
+            }
+            "RoleBinding" => {
+                let o: RoleBinding = serde_json::from_value(doc).unwrap();
+                Api::namespaced(client, &ns)
+                    .create(&pp, &o)
+                    .await
+                    .map(|_| ())
+            }
+            other => panic!("unexpected kind {other} in the recommender's RBAC"),
+        }
+        .unwrap();
+    }
+    let token = c
+        .sim
+        .service_account_token("kube-system", "vpa-recommender");
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, c.sim.kubeconfig_for(&token)).unwrap();
+    path
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -23,12 +81,14 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn binary_serves_metrics_and_health_and_releases_the_lease_on_sigterm() {
+async fn binary_with_its_rbac_serves_metrics_and_health_and_releases_the_lease_on_sigterm() {
     let c = cluster().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = service_account_kubeconfig(&c, dir.path()).await;
     let port = free_port();
     let args: Vec<String> = [
         "--kubeconfig",
-        c.sim.kubeconfig_path().to_str().unwrap(),
+        kubeconfig.to_str().unwrap(),
         "--address",
         &format!("127.0.0.1:{port}"),
         "--recommender-interval=1s",
@@ -67,6 +127,12 @@ async fn binary_serves_metrics_and_health_and_releases_the_lease_on_sigterm() {
     )
     .await;
     assert!(hamster_like(target));
+
+    let logs = recommender.logs();
+    assert!(
+        !logs.contains("Forbidden"),
+        "every request is allowed by the RBAC:\n{logs}"
+    );
 
     let code = tokio::task::block_in_place(|| recommender.terminate(Duration::from_secs(10)));
     assert_eq!(
