@@ -44,6 +44,7 @@ async fn up_and_check(kubectl: &str) {
         format!("--deploy={}", root.join("deploy").display()),
         format!("--example={}", root.join("examples/hamster.yaml").display()),
         format!("--kubectl={kubectl}"),
+        "--simulate-components".into(),
     ]);
     let (stop, stopped) = oneshot::channel::<()>();
     let up = tokio::spawn(run_until(args, async move {

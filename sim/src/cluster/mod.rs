@@ -26,6 +26,7 @@ pub mod node_agent;
 pub mod nodes;
 pub mod objects;
 pub mod playground;
+pub mod processes;
 pub mod scheduler;
 pub mod scheduling;
 pub mod sets;
@@ -59,6 +60,8 @@ pub struct ClusterOptions {
     pub webhooks: bool,
     /// Local addresses of webhook Services, by `namespace/name`.
     pub services: BTreeMap<String, SocketAddr>,
+    /// Run containers of our images as local processes (None: simulate them like any other).
+    pub processes: Option<processes::Launcher>,
 }
 
 impl Default for ClusterOptions {
@@ -69,6 +72,7 @@ impl Default for ClusterOptions {
             metrics_port: None,
             webhooks: true,
             services: BTreeMap::new(),
+            processes: None,
         }
     }
 }
@@ -123,6 +127,9 @@ impl Cluster {
         let board = metrics::SeriesBoard::default();
         let mut agent =
             node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone());
+        if let Some(launcher) = opts.processes.clone() {
+            agent = agent.with_processes(launcher, sim.ca_pem(), &sim.url());
+        }
         let mut r = rx.clone();
         tasks.push(tokio::spawn(async move {
             loop {

@@ -19,6 +19,7 @@ use super::kubelet::{self, OOM_KILLED};
 use super::metrics::{self, ContainerUsage, SeriesBoard};
 use super::nodes::{NodeSpec, capacity_of};
 use super::objects::{is_active, meta};
+use super::processes::{Launcher, ProcessKey, Processes, binary_for_image};
 use super::scheduler::used_by_node;
 use super::scheduling::{self, Amounts};
 use super::usage;
@@ -40,6 +41,15 @@ pub struct NodeAgent {
     cpu: HashMap<(String, String, i64), (DateTime<Utc>, f64)>,
     board: SeriesBoard,
     last_tick: Option<DateTime<Utc>>,
+    runner: Option<Runner>,
+}
+
+/// Runs containers of our own images as local processes.
+struct Runner {
+    launcher: Launcher,
+    ca_pem: String,
+    url: String,
+    processes: Processes,
 }
 
 fn seconds_between(from: &str, to: DateTime<Utc>) -> f64 {
@@ -90,6 +100,50 @@ impl NodeAgent {
             cpu: HashMap::new(),
             board,
             last_tick: None,
+            runner: None,
+        }
+    }
+
+    /// Also runs containers of our images (see [`super::processes`]) as local processes that
+    /// reach the API server at `url` trusting `ca_pem`.
+    pub fn with_processes(mut self, launcher: Launcher, ca_pem: &str, url: &str) -> Self {
+        self.runner = Some(Runner {
+            launcher,
+            ca_pem: ca_pem.to_string(),
+            url: url.to_string(),
+            processes: Processes::default(),
+        });
+        self
+    }
+
+    /// Starts the process of `container` in `pod` under `key` when its image is one of ours.
+    fn ensure_process(&mut self, pod: &Value, container: &str, key: &ProcessKey) {
+        let Some(runner) = self.runner.as_mut() else {
+            return;
+        };
+        let Some(spec) = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        else {
+            return;
+        };
+        let Some(binary) = spec["image"].as_str().and_then(binary_for_image) else {
+            return;
+        };
+        if runner.processes.contains(key) {
+            return;
+        }
+        let ns = meta(pod, "namespace");
+        let sa = pod
+            .pointer("/spec/serviceAccountName")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let token = self.shared.tokens.for_service_account(ns, sa);
+        let kubeconfig = crate::tls::kubeconfig(&runner.url, &runner.ca_pem, &token, ns);
+        match runner.launcher.start(binary, pod, spec, &kubeconfig) {
+            Ok(child) => runner.processes.insert(key.clone(), child),
+            Err(error) => tracing::warn!(%error, %binary, "Cannot start process"),
         }
     }
 
@@ -142,6 +196,11 @@ impl NodeAgent {
             .last_tick
             .map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
         self.last_tick = Some(now);
+        let exited = self
+            .runner
+            .as_mut()
+            .map(|r| r.processes.reap())
+            .unwrap_or_default();
         let pods = list_all(&self.client, Kind::Pod).await?;
         let node_objects = list_all(&self.client, Kind::Node).await?;
         let used = used_by_node(&pods);
@@ -226,10 +285,11 @@ impl NodeAgent {
                 let (cpu, memory) = (models.cpu.at(t), models.memory.at(t));
                 let restarts = s["restartCount"].as_i64().unwrap_or(0);
                 let key = (meta(&p, "uid").to_string(), name.clone(), restarts);
+                self.ensure_process(&p, &name, &key);
                 let entry = self.cpu.entry(key.clone()).or_insert((now, 0.0));
                 entry.1 += cpu * (now - entry.0).num_milliseconds().max(0) as f64 / 1000.0;
                 entry.0 = now;
-                seen.push(key);
+                seen.push(key.clone());
                 series.push(ContainerSeries {
                     namespace: meta(&p, "namespace").into(),
                     pod: meta(&p, "name").into(),
@@ -247,7 +307,12 @@ impl NodeAgent {
                 let n = node_usage.entry(node.to_string()).or_default();
                 n.0 += cpu;
                 n.1 += memory;
-                if let Some(limit) = memory_limit(&p, &name).filter(|l| memory > *l) {
+                if let Some(code) = exited.iter().find(|(k, _)| *k == key).map(|(_, c)| *c) {
+                    let reason = if code == 0 { "Completed" } else { "Error" };
+                    let restart = kubelet::restarts(&p, code);
+                    p["status"] = kubelet::terminate(&p, &name, reason, code, &now_s, restart);
+                    changed = true;
+                } else if let Some(limit) = memory_limit(&p, &name).filter(|l| memory > *l) {
                     let restart = kubelet::restarts(&p, 137);
                     p["status"] = kubelet::terminate(&p, &name, OOM_KILLED, 137, &now_s, restart);
                     changed = true;
@@ -273,6 +338,9 @@ impl NodeAgent {
             ));
         }
         self.cpu.retain(|k, _| seen.contains(k));
+        if let Some(r) = self.runner.as_mut() {
+            r.processes.retain(|k| seen.contains(k));
+        }
         let nodes: Vec<(String, f64, f64)> = self
             .nodes
             .iter()

@@ -16,7 +16,7 @@ use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
 
 use super::nodes::NodeSpec;
-use super::{Cluster, ClusterOptions, clock};
+use super::{Cluster, ClusterOptions, clock, processes};
 use crate::sim::{Sim, SimOptions};
 
 /// Flags of `vpa-sim up`.
@@ -56,6 +56,13 @@ pub struct UpArgs {
     /// The kubectl to apply with; without one, manifests are applied in-process.
     #[arg(long, default_value = "kubectl")]
     pub kubectl: String,
+    /// Where the vpa-recommender, vpa-updater and vpa-admission-controller binaries are (default:
+    /// beside this executable); pods with their images run them. Without them they are simulated.
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Simulate the VPA components even when their binaries are present.
+    #[arg(long)]
+    pub simulate_components: bool,
 }
 
 /// `NAMESPACE/NAME=HOST:PORT`.
@@ -234,7 +241,25 @@ pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyh
         args.nodes.clone()
     };
     let node_count = nodes.len();
+    let bin_dir = args.bin_dir.clone().or_else(processes::default_bin_dir);
+    let launcher = bin_dir
+        .filter(|d| {
+            !args.simulate_components && processes::BINARIES.iter().all(|b| d.join(b).exists())
+        })
+        .map(|bin_dir| processes::Launcher {
+            bin_dir,
+            work_dir: args.kubeconfig_out.with_extension("d"),
+        });
+    let components = match &launcher {
+        Some(l) => format!(
+            "run from {} (logs in {})",
+            l.bin_dir.display(),
+            l.work_dir.display()
+        ),
+        None => "simulated (their binaries were not found; `cargo build` builds them)".to_string(),
+    };
     let opts = ClusterOptions {
+        processes: launcher,
         nodes,
         interval: Duration::from_millis(200),
         metrics_port: Some(args.metrics_port),
@@ -252,7 +277,7 @@ pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyh
             .map(|a| a.to_string())
             .unwrap_or_default();
         println!(
-            "\nvpa-sim cluster ready at {} ({} nodes, clock x{}).\n\nNext:\n  kubectl --kubeconfig {kc} get pods -A\n  kubectl --kubeconfig {kc} get vpa -w\n  kubectl --kubeconfig {kc} top pods\n  curl http://{metrics}/metrics\n\nThe VPA components run as simulated pods; press Ctrl-C to stop.",
+            "\nvpa-sim cluster ready at {} ({} nodes, clock x{}).\n\nNext:\n  kubectl --kubeconfig {kc} get pods -A\n  kubectl --kubeconfig {kc} get vpa -w\n  kubectl --kubeconfig {kc} top pods\n  curl http://{metrics}/metrics\n\nThe VPA components are {components}; press Ctrl-C to stop.",
             sim.url(),
             node_count,
             args.speed
