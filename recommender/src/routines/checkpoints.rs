@@ -62,6 +62,27 @@ pub fn restore_targets<'a>(
         .collect()
 }
 
+/// Checkpoints of handled VPAs whose target does not resolve yet (for example a custom kind not
+/// served yet): kept to be restored once it does, instead of being overwritten by new history.
+pub fn awaiting_target<'a>(
+    checkpoints: &'a [VerticalPodAutoscalerCheckpoint],
+    snapshot: &Snapshot,
+) -> Vec<&'a VerticalPodAutoscalerCheckpoint> {
+    let unresolved: HashSet<(&str, &str)> = snapshot
+        .vpas
+        .iter()
+        .filter(|v| v.target.is_err())
+        .map(|v| (v.namespace(), v.name()))
+        .collect();
+    checkpoints
+        .iter()
+        .filter(|c| {
+            let (namespace, _, vpa, _) = fields(c);
+            unresolved.contains(&(namespace, vpa))
+        })
+        .collect()
+}
+
 /// Checkpoints to delete: those whose VPA no longer exists (`all_vpas` holds every VPA, of any
 /// recommender), and those of handled VPAs (`containers`, by namespace and VPA name) for a
 /// container the model no longer has.
@@ -245,6 +266,43 @@ mod tests {
                 json_merge(map.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
+    }
+
+    #[test]
+    fn checkpoints_wait_for_their_vpa_target_and_then_restore_into_its_workload() {
+        use std::sync::Arc;
+
+        use vpa_common::testutil::VpaBuilder;
+
+        use crate::input::snapshot::{VpaInfo, VpaTarget};
+
+        let checkpoints = [
+            checkpoint("ns", "web-vpa", "app"),
+            checkpoint("ns", "gone-vpa", "app"),
+        ];
+        let vpa = |target: Result<VpaTarget, String>| Snapshot {
+            vpas: vec![VpaInfo {
+                vpa: Arc::new(VpaBuilder::new("ns", "web-vpa").build()),
+                target,
+            }],
+            ..Snapshot::default()
+        };
+        let unresolved = vpa(Err("Rollout ns/web not found".into()));
+        assert!(restore_targets(&checkpoints, &unresolved).is_empty());
+        let waiting = awaiting_target(&checkpoints, &unresolved);
+        assert_eq!(
+            waiting.len(),
+            1,
+            "the deleted VPA's checkpoint does not wait"
+        );
+        let resolved = vpa(Ok(VpaTarget {
+            workload: "Rollout/web".into(),
+            selector: Default::default(),
+        }));
+        let targets = restore_targets(&checkpoints, &resolved);
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].0.workload, "Rollout/web");
+        assert!(awaiting_target(&checkpoints, &resolved).is_empty());
     }
 
     #[test]

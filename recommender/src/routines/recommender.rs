@@ -19,6 +19,8 @@ use super::history::HistoryLoad;
 use super::plan::{self, PlanContext};
 use crate::checkpoint;
 use crate::input::metrics::{PodMetrics, usage_samples};
+use vpa_common::api::VerticalPodAutoscalerCheckpoint;
+
 use crate::input::oom::OomEvent;
 use crate::input::scale::ScaleCache;
 use crate::input::snapshot::{self, Snapshot};
@@ -50,6 +52,8 @@ pub struct Recommender {
     /// Set while Prometheus history loads: what is being fetched.
     fetching_history: Option<String>,
     history: Option<HistoryLoad>,
+    /// Checkpoints of VPAs whose target did not resolve yet, restored once it does.
+    pending_restore: Vec<VerticalPodAutoscalerCheckpoint>,
     /// Since when each VPA has had no recommendation (or since its last warning).
     missing_since: HashMap<(String, String), Instant>,
 }
@@ -95,6 +99,7 @@ impl Recommender {
             fetching_history: None,
             history: None,
             missing_since: HashMap::new(),
+            pending_restore: Vec::new(),
         }
     }
 
@@ -159,8 +164,25 @@ impl Recommender {
     pub async fn restore_checkpoints(&mut self) -> Result<usize, kube::Error> {
         let snapshot = self.snapshot().await;
         let all = checkpoints::list(&self.client, self.config.namespaces.only.as_deref()).await?;
+        let restored = self.restore_from(&all, &snapshot);
+        info!(
+            restored,
+            listed = all.len(),
+            awaiting_target = self.pending_restore.len(),
+            "Restored checkpoints"
+        );
+        Ok(restored)
+    }
+
+    /// Restores the checkpoints whose VPA target resolves in `snapshot`; keeps those of VPAs
+    /// whose target does not resolve yet for a later loop.
+    fn restore_from(
+        &mut self,
+        objects: &[VerticalPodAutoscalerCheckpoint],
+        snapshot: &Snapshot,
+    ) -> usize {
         let mut restored = 0;
-        for (key, object) in checkpoints::restore_targets(&all, &snapshot) {
+        for (key, object) in checkpoints::restore_targets(objects, snapshot) {
             let Some(status) = &object.status else {
                 continue;
             };
@@ -177,8 +199,11 @@ impl Recommender {
                 ),
             }
         }
-        info!(restored, listed = all.len(), "Restored checkpoints");
-        Ok(restored)
+        self.pending_restore = checkpoints::awaiting_target(objects, snapshot)
+            .into_iter()
+            .cloned()
+            .collect();
+        restored
     }
 
     /// Runs loops every interval until `stop` resolves.
@@ -203,6 +228,16 @@ impl Recommender {
         let mut laps = Laps(started);
 
         let snapshot = self.snapshot().await;
+        if !self.pending_restore.is_empty() {
+            let pending = std::mem::take(&mut self.pending_restore);
+            let restored = self.restore_from(&pending, &snapshot);
+            if restored > 0 {
+                info!(
+                    restored,
+                    "Restored checkpoints of VPAs whose target resolved"
+                );
+            }
+        }
         laps.lap(&self.metrics, step::LOAD_VPAS);
         let filter = if self.config.memory_saver {
             WorkloadFilter::targets_of(&snapshot)
