@@ -117,7 +117,16 @@ impl NodeAgent {
     }
 
     /// Starts the process of `container` in `pod` under `key` when its image is one of ours.
-    fn ensure_process(&mut self, pod: &Value, container: &str, key: &ProcessKey) {
+    /// After a crash, the container waits like CrashLoopBackOff: 10 s doubling per restart, at most
+    /// 300 s (simulation clock) since its last termination.
+    fn ensure_process(
+        &mut self,
+        pod: &Value,
+        status: &Value,
+        now: DateTime<Utc>,
+        key: &ProcessKey,
+    ) {
+        let container = status["name"].as_str().unwrap_or_default();
         let Some(runner) = self.runner.as_mut() else {
             return;
         };
@@ -133,6 +142,16 @@ impl NodeAgent {
         };
         if runner.processes.contains(key) {
             return;
+        }
+        if let Some(finished) = status
+            .pointer("/lastState/terminated/finishedAt")
+            .and_then(Value::as_str)
+        {
+            let restarts = status["restartCount"].as_i64().unwrap_or(0).clamp(1, 6) as u32;
+            let backoff = (10.0 * f64::from(2u32.pow(restarts - 1))).min(300.0);
+            if seconds_between(finished, now) < backoff {
+                return;
+            }
         }
         let ns = meta(pod, "namespace");
         let sa = pod
@@ -285,7 +304,7 @@ impl NodeAgent {
                 let (cpu, memory) = (models.cpu.at(t), models.memory.at(t));
                 let restarts = s["restartCount"].as_i64().unwrap_or(0);
                 let key = (meta(&p, "uid").to_string(), name.clone(), restarts);
-                self.ensure_process(&p, &name, &key);
+                self.ensure_process(&p, s, now, &key);
                 let entry = self.cpu.entry(key.clone()).or_insert((now, 0.0));
                 entry.1 += cpu * (now - entry.0).num_milliseconds().max(0) as f64 / 1000.0;
                 entry.0 = now;
