@@ -68,3 +68,50 @@ async fn history_from_prometheus_gives_a_recommendation_on_the_first_loop() {
     );
     replica.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn while_history_loads_vpas_say_so_and_live_usage_still_counts() {
+    // A "Prometheus" that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", silent.local_addr().unwrap());
+    let c = cluster().await;
+    let history = HistoryConfig {
+        address,
+        ..HistoryConfig::default()
+    };
+    let mut config = config();
+    config.storage = Storage::Prometheus(Box::new(history.clone()));
+    let source = PrometheusHistory::new(reqwest::Client::new(), history).unwrap();
+    let replica = Replica::start_with_history(c.client.clone(), config, Some(source));
+
+    let target = wait_for_target(
+        &c.client,
+        "hamster-vpa",
+        Duration::from_secs(15),
+        hamster_like,
+    )
+    .await;
+    assert!(hamster_like(target), "live usage is used meanwhile");
+    let status = vpa(&c.client, "hamster-vpa").await.status.unwrap();
+    let fetching = status
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "FetchingHistory")
+        .expect("FetchingHistory condition");
+    assert_eq!(fetching.status, "True");
+    assert!(
+        fetching
+            .message
+            .unwrap_or_default()
+            .contains("192h of usage history"),
+        "says what is loading"
+    );
+    assert_eq!(
+        checkpoint_samples(&c.client).await,
+        None,
+        "no checkpoints with Prometheus storage"
+    );
+    replica.shutdown().await.unwrap();
+    drop(silent);
+}

@@ -62,6 +62,15 @@ fn unix_now() -> Timestamp {
     k8s_openapi::jiff::Timestamp::now().as_second()
 }
 
+impl Drop for Recommender {
+    /// A history load still running stops with the recommender.
+    fn drop(&mut self) {
+        if let Some(load) = &self.history {
+            load.abort();
+        }
+    }
+}
+
 /// Times consecutive loop steps.
 struct Laps(Instant);
 
