@@ -1,0 +1,150 @@
+//! The simulated cluster through the real kubectl: create a Deployment, wait with
+//! `rollout status`, roll a new image with `set image`, scale it, and read `top pods` and the
+//! Unschedulable reason in `describe`. Skips without kubectl (fails under CI=true).
+
+mod cluster_support;
+
+use std::path::{Path, PathBuf};
+
+use vpa_sim::SimOptions;
+
+use cluster_support::cluster;
+
+async fn kubectl(bin: &Path, kubeconfig: &Path, args: &[&str]) -> String {
+    // Async: the API server runs on this test's runtime.
+    let out = tokio::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kubectl_path() -> Option<PathBuf> {
+    vpa_e2e::require_tool("kubectl", &["/usr/bin/kubectl", "kubectl"])
+}
+
+#[tokio::test]
+async fn kubectl_rollouts_scale_and_top_work_against_the_cluster() {
+    let Some(bin) = kubectl_path() else { return };
+    let (sim, cluster, _client) = cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
+    let kc = sim.kubeconfig_path().to_path_buf();
+    kubectl(
+        &bin,
+        &kc,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1",
+            "--replicas=3",
+        ],
+    )
+    .await;
+    let out = kubectl(
+        &bin,
+        &kc,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    )
+    .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+
+    kubectl(
+        &bin,
+        &kc,
+        &["set", "image", "deployment/web", "nginx=nginx:2"],
+    )
+    .await;
+    let out = kubectl(
+        &bin,
+        &kc,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    )
+    .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let images = kubectl(
+        &bin,
+        &kc,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+        ],
+    )
+    .await;
+    assert_eq!(
+        images.split_whitespace().collect::<Vec<_>>(),
+        ["nginx:2"; 3]
+    );
+    let rs = kubectl(
+        &bin,
+        &kc,
+        &[
+            "get",
+            "rs",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].spec.replicas}",
+        ],
+    )
+    .await;
+    let mut replicas: Vec<&str> = rs.split_whitespace().collect();
+    replicas.sort();
+    assert_eq!(replicas, ["0", "3"]);
+
+    kubectl(&bin, &kc, &["scale", "deployment/web", "--replicas=1"]).await;
+    let out = kubectl(
+        &bin,
+        &kc,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    )
+    .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let mut top = String::new();
+    for _ in 0..100 {
+        let out = tokio::process::Command::new(&bin)
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["top", "pods"])
+            .output()
+            .await
+            .unwrap();
+        top = String::from_utf8_lossy(&out.stdout).into_owned();
+        if top.lines().count() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        top.contains("web-") && top.contains("10m") && top.contains("20Mi"),
+        "default usage shows in top:\n{top}"
+    );
+
+    kubectl(&bin, &kc, &["run", "huge", "--image=i", "--overrides={\"spec\":{\"containers\":[{\"name\":\"huge\",\"image\":\"i\",\"resources\":{\"requests\":{\"memory\":\"64Gi\"}}}]}}"]).await;
+    let mut described = String::new();
+    for _ in 0..100 {
+        described = kubectl(&bin, &kc, &["describe", "pod", "huge"]).await;
+        if described.contains("FailedScheduling") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        described.contains("0/2 nodes are available: 2 Insufficient memory."),
+        "{described}"
+    );
+    cluster.stop().await;
+    sim.shutdown().await;
+}
