@@ -5,7 +5,7 @@
 //! Pure modules: [`priority`], [`restriction`], [`inplace`], [`ratelimit`] (the bucket),
 //! [`lease`], [`plan`], [`config`], [`snapshot`], [`pod`]. Edge modules: the loop in [`logic`],
 //! the [`cluster::Cluster`] trait and its kube implementation, [`metrics`], the admin server,
-//! leader election and [`run`].
+//! leader election (shared, `vpa_common::leader_election`) and [`run`].
 
 pub mod admin;
 pub mod args;
@@ -14,7 +14,6 @@ pub mod config;
 pub mod health;
 pub mod inplace;
 pub mod kube_cluster;
-pub mod leader;
 pub mod lease;
 pub mod logic;
 pub mod metrics;

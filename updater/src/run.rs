@@ -14,9 +14,9 @@ use crate::admin;
 use crate::args::Args;
 use crate::health::Health;
 use crate::kube_cluster::KubeCluster;
-use crate::leader::{LeaderConfig, LeaderElector, default_identity};
 use crate::logic::Updater;
 use crate::metrics::Metrics;
+use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
 
 /// Starts structured logging to stderr (as klog); `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -124,17 +124,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let client = client(&args.kubeconfig).await?;
     let elector = args.leader_elect.then(|| {
-        LeaderElector::new(
-            client.clone(),
-            default_identity(),
-            LeaderConfig {
-                name: args.leader_elect_resource_name.clone(),
-                namespace: args.leader_elect_resource_namespace.clone(),
-                lease_duration: args.leader_elect_lease_duration,
-                renew_deadline: args.leader_elect_renew_deadline,
-                retry_period: args.leader_elect_retry_period,
-            },
-        )
+        let mut lease = LeaderElectionConfig::new(
+            &args.leader_elect_resource_name,
+            &args.leader_elect_resource_namespace,
+        );
+        lease.lease_duration = args.leader_elect_lease_duration;
+        lease.renew_deadline = args.leader_elect_renew_deadline;
+        lease.retry_period = args.leader_elect_retry_period;
+        LeaderElector::new(client.clone(), lease)
     });
     if let Some(elector) = &elector {
         tokio::select! {
@@ -153,7 +150,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let result = match &elector {
         Some(elector) => tokio::select! {
             _ = updater.run(stopped()) => Ok(()),
-            lost = elector.hold() => Err(anyhow::Error::new(lost)),
+            () = elector.keep_leading() => Err(anyhow::anyhow!(
+                "lost leadership of Lease {}/{}",
+                elector.config().namespace,
+                elector.config().lease_name
+            )),
         },
         None => {
             updater.run(stopped()).await;

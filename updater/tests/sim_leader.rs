@@ -5,16 +5,14 @@ use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
+use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
 use vpa_sim::{Sim, SimOptions};
-use vpa_updater::leader::{LeaderConfig, LeaderElector};
 
-fn config() -> LeaderConfig {
-    LeaderConfig {
-        name: "vpa-updater".into(),
-        namespace: "kube-system".into(),
-        lease_duration: Duration::from_secs(15),
-        renew_deadline: Duration::from_secs(10),
+fn config(identity: &str) -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        identity: identity.into(),
         retry_period: Duration::from_millis(100),
+        ..LeaderElectionConfig::new("vpa-updater", "kube-system")
     }
 }
 
@@ -28,8 +26,8 @@ async fn one_replica_leads_and_the_other_takes_over_after_release() {
         .unwrap();
     let client = vpa_updater::run::updater_client(kube_config).unwrap();
 
-    let first = LeaderElector::new(client.clone(), "first".into(), config());
-    let second = LeaderElector::new(client.clone(), "second".into(), config());
+    let first = LeaderElector::new(client.clone(), config("first"));
+    let second = LeaderElector::new(client.clone(), config("second"));
     tokio::time::timeout(Duration::from_secs(5), first.acquire())
         .await
         .expect("the first replica leads at once");
