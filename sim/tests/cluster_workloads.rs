@@ -299,3 +299,36 @@ async fn stateful_sets_daemon_sets_jobs_and_services_get_their_pods_and_endpoint
     cluster.stop().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn cron_jobs_start_jobs_on_schedule_on_the_accelerated_clock() {
+    let opts = SimOptions {
+        clock: Some(vpa_sim::cluster::clock::accelerated(240.0)),
+        ..Default::default()
+    };
+    let (sim, cluster, client) = cluster(&["n1:4:8Gi"], opts).await;
+    let mut job_template = template("tick");
+    job_template["spec"]["restartPolicy"] = json!("Never");
+    job_template["metadata"]["annotations"] = json!({"sim.vpa.rs/run-seconds": "1"});
+    let cj = json!({"metadata": {"name": "tick"}, "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": job_template}}}});
+    let cronjobs: Api<k8s_openapi::api::batch::v1::CronJob> =
+        Api::default_namespaced(client.clone());
+    cronjobs
+        .create(&PostParams::default(), &serde_json::from_value(cj).unwrap())
+        .await
+        .unwrap();
+    let jobs: Api<Job> = Api::default_namespaced(client.clone());
+    eventually("two completed jobs", || async {
+        let list = jobs.list(&ListParams::default()).await.ok()?.items;
+        let done = list
+            .iter()
+            .filter(|j| j.status.as_ref().and_then(|s| s.succeeded) == Some(1))
+            .count();
+        (done >= 2).then_some(())
+    })
+    .await;
+    let status = cronjobs.get("tick").await.unwrap().status.unwrap();
+    assert!(status.last_schedule_time.is_some());
+    cluster.stop().await;
+    sim.shutdown().await;
+}

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::actions::{Action, Kind};
-use super::{endpoints, sets, workloads};
+use super::{cron, endpoints, sets, workloads};
+use crate::store::Clock;
+use chrono::{DateTime, Utc};
 
 /// Lists every object of `kind` in all namespaces as JSON.
 pub async fn list_all(client: &Client, kind: Kind) -> Result<Vec<Value>, kube::Error> {
@@ -99,8 +101,8 @@ pub async fn execute(client: &Client, action: Action) -> Result<(), kube::Error>
     Ok(())
 }
 
-/// Runs every planner once over a fresh listing and executes the result.
-pub async fn reconcile_once(client: &Client) -> Result<(), kube::Error> {
+/// Runs every planner once over a fresh listing at simulated time `now` and executes the result.
+pub async fn reconcile_once(client: &Client, now: DateTime<Utc>) -> Result<(), kube::Error> {
     let deployments = list_all(client, Kind::Deployment).await?;
     let replica_sets = list_all(client, Kind::ReplicaSet).await?;
     let pods = list_all(client, Kind::Pod).await?;
@@ -118,8 +120,16 @@ pub async fn reconcile_once(client: &Client) -> Result<(), kube::Error> {
     for ds in &list_all(client, Kind::DaemonSet).await? {
         actions.extend(sets::plan_daemon_set(ds, &pods, &nodes));
     }
-    for job in &list_all(client, Kind::Job).await? {
-        actions.extend(sets::plan_job(job, &pods));
+    let jobs = list_all(client, Kind::Job).await?;
+    for job in &jobs {
+        actions.extend(sets::plan_job(
+            job,
+            &pods,
+            &now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ));
+    }
+    for cj in &list_all(client, Kind::CronJob).await? {
+        actions.extend(cron::plan_cron_job(cj, &jobs, now));
     }
     let services = list_all(client, Kind::Service).await?;
     let current = list_all(client, Kind::Endpoints).await?;
@@ -135,10 +145,15 @@ pub async fn reconcile_once(client: &Client) -> Result<(), kube::Error> {
     Ok(())
 }
 
-/// Reconciles every `interval` until `stop` turns true.
-pub async fn run(client: Client, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// Reconciles every `interval` (real time) until `stop` turns true; `clock` gives simulated time.
+pub async fn run(
+    client: Client,
+    interval: Duration,
+    clock: Clock,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        if let Err(error) = reconcile_once(&client).await {
+        if let Err(error) = reconcile_once(&client, clock()).await {
             tracing::warn!(%error, "Controller pass failed");
         }
         tokio::select! {

@@ -17,6 +17,7 @@
 pub mod actions;
 pub mod clock;
 pub mod controllers;
+pub mod cron;
 pub mod endpoints;
 pub mod events;
 pub mod exposition;
@@ -108,12 +109,15 @@ impl Cluster {
         }
         let (stop, rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let shared = sim.shared().clone();
+        let clock_source = shared.clone();
+        let clock: crate::store::Clock = Arc::new(move || clock_source.store.now_time());
         tasks.push(tokio::spawn(controllers::run(
             client.clone(),
             opts.interval,
+            clock,
             rx.clone(),
         )));
-        let shared = sim.shared().clone();
         let (c, interval, mut r) = (client.clone(), opts.interval, rx.clone());
         let clock = shared.clone();
         tasks.push(tokio::spawn(async move {

@@ -156,8 +156,8 @@ pub fn plan_daemon_set(ds: &Value, all_pods: &[Value], nodes: &[Value]) -> Vec<A
 }
 
 /// Job: keeps up to `parallelism` pods running until `completions` pods succeeded (Complete) or
-/// more than `backoffLimit` failed (Failed).
-pub fn plan_job(job: &Value, all_pods: &[Value]) -> Vec<Action> {
+/// more than `backoffLimit` failed (Failed); `now` (RFC 3339) stamps the completion.
+pub fn plan_job(job: &Value, all_pods: &[Value], now: &str) -> Vec<Action> {
     let pods = owned_by(job, all_pods);
     let succeeded = pods.iter().filter(|p| phase(p) == "Succeeded").count() as i64;
     let failed = pods.iter().filter(|p| phase(p) == "Failed").count() as i64;
@@ -188,8 +188,7 @@ pub fn plan_job(job: &Value, all_pods: &[Value]) -> Vec<Action> {
         status["conditions"] = json!([
             {"type": "SuccessCriteriaMet", "status": "True"},
             {"type": "Complete", "status": "True"}]);
-        status["completionTime"] =
-            keep("completionTime").unwrap_or_else(|| json!(meta(job, "creationTimestamp")));
+        status["completionTime"] = keep("completionTime").unwrap_or_else(|| json!(now));
     } else if gave_up {
         status["conditions"] = json!([
             {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
@@ -203,6 +202,8 @@ pub fn plan_job(job: &Value, all_pods: &[Value]) -> Vec<Action> {
 mod tests {
     use super::*;
     use crate::cluster::objects::controller_ref;
+
+    const T: &str = "2026-01-01T00:00:00Z";
 
     fn owner(kind: &str, extra: Value) -> Value {
         let mut o = json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "s", "namespace": "ns", "uid": "u"},
@@ -294,10 +295,10 @@ mod tests {
     #[test]
     fn jobs_run_until_completions_succeed() {
         let job = owner("Job", json!({"completions": 2, "parallelism": 2}));
-        assert_eq!(created(&plan_job(&job, &[])).len(), 2);
+        assert_eq!(created(&plan_job(&job, &[], T)).len(), 2);
         let mut done = pod(&job, "j-a", false, json!({}));
         done["status"]["phase"] = json!("Succeeded");
-        let actions = plan_job(&job, &[done.clone(), done]);
+        let actions = plan_job(&job, &[done.clone(), done], T);
         assert!(created(&actions).is_empty());
         let Some(Action::Status(_, _, _, status)) = actions.last() else {
             panic!("{actions:?}")
