@@ -261,13 +261,14 @@ impl Shared {
         old: Option<&Value>,
         user: &UserInfo,
         dry_run: bool,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<(Value, Vec<String>)> {
         let hooks: Vec<Arc<dyn AdmissionHook>> = self
             .admission
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut obj = obj;
+        let mut warnings = Vec::new();
         for h in hooks {
             let req = AdmissionRequest {
                 operation: op,
@@ -282,9 +283,11 @@ impl Shared {
                 user: user.clone(),
                 dry_run,
             };
-            obj = h.admit(req).await?;
+            let (admitted, w) = h.admit_with_warnings(req).await?;
+            obj = admitted;
+            warnings.extend(w);
         }
-        Ok(obj)
+        Ok((obj, warnings))
     }
 
     /// Creates an object in `ns` (ignored for cluster-scoped kinds).
@@ -296,7 +299,7 @@ impl Shared {
         mut obj: Value,
         opts: &WriteOptions,
     ) -> ApiResult<(Arc<StoredObject>, Vec<String>)> {
-        let warnings = self.validate(info, &mut obj, opts)?;
+        let mut warnings = self.validate(info, &mut obj, opts)?;
         if !obj.get("metadata").is_some_and(Value::is_object) {
             obj["metadata"] = json!({});
         }
@@ -325,9 +328,10 @@ impl Shared {
         if matches!(info.schema, Schema::Crd(_)) && info.has_subresource("status") {
             obj.as_object_mut().map(|m| m.remove("status"));
         }
-        let obj = self
+        let (obj, admission_warnings) = self
             .admit("CREATE", info, "", ns, obj, None, user, opts.dry_run)
             .await?;
+        warnings.extend(admission_warnings);
         let created = self
             .store
             .create(&info.gr(), info.namespaced, obj, opts.dry_run)?;
@@ -435,7 +439,7 @@ impl Shared {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let warnings = self.validate(info, &mut obj, opts)?;
+        let mut warnings = self.validate(info, &mut obj, opts)?;
         let expected = obj
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -449,7 +453,7 @@ impl Shared {
             return Err(ApiError::stale(&info.group, &info.plural, name));
         }
         let new = Self::merge_for_subresource(info, sub, &cur.value, obj);
-        let new = self
+        let (new, admission_warnings) = self
             .admit(
                 "UPDATE",
                 info,
@@ -461,6 +465,7 @@ impl Shared {
                 opts.dry_run,
             )
             .await?;
+        warnings.extend(admission_warnings);
         let out = self
             .store
             .update(&gr, ns_of(info, ns), name, new, Some(cur.rv), opts.dry_run)?;
@@ -538,14 +543,14 @@ impl Shared {
             if expected.is_some_and(|rv| rv != cur.rv) {
                 return Err(ApiError::stale(&info.group, &info.plural, name));
             }
-            let warnings = self.validate(info, &mut new, &opts)?;
+            let mut warnings = self.validate(info, &mut new, &opts)?;
             let new = Self::merge_for_subresource(
                 info,
                 if sub == "scale" { "" } else { sub },
                 &cur.value,
                 new,
             );
-            let new = self
+            let (new, admission_warnings) = self
                 .admit(
                     "UPDATE",
                     info,
@@ -557,6 +562,7 @@ impl Shared {
                     opts.dry_run,
                 )
                 .await?;
+            warnings.extend(admission_warnings);
             match self
                 .store
                 .update(&gr, ns_of(info, ns), name, new, Some(cur.rv), opts.dry_run)

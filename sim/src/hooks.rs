@@ -65,4 +65,14 @@ pub struct AdmissionRequest {
 pub trait AdmissionHook: Send + Sync {
     /// Returns the admitted (possibly mutated) object, or an error to reject the request.
     fn admit(&self, req: AdmissionRequest) -> BoxFuture<'static, ApiResult<Value>>;
+
+    /// Like [`admit`](Self::admit), also returning warnings for the client's `Warning` headers
+    /// (admission webhooks' `response.warnings`). Defaults to no warnings.
+    fn admit_with_warnings(
+        &self,
+        req: AdmissionRequest,
+    ) -> BoxFuture<'static, ApiResult<(Value, Vec<String>)>> {
+        let admitted = self.admit(req);
+        Box::pin(async move { admitted.await.map(|v| (v, Vec::new())) })
+    }
 }

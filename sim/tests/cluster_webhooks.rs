@@ -217,6 +217,43 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
     assert_eq!(req["object"]["metadata"]["name"], "mutated");
     assert!(req["uid"].as_str().is_some_and(|u| u.len() == 36));
 
+    // The webhook's warnings reach the client as Warning headers.
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates({
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(
+                rustls::pki_types::CertificateDer::from_pem_slice(sim.ca_pem().as_bytes()).unwrap(),
+            )
+            .unwrap();
+        roots
+    })
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let resp = http
+        .post(format!("{}/api/v1/namespaces/default/pods", sim.url()))
+        .bearer_auth(sim.admin_token())
+        .json(&pod("warned", json!({"scenario": "main"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let warnings: Vec<&str> = resp
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(warnings, ["299 - \"mutated\""]);
+
     let (code, message) = api_error(
         pods.create(
             &PostParams::default(),

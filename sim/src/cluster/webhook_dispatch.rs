@@ -2,8 +2,7 @@
 //! create and update, runs the matching MutatingWebhookConfigurations in order, then the
 //! ValidatingWebhookConfigurations, over HTTPS trusting only each webhook's `caBundle`.
 //!
-//! Webhook `warnings` are logged; the hook interface has no way yet to return them to the client
-//! as `Warning` headers.
+//! Webhook `warnings` reach the client as `Warning` headers.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -148,7 +147,11 @@ fn denial(code: u16, message: String) -> ApiError {
     ApiError::new(code, reason, message)
 }
 
-async fn dispatch(planned: Vec<Planned>, mut req: AdmissionRequest) -> ApiResult<Value> {
+async fn dispatch(
+    planned: Vec<Planned>,
+    mut req: AdmissionRequest,
+) -> ApiResult<(Value, Vec<String>)> {
+    let mut all_warnings = Vec::new();
     for p in planned {
         let uid = crate::store::new_uid();
         let outcome = match &p.endpoint {
@@ -162,9 +165,10 @@ async fn dispatch(planned: Vec<Planned>, mut req: AdmissionRequest) -> ApiResult
         };
         match verdict {
             Verdict::Allowed(object, warnings) => {
-                for warning in warnings {
-                    tracing::warn!(webhook = %p.name, %warning, "Admission webhook warning");
+                for warning in &warnings {
+                    tracing::debug!(webhook = %p.name, %warning, "Admission webhook warning");
                 }
+                all_warnings.extend(warnings);
                 req.object = object;
             }
             Verdict::Denied(code, message) => return Err(denial(code, message)),
@@ -179,16 +183,26 @@ async fn dispatch(planned: Vec<Planned>, mut req: AdmissionRequest) -> ApiResult
             }
         }
     }
-    Ok(req.object)
+    Ok((req.object, all_warnings))
 }
 
 impl AdmissionHook for WebhookDispatcher {
     fn admit(&self, req: AdmissionRequest) -> BoxFuture<'static, ApiResult<Value>> {
+        let admitted = self.admit_with_warnings(req);
+        async move { admitted.await.map(|(v, _)| v) }.boxed()
+    }
+
+    fn admit_with_warnings(
+        &self,
+        req: AdmissionRequest,
+    ) -> BoxFuture<'static, ApiResult<(Value, Vec<String>)>> {
         if req.group == GROUP {
-            return futures::future::ready(Ok(req.object)).boxed();
+            return futures::future::ready(Ok((req.object, Vec::new()))).boxed();
         }
         match self.plan(&req) {
-            Ok(planned) if planned.is_empty() => futures::future::ready(Ok(req.object)).boxed(),
+            Ok(planned) if planned.is_empty() => {
+                futures::future::ready(Ok((req.object, Vec::new()))).boxed()
+            }
             Ok(planned) => dispatch(planned, req).boxed(),
             Err(e) => futures::future::ready(Err(e)).boxed(),
         }
