@@ -77,6 +77,8 @@ pub struct Shared {
     pub bookmark_interval: Duration,
     /// `host:port` the server listens on.
     pub address: RwLock<String>,
+    /// Where `pods/<name>/log` reads from (the cluster's process runner plugs in here).
+    pub logs: RwLock<Option<crate::hooks::LogSource>>,
 }
 
 const CRDS: (&str, &str) = ("apiextensions.k8s.io", "customresourcedefinitions");
@@ -95,6 +97,7 @@ impl Shared {
             openapi: Mutex::new((u64::MAX, HashMap::new())),
             bookmark_interval,
             address: RwLock::new(String::new()),
+            logs: RwLock::new(None),
         }
     }
 

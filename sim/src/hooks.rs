@@ -61,6 +61,9 @@ pub struct AdmissionRequest {
     pub dry_run: bool,
 }
 
+/// Serves `pods/<name>/log`: (namespace, pod, container) to the log text, None when unknown.
+pub type LogSource = Arc<dyn Fn(&str, &str, &str) -> Option<String> + Send + Sync>;
+
 /// A mutating/validating admission step on create and update (webhooks plug in here).
 pub trait AdmissionHook: Send + Sync {
     /// Returns the admitted (possibly mutated) object, or an error to reject the request.

@@ -104,6 +104,25 @@ async fn our_images_run_as_local_processes_with_service_account_credentials() {
     );
     assert!(kubeconfig.contains(&sim.url()));
 
+    let served = pods.logs("rec", &Default::default()).await.unwrap();
+    assert!(
+        served.contains("ns=default"),
+        "pods/rec/log serves the process output: {served}"
+    );
+    if let Some(kubectl) = vpa_e2e::require_tool("kubectl", &["/usr/bin/kubectl", "kubectl"]) {
+        let out = tokio::process::Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(sim.kubeconfig_path())
+            .args(["logs", "rec"])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("args=--address=:18942"),
+            "{out:?}"
+        );
+    }
+
     let status = eventually("the updater's exit as a restart", || async {
         let c = pods
             .get("upd")

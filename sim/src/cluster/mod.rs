@@ -132,6 +132,11 @@ impl Cluster {
         let mut agent =
             node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone());
         if let Some(launcher) = opts.processes.clone() {
+            let logs = launcher.clone();
+            *sim.shared().logs.write().unwrap_or_else(|e| e.into_inner()) =
+                Some(Arc::new(move |ns: &str, pod: &str, container: &str| {
+                    std::fs::read_to_string(logs.log_path(ns, pod, container)).ok()
+                }));
             agent = agent.with_processes(launcher, sim.ca_pem(), &sim.url());
         }
         let mut r = rx.clone();

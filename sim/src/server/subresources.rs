@@ -121,11 +121,20 @@ pub(super) async fn handle(
         ("eviction", &Method::POST) => evict(s, info, t, &req.decode()?),
         ("binding", &Method::POST) => bind(s, info, t, &req.decode()?),
         ("log", &Method::GET) => {
-            get_obj(s, info, t)?;
+            let pod = get_obj(s, info, t)?;
+            let first = pod
+                .value
+                .pointer("/spec/containers/0/name")
+                .and_then(Value::as_str);
+            let container = req.q("container").or(first).unwrap_or_default();
+            let source = s.logs.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let text = source
+                .and_then(|f| f(&t.namespace, &t.name, container))
+                .unwrap_or_default();
             Ok(Response::builder()
                 .status(200)
                 .header("content-type", "text/plain")
-                .body(axum::body::Body::empty())
+                .body(axum::body::Body::from(text))
                 .expect("valid response"))
         }
         ("token", &Method::POST) => {
