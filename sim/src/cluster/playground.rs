@@ -277,7 +277,7 @@ pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyh
             .map(|a| a.to_string())
             .unwrap_or_default();
         println!(
-            "\nvpa-sim cluster ready at {} ({} nodes, clock x{}).\n\nNext:\n  kubectl --kubeconfig {kc} get pods -A\n  kubectl --kubeconfig {kc} get vpa -w\n  kubectl --kubeconfig {kc} top pods\n  curl http://{metrics}/metrics\n\nThe VPA components are {components}; press Ctrl-C to stop.",
+            "\nvpa-sim cluster ready at {} ({} nodes, clock x{}).\n\nNext:\n  kubectl --kubeconfig {kc} get pods -A\n  kubectl --kubeconfig {kc} get vpa -w\n  kubectl --kubeconfig {kc} top pods\n  kubectl --kubeconfig {kc} -n kube-system logs deploy/vpa-recommender\n  curl http://{metrics}/metrics\n\nThe VPA components are {components}; press Ctrl-C to stop.",
             sim.url(),
             node_count,
             args.speed
