@@ -104,6 +104,40 @@ async fn kubectl_rollouts_scale_and_top_work_against_the_cluster() {
     replicas.sort();
     assert_eq!(replicas, ["0", "3"]);
 
+    let history = kubectl(&bin, &kc, &["rollout", "history", "deployment/web"]).await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revisions, ["1", "2"], "{history}");
+    kubectl(&bin, &kc, &["rollout", "undo", "deployment/web"]).await;
+    let out = kubectl(
+        &bin,
+        &kc,
+        &["rollout", "status", "deployment/web", "--timeout=30s"],
+    )
+    .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let images = kubectl(
+        &bin,
+        &kc,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+        ],
+    )
+    .await;
+    assert_eq!(
+        images.split_whitespace().collect::<Vec<_>>(),
+        ["nginx:1"; 3],
+        "rolled back"
+    );
+
     kubectl(&bin, &kc, &["scale", "deployment/web", "--replicas=1"]).await;
     let out = kubectl(
         &bin,

@@ -82,4 +82,17 @@ pub enum Action {
     Status(Kind, String, String, Value),
     /// Replace a whole object (Endpoints have no status).
     Replace(Kind, Value),
+    /// Set one annotation (merge patch of `metadata.annotations`).
+    Annotate {
+        /// Kind of the object.
+        kind: Kind,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Annotation key.
+        key: String,
+        /// Annotation value.
+        value: String,
+    },
 }

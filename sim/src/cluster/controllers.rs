@@ -81,6 +81,18 @@ pub async fn execute(client: &Client, action: Action) -> Result<(), kube::Error>
                 .patch_status(&name, &pp, &Patch::Merge(json!({"status": status})))
                 .await?;
         }
+        Action::Annotate {
+            kind,
+            namespace,
+            name,
+            key,
+            value,
+        } => {
+            let patch = json!({"metadata": {"annotations": {key: value}}});
+            api(client, kind, &namespace)
+                .patch(&name, &pp, &Patch::Merge(patch))
+                .await?;
+        }
         Action::Replace(kind, object) => {
             let ns = object["metadata"]["namespace"]
                 .as_str()

@@ -14,6 +14,17 @@ use super::objects::{
 /// The label carrying the template hash on ReplicaSets and their pods.
 pub const HASH_LABEL: &str = "pod-template-hash";
 
+/// The rollout revision annotation on Deployments and their ReplicaSets (`kubectl rollout history`).
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+
+fn revision(o: &Value) -> i64 {
+    o.pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION))
+        .and_then(Value::as_str)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
 /// An int-or-percent of `total`, rounding up or down.
 fn int_or_percent(v: Option<&Value>, default: &str, total: i64, round_up: bool) -> i64 {
     let v = v.cloned().unwrap_or_else(|| json!(default));
@@ -39,7 +50,7 @@ fn available(rs: &Value) -> i64 {
     int_at(rs, "/status/availableReplicas", 0)
 }
 
-fn new_replica_set(d: &Value, hash: &str, replicas: i64) -> Value {
+fn new_replica_set(d: &Value, hash: &str, replicas: i64, revision: i64) -> Value {
     let mut template = d["spec"]["template"].clone();
     template["metadata"]["labels"][HASH_LABEL] = json!(hash);
     let mut selector = d["spec"]["selector"].clone();
@@ -49,6 +60,7 @@ fn new_replica_set(d: &Value, hash: &str, replicas: i64) -> Value {
         "metadata": {
             "name": format!("{}-{hash}", meta(d, "name")), "namespace": meta(d, "namespace"),
             "labels": template["metadata"]["labels"], "ownerReferences": [controller_ref(d)],
+            "annotations": {REVISION: revision.to_string()},
         },
         "spec": {"replicas": replicas, "selector": selector, "template": template},
     })
@@ -63,6 +75,12 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
         rs.pointer(&format!("/metadata/labels/{HASH_LABEL}")) == Some(&json!(hash))
     });
     let new = news.first().copied();
+    // The current ReplicaSet carries the highest revision (a rollback bumps an old one).
+    let max_old = olds.iter().map(|r| revision(r)).max().unwrap_or(0);
+    let new_revision = match new {
+        Some(rs) if revision(rs) > max_old => revision(rs),
+        _ => max_old + 1,
+    };
     let recreate = d.pointer("/spec/strategy/type") == Some(&json!("Recreate"));
     let rolling = d.pointer("/spec/strategy/rollingUpdate");
     let max_surge = int_or_percent(
@@ -100,7 +118,7 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
         match new {
             None => actions.push(Action::Create(
                 Kind::ReplicaSet,
-                new_replica_set(d, &hash, target),
+                new_replica_set(d, &hash, target, new_revision),
             )),
             Some(rs) if spec_replicas(rs) != target && old_total == 0 => {
                 actions.push(scale(rs, target))
@@ -118,7 +136,7 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
         match new {
             None => actions.push(Action::Create(
                 Kind::ReplicaSet,
-                new_replica_set(d, &hash, target),
+                new_replica_set(d, &hash, target, new_revision),
             )),
             Some(rs) if target != new_spec => actions.push(scale(rs, target)),
             Some(_) => {}
@@ -149,6 +167,19 @@ pub fn plan_deployment(d: &Value, all_rs: &[Value]) -> Vec<Action> {
                 actions.push(scale(rs, remaining[i]));
             }
         }
+    }
+    let annotate = |kind: Kind, o: &Value| Action::Annotate {
+        kind,
+        namespace: meta(o, "namespace").into(),
+        name: meta(o, "name").into(),
+        key: REVISION.into(),
+        value: new_revision.to_string(),
+    };
+    if let Some(rs) = new.filter(|rs| revision(rs) != new_revision) {
+        actions.push(annotate(Kind::ReplicaSet, rs));
+    }
+    if new.is_some() && revision(d) != new_revision {
+        actions.push(annotate(Kind::Deployment, d));
     }
     let status = deployment_status(d, new, &owned, desired - max_unavailable);
     if d.get("status") != Some(&status) {

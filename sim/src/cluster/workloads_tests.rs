@@ -136,3 +136,28 @@ fn replica_sets_replace_missing_pods_and_trim_extra_ones() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn new_replica_sets_take_the_next_revision_and_the_deployment_follows() {
+    let d = deployment(2, "app:2");
+    let mut old = rs_of(&d, "web-old", "old", 2, 2, "2026-01-01T00:00:00Z");
+    old["metadata"]["annotations"] = json!({REVISION: "4"});
+    let actions = plan_deployment(&d, &[old.clone()]);
+    let Action::Create(Kind::ReplicaSet, new) = &actions[0] else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(new["metadata"]["annotations"][REVISION], "5");
+    let mut new = new.clone();
+    new["metadata"]["uid"] = json!("n");
+    let actions = plan_deployment(&d, &[old, new]);
+    assert!(
+        actions.contains(&Action::Annotate {
+            kind: Kind::Deployment,
+            namespace: "ns".into(),
+            name: "web".into(),
+            key: REVISION.into(),
+            value: "5".into()
+        }),
+        "{actions:?}"
+    );
+}
