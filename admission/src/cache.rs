@@ -67,8 +67,13 @@ where
         })
         .reflect(writer)
         .for_each(move |event| {
-            if let Err(e) = event {
-                warn!(%kind, error = %e, "Watch failed; retrying");
+            match event {
+                // An API server without this resource (no HPAs, no ReplicationControllers).
+                Err(watcher::Error::InitialListFailed(kube::Error::Api(s))) if s.code == 404 => {
+                    tracing::debug!(%kind, "Resource not served; retrying");
+                }
+                Err(e) => warn!(%kind, error = %e, "Watch failed; retrying"),
+                Ok(_) => {}
             }
             future::ready(())
         });
