@@ -104,6 +104,7 @@ pub struct Env {
     cluster: Option<Cluster>,
     launcher: Launcher,
     dir: tempfile::TempDir,
+    started: Instant,
 }
 
 /// `to` relative to `from` (both absolute): kustomize refuses absolute resource paths.
@@ -172,6 +173,7 @@ impl Env {
     /// printing why) without kubectl outside CI.
     pub async fn start(opts: Options) -> Option<Env> {
         vpa_common::install_crypto_provider();
+        let started = Instant::now();
         let kubectl = vpa_e2e::require_tool("kubectl", &["kubectl"])?;
         let bin_dir = tokio::task::spawn_blocking(bin_dir).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -213,11 +215,19 @@ impl Env {
             cluster: Some(cluster),
             launcher,
             dir,
+            started,
         };
+        env.mark("cluster up");
         let overlay = write_overlay(env.dir.path(), &env.ports, &opts);
         env.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()])
             .await;
+        env.mark("deploy/ applied");
         Some(env)
+    }
+
+    /// Prints a progress line with the time since the start (shown on failure or --nocapture).
+    pub fn mark(&self, what: &str) {
+        eprintln!("[{:>6.1}s] {what}", self.started.elapsed().as_secs_f64());
     }
 
     /// Runs the real kubectl as admin (asynchronously: the API server runs on this runtime).
@@ -296,6 +306,7 @@ impl Env {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(v) = f().await {
+                self.mark(what);
                 return v;
             }
             if Instant::now() > deadline {
