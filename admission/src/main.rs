@@ -6,11 +6,7 @@ use vpa_admission_controller::config::{Args, CertSource};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     vpa_common::install_crypto_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    vpa_common::logging::init();
     let args = Args::parse();
     let files = std::path::Path::new(&args.tls_cert_file).exists()
         && std::path::Path::new(&args.tls_private_key).exists();

@@ -19,6 +19,7 @@ pub mod crd;
 pub mod leader_election;
 pub mod limitrange;
 pub mod limits;
+pub mod logging;
 pub mod matching;
 pub mod pod_resources;
 pub mod policy;

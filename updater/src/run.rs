@@ -18,14 +18,9 @@ use crate::logic::Updater;
 use crate::metrics::Metrics;
 use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
 
-/// Starts structured logging to stderr (as klog); `RUST_LOG` filters (default `info`).
+/// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    vpa_common::logging::init();
 }
 
 /// The updater's client for `config`, with kube's built-in retry of 429/503 answers turned off.

@@ -27,11 +27,9 @@ use crate::routines::recommender::Recommender;
 #[error("lost leadership of lease {0}")]
 pub struct LostLeadership(pub String);
 
-/// Starts structured logging; `RUST_LOG` filters (default `info`).
+/// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    vpa_common::logging::init();
 }
 
 async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
