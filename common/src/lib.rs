@@ -11,11 +11,15 @@
 //! * [`matching::vpa_for_pod`], [`matching::topmost_controller`], [`matching::selector_matches`];
 //! * [`policy`]: container policy lookup and update-mode helpers;
 //! * [`leader_election`]: Lease-based leader election for the recommender and updater;
+//! * [`admin`], [`duration`], [`logging`]: the binaries' shared edges (health/metrics server,
+//!   duration flags, log setup);
 //! * `testutil` (feature `test-util`): `VpaBuilder`, `PodBuilder`, `FakeControllers`.
 
+pub mod admin;
 pub mod api;
 pub mod capping;
 pub mod crd;
+pub mod duration;
 pub mod leader_election;
 pub mod limitrange;
 pub mod limits;

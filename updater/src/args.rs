@@ -151,48 +151,8 @@ pub struct Args {
     pub namespace: String,
 }
 
-/// Parses a Go duration such as `1m`, `1h30m`, `10s`, `500ms` or `1.5h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?}");
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0.0;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * seconds;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    let d = parse_duration(text)?;
-    if d.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(d)
-}
+pub use vpa_common::duration::parse_duration;
+use vpa_common::duration::parse_positive_duration;
 
 /// Whether gate `name` is enabled in a `Name=bool,...` list.
 fn gate(gates: &str, name: &str) -> bool {
@@ -317,6 +277,6 @@ mod tests {
         assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("3d").is_err());
+        assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86_400)));
     }
 }

@@ -108,7 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("binding {address}"))?;
-    let router = admin::router(Arc::new(registry), health.clone());
+    let router = admin::router(Arc::new(registry), health.clone(), "updater");
     let admin_stop = stopped();
     let admin_task = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -132,46 +132,13 @@ pub struct ReplayArgs {
     pub now: Option<Timestamp>,
 }
 
-/// A Go-style duration (`24h`, `1h30m`, `90s`) in whole, positive seconds.
+/// A Go-style duration (`24h`, `1h30m`, `90s`, also `8d`) in whole, positive seconds.
 pub fn parse_duration(text: &str) -> Result<Seconds, String> {
-    const UNITS: [(&str, f64); 7] = [
-        ("ns", 1e-9),
-        ("us", 1e-6),
-        ("µs", 1e-6),
-        ("ms", 1e-3),
-        ("s", 1.0),
-        ("m", 60.0),
-        ("h", 3600.0),
-    ];
-    let invalid = || format!("invalid duration {text:?}: expected e.g. 24h, 1h30m or 90s");
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(invalid());
+    let d = vpa_common::duration::parse_positive_duration(text)?;
+    match d.as_secs() {
+        0 => Err(format!("duration {text:?} must be at least 1s")),
+        s => Seconds::try_from(s).map_err(|_| format!("duration {text:?} is out of range")),
     }
-    let mut seconds = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let (_, scale) = UNITS
-            .iter()
-            .find(|(unit, _)| *unit == &rest[..unit_len])
-            .ok_or_else(invalid)?;
-        seconds += number * scale;
-        rest = &rest[unit_len..];
-    }
-    let rounded = seconds.round();
-    if (seconds - rounded).abs() > 1e-9 || !(1.0..=1e15).contains(&rounded) {
-        return Err(format!(
-            "{text:?} is not a positive whole number of seconds"
-        ));
-    }
-    Ok(rounded as Seconds)
 }
 
 #[cfg(test)]

@@ -346,41 +346,9 @@ impl ServiceArgs {
     }
 }
 
-/// A Go or Prometheus duration (`90s`, `1m30s`, `500ms`, `8d`, `1w`), at least one millisecond.
+/// A Go or Prometheus duration (`90s`, `1m30s`, `500ms`, `8d`, `1w`), greater than zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?}: expected e.g. 1m, 1h30m, 500ms or 8d");
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut seconds = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86_400.0,
-            "w" => 604_800.0,
-            _ => return Err(invalid()),
-        };
-        seconds += number * scale;
-        rest = &rest[unit_len..];
-    }
-    if !(1e-3..=1e12).contains(&seconds) {
-        return Err(format!("{text:?} must be between 1ms and 1e12s"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    vpa_common::duration::parse_positive_duration(text)
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("binding {address}"))?;
-    let router = admin::router(Arc::new(registry), health.clone());
+    let router = admin::router(Arc::new(registry), health.clone(), "recommender");
     let admin_stop = stopped(stop_rx.clone());
     let admin_task = tokio::spawn(async move {
         axum::serve(listener, router)

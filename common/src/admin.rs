@@ -1,0 +1,178 @@
+//! The components' plain-HTTP admin server (edge): `/healthz` (and upstream's `/health-check`),
+//! failing once the main loop stalls, and `/metrics` in the OpenMetrics text format.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+use tokio::time::Instant;
+
+/// Intervals without a loop after which a component is unhealthy, as upstream.
+pub const STALE_INTERVALS: u32 = 5;
+
+/// Loop liveness shared between a loop and `/healthz` (cheap to clone). Healthy until the loop
+/// first runs (so a standby replica waiting for leadership is not restarted by its liveness
+/// probe), then while a loop started within [`STALE_INTERVALS`] intervals.
+#[derive(Clone, Debug)]
+pub struct Health {
+    last_loop: Arc<Mutex<Option<Instant>>>,
+    timeout: Duration,
+}
+
+impl Health {
+    /// Liveness for a loop running every `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            last_loop: Arc::default(),
+            timeout: interval * STALE_INTERVALS,
+        }
+    }
+
+    /// Marks loop activity at `now`.
+    pub fn mark(&self, now: Instant) {
+        *self.last_loop.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+    }
+
+    /// Whether the loop has not run yet or ran within the timeout before `now`.
+    pub fn is_healthy(&self, now: Instant) -> bool {
+        match *self.last_loop.lock().unwrap_or_else(|e| e.into_inner()) {
+            None => true,
+            Some(last) => now.saturating_duration_since(last) <= self.timeout,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    registry: Arc<Registry>,
+    health: Health,
+    component: &'static str,
+}
+
+/// The admin routes of `component` (named in the unhealthy answer, e.g. `updater`).
+pub fn router(registry: Arc<Registry>, health: Health, component: &'static str) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/health-check", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(AdminState {
+            registry,
+            health,
+            component,
+        })
+}
+
+async fn healthz(State(state): State<AdminState>) -> Response {
+    if state.health.is_healthy(Instant::now()) {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        let why = format!(
+            "no {} loop for {STALE_INTERVALS} intervals",
+            state.component
+        );
+        (StatusCode::INTERNAL_SERVER_ERROR, why).into_response()
+    }
+}
+
+/// `/metrics` of `registry` in the OpenMetrics text format.
+pub fn metrics_response(registry: &Registry) -> Response {
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, registry) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AdminState>) -> Response {
+    metrics_response(&state.registry)
+}
+
+/// Parses Go-style listen addresses: `:8942` means every interface.
+pub fn listen_address(address: &str) -> Result<SocketAddr, std::net::AddrParseError> {
+    match address.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}").parse(),
+        None => address.parse(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use prometheus_client::metrics::counter::Counter;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get_path(router: Router, path: &str) -> (StatusCode, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn healthy_until_the_loop_stalls_for_five_intervals() {
+        let health = Health::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(
+            health.is_healthy(start + Duration::from_secs(3600)),
+            "a loop that has not started yet (standby replica) is healthy"
+        );
+        health.mark(start);
+        assert!(health.is_healthy(start + Duration::from_secs(300)));
+        assert!(!health.is_healthy(start + Duration::from_secs(301)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn healthz_and_health_check_answer_500_naming_the_stalled_loop() {
+        let health = Health::new(Duration::from_secs(60));
+        health.mark(Instant::now());
+        let app = router(Arc::new(Registry::default()), health, "updater");
+        assert_eq!(get_path(app.clone(), "/healthz").await.0, StatusCode::OK);
+        tokio::time::advance(Duration::from_secs(301)).await;
+        let (status, body) = get_path(app.clone(), "/healthz").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, "no updater loop for 5 intervals");
+        let (status, _) = get_path(app, "/health-check").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_as_openmetrics_text() {
+        let mut registry = Registry::default();
+        let counter = Counter::<u64>::default();
+        registry.register("demo_things", "Things seen", counter.clone());
+        counter.inc();
+        let app = router(Arc::new(registry), Health::new(Duration::from_secs(1)), "x");
+        let (status, body) = get_path(app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("demo_things_total 1"), "{body}");
+    }
+
+    #[test]
+    fn go_style_addresses_listen_everywhere() {
+        assert_eq!(listen_address(":8942").unwrap().to_string(), "0.0.0.0:8942");
+        assert_eq!(
+            listen_address("127.0.0.1:1").unwrap().to_string(),
+            "127.0.0.1:1"
+        );
+    }
+}
