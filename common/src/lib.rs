@@ -30,6 +30,7 @@ pub mod policy;
 pub mod postprocess;
 pub mod quantity;
 pub mod resources;
+pub mod scale;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
 

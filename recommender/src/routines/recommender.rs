@@ -156,7 +156,9 @@ impl Recommender {
     pub async fn snapshot(&mut self) -> Snapshot {
         self.scales.refresh(self.watches.vpas.state()).await;
         let mut controllers = self.watches.controllers();
-        self.scales.fill(&mut controllers);
+        for (namespace, kind, name, selector) in self.scales.answers() {
+            controllers.insert_scale(namespace, kind, name, selector.clone());
+        }
         snapshot::build(
             unix_now(),
             &self.watches.vpas.state(),
