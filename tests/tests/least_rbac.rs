@@ -60,9 +60,10 @@ const UNUSED_ALLOWED: &[(&str, &str, &str, &str)] = &[
         "horizontalpodautoscalers",
         "watch",
     ),
-    // The recommender reads /scale to find the selector of targets of custom kinds; the hamster is
-    // a Deployment, resolved from the watch caches.
+    // The recommender and updater read /scale to find the selector of targets of custom kinds;
+    // the hamster is a Deployment, resolved from the watch caches.
     ("vpa-recommender", "*", "*/scale", "get"),
+    ("vpa-updater", "*", "*/scale", "get"),
     // In-place resize (updateMode InPlaceOrRecreate): the resize subresource and the annotation
     // patch after it. The walkthrough's VPA is in Recreate mode, so it only evicts.
     ("vpa-updater", "", "pods/resize", "patch"),

@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::selector_from_labels;
+use vpa_common::scale::ScaleCache;
 
 use crate::cluster::{ActionError, Cluster, ClusterError, UpdaterEvent};
 use crate::pod::PodKey;
@@ -46,6 +47,8 @@ pub struct KubeCluster {
     jobs: Store<Job>,
     cron_jobs: Store<CronJob>,
     replication_controllers: Store<ReplicationController>,
+    /// Selectors of VPA targets of other kinds, from their scale subresource.
+    scales: tokio::sync::Mutex<ScaleCache>,
     _tasks: JoinSet<()>,
 }
 
@@ -106,6 +109,7 @@ impl KubeCluster {
             jobs: cache(api(&client, namespace), all(), &mut tasks),
             cron_jobs: cache(api(&client, namespace), all(), &mut tasks),
             replication_controllers: cache(api(&client, namespace), all(), &mut tasks),
+            scales: tokio::sync::Mutex::new(ScaleCache::new(client.clone())),
             client,
             _tasks: tasks,
         }
@@ -288,6 +292,14 @@ impl Cluster for KubeCluster {
                 (selector, count(spec.and_then(|s| s.replicas)))
             },
         );
+        let mut scales = self.scales.lock().await;
+        scales.refresh(self.vpas.state()).await;
+        for (namespace, kind, name, answer) in scales.answers() {
+            match answer {
+                Ok(selector) => out.insert_scalable(namespace, kind, name, selector.clone()),
+                Err(why) => debug!(%namespace, %kind, %name, %why, "VPA target not resolvable"),
+            }
+        }
         Ok(out)
     }
 

@@ -1,7 +1,7 @@
 //! The cluster state one loop works on (pure data): VPAs, live pods, LimitRanges and the
 //! controllers needed to match pods to VPAs and to size replica groups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{LimitRange, Pod};
@@ -27,6 +27,7 @@ pub struct ControllerInfo {
 pub struct Controllers {
     objects: HashMap<String, HashMap<String, HashMap<String, ControllerInfo>>>,
     count: usize,
+    scalable_kinds: HashSet<String>,
 }
 
 impl Controllers {
@@ -42,6 +43,23 @@ impl Controllers {
         if previous.is_none() {
             self.count += 1;
         }
+    }
+
+    /// Adds a VPA target of a kind outside the well-known ones whose scale subresource gave
+    /// `selector`: the kind then counts as a controller when walking pods' owners.
+    pub fn insert_scalable(
+        &mut self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        selector: LabelSelector,
+    ) {
+        self.scalable_kinds.insert(kind.into());
+        let info = ControllerInfo {
+            selector: Some(selector),
+            ..ControllerInfo::default()
+        };
+        self.insert(namespace, kind, name, info);
     }
 
     fn get(&self, namespace: &str, kind: &str, name: &str) -> Option<&ControllerInfo> {
@@ -79,6 +97,10 @@ impl ControllerLookup for Controllers {
 
     fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
         self.get(namespace, &key.kind, &key.name)?.selector.clone()
+    }
+
+    fn is_scalable(&self, key: &ControllerKey) -> bool {
+        self.scalable_kinds.contains(&key.kind)
     }
 }
 

@@ -1,0 +1,116 @@
+//! VPAs targeting a kind outside the well-known controllers (an Argo-Rollout-like custom
+//! resource with a scale subresource): the updater resolves the target's selector through the
+//! scale subresource and walks pods' owners up to it, as upstream does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+mod support;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::json;
+use support::{NS, cluster, pod_names, sim};
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_updater::config::UpdaterConfig;
+use vpa_updater::health::Health;
+use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::logic::Updater;
+use vpa_updater::metrics::Metrics;
+use vpa_updater::ratelimit::Rate;
+
+/// Serves `rollouts.example.com` with a scale subresource and creates Rollout `app` selecting
+/// the support cluster's pods (`app=app`); returns its uid.
+async fn rollout(client: &kube::Client) -> String {
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "rollouts.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
+    }))
+    .unwrap();
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .unwrap();
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Rollout"),
+        "rollouts",
+    );
+    let rollouts: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let created = loop {
+        let object = DynamicObject::new("app", &resource)
+            .data(json!({"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "app"}}}}));
+        match rollouts.create(&PostParams::default(), &object).await {
+            Ok(created) => break created,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "CRD never served: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rollouts
+        .patch_status(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 2, "selector": "app=app"}})),
+        )
+        .await
+        .unwrap();
+    created.metadata.uid.unwrap()
+}
+
+#[tokio::test]
+async fn a_vpa_targeting_a_scalable_custom_kind_gets_its_pods_evicted() {
+    let sim = sim().await;
+    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let uid = rollout(&client).await;
+    // The ReplicaSet now belongs to the Rollout, and the VPA targets the Rollout.
+    let owner = json!({"metadata": {"ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Rollout",
+        "name": "app", "uid": uid, "controller": true}]}});
+    Api::<ReplicaSet>::namespaced(client.clone(), NS)
+        .patch("app-rs", &PatchParams::default(), &Patch::Merge(owner))
+        .await
+        .unwrap();
+    let target = json!({"spec": {"targetRef": {"apiVersion": "example.com/v1", "kind": "Rollout", "name": "app"}}});
+    Api::<VerticalPodAutoscaler>::namespaced(client.clone(), NS)
+        .patch("app-vpa", &PatchParams::default(), &Patch::Merge(target))
+        .await
+        .unwrap();
+
+    let cluster = KubeCluster::start(client.clone(), None);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        cluster.wait_ready(Duration::from_secs(2)),
+    )
+    .await
+    .expect("caches sync")
+    .unwrap();
+    // The caches must have seen both patches before the loop.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let config = UpdaterConfig {
+        interval: Duration::from_secs(20),
+        eviction_rate: Rate {
+            per_second: -1.0,
+            burst: 1,
+        },
+        ..UpdaterConfig::default()
+    };
+    let health = Health::new(config.interval);
+    let mut updater = Updater::new(cluster, config, Arc::new(Metrics::default()), health);
+    let report = updater.run_once().await;
+    assert_eq!(report.skipped, None, "{report:?}");
+    assert_eq!(
+        report.evicted.len(),
+        1,
+        "one of the Rollout's two drifted pods is evicted (tolerance 50%): {report:?}"
+    );
+    assert_eq!(pod_names(&client).await.len(), 1);
+}
