@@ -371,3 +371,39 @@ async fn memory_eviction_event_counts_as_an_oom_kill() {
     );
     replica.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn client_gives_up_at_once_on_429_and_503_and_the_loop_retries_next_interval() {
+    let c = cluster_with(false).await;
+    let config = c.sim.config_for(c.sim.admin_token()).await.unwrap();
+    let client = vpa_recommender::service::run::recommender_client(config).unwrap();
+    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, NS);
+    for (kind, code) in [
+        (FaultKind::TooManyRequests { retry_after: 1 }, 429),
+        (FaultKind::Unavailable, 503),
+    ] {
+        c.sim.faults().set(FaultConfig {
+            rules: vec![FaultRule {
+                verb: Some("get".into()),
+                resource: Some("verticalpodautoscalers".into()),
+                rate: 1.0,
+                kind,
+            }],
+            ..FaultConfig::default()
+        });
+        let audit = c.sim.record_requests();
+        let started = tokio::time::Instant::now();
+        match api.get("hamster-vpa").await {
+            Err(kube::Error::Api(e)) => assert_eq!(e.code, code),
+            other => panic!("expected a {code}, got {other:?}"),
+        }
+        // kube's default retry layer would resend with backoff (429: after Retry-After).
+        assert!(started.elapsed() < Duration::from_millis(900), "no retry");
+        let gets = audit
+            .records()
+            .into_iter()
+            .filter(|r| r.resource == "verticalpodautoscalers" && r.verb == "get")
+            .count();
+        assert_eq!(gets, 1, "one request for one call ({code})");
+    }
+}

@@ -71,14 +71,37 @@ impl Drop for Recommender {
     }
 }
 
-/// Times consecutive loop steps.
-struct Laps(Instant);
+/// Times consecutive loop steps, for the metrics and the loop's log line.
+struct Laps {
+    last: Instant,
+    steps: Vec<(&'static str, std::time::Duration)>,
+}
 
 impl Laps {
+    fn new(started: Instant) -> Self {
+        Self {
+            last: started,
+            steps: Vec::with_capacity(6),
+        }
+    }
+
     fn lap(&mut self, metrics: &Metrics, step: &'static str) {
         let now = Instant::now();
-        metrics.observe_step(step, now.duration_since(self.0).as_secs_f64());
-        self.0 = now;
+        let took = now.duration_since(self.last);
+        metrics.observe_step(step, took.as_secs_f64());
+        self.steps.push((step, took));
+        self.last = now;
+    }
+}
+
+/// `LoadVPAs=12ms LoadPods=0ms ...`: the steps in order, in whole milliseconds.
+impl std::fmt::Display for Laps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (step, took)) in self.steps.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{step}={}ms", took.as_millis())?;
+        }
+        Ok(())
     }
 }
 
@@ -236,7 +259,7 @@ impl Recommender {
     pub async fn run_once(&mut self) {
         self.merge_finished_history().await;
         let started = Instant::now();
-        let mut laps = Laps(started);
+        let mut laps = Laps::new(started);
 
         let snapshot = self.snapshot().await;
         if !self.pending_restore.is_empty() {
@@ -271,18 +294,19 @@ impl Recommender {
                 fetching_history: self.fetching_history.as_deref(),
             },
         );
-        self.write_statuses(&plans).await;
+        let statuses_written = self.write_statuses(&plans).await;
         self.observe(&plans, &snapshot);
         self.warn_missing(&plans);
         laps.lap(&self.metrics, step::UPDATE_VPAS);
 
+        let mut checkpoints_written = 0;
         if self.fetching_history.is_none()
             && matches!(
                 self.config.storage,
                 crate::service::config::Storage::Checkpoints
             )
         {
-            self.write_checkpoints(&plans, snapshot.now).await;
+            checkpoints_written = self.write_checkpoints(&plans, snapshot.now).await;
             if self
                 .last_checkpoint_gc
                 .is_none_or(|t| t.elapsed() >= self.config.checkpoints_gc_interval)
@@ -308,10 +332,13 @@ impl Recommender {
             .last_loop_timestamp
             .set(k8s_openapi::jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
         self.health.mark(Instant::now());
-        debug!(
+        info!(
             vpas = plans.len(),
+            statuses_written,
+            checkpoints_written,
             aggregates = self.cluster.aggregates().len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
+            steps = %laps,
             "Loop done"
         );
     }

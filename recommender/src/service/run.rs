@@ -32,17 +32,29 @@ pub fn init_tracing() {
     vpa_common::logging::init();
 }
 
-async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    if kubeconfig.is_empty() {
-        return Client::try_default()
-            .await
-            .context("building the Kubernetes client");
-    }
-    let kc = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .context("loading the kubeconfig")?;
+/// The client without kube's default retry layer. That layer resends a request answered 429 or
+/// 503 with backoff growing to minutes, so one overloaded API server would stall a status write,
+/// a checkpoint write or a lease renewal (and with it the loop or leadership) far past the loop
+/// interval. Without it a failed write is logged and tried again next loop, and the watches keep
+/// their own backoff.
+pub fn recommender_client(mut config: Config) -> anyhow::Result<Client> {
+    config.default_retry = false;
     Client::try_from(config).context("building the Kubernetes client")
+}
+
+async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
+    let config = if kubeconfig.is_empty() {
+        Config::infer()
+            .await
+            .context("finding the Kubernetes configuration")?
+    } else {
+        let kc =
+            Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
+        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .context("loading the kubeconfig")?
+    };
+    recommender_client(config)
 }
 
 /// Resolves when SIGTERM or Ctrl-C arrives.

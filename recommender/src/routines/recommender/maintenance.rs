@@ -35,8 +35,9 @@ async fn write_vpa_checkpoints(
 
 impl Recommender {
     /// Writes checkpoints, least recently written VPAs first, `update_worker_count` VPAs at a
-    /// time, until the time budget is spent (the first batch is always written).
-    pub(super) async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) {
+    /// time, until the time budget is spent (the first batch is always written). Returns how many
+    /// VPAs had all their checkpoints written.
+    pub(super) async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) -> usize {
         let deadline = Instant::now() + self.config.checkpoints_timeout;
         let mut order: Vec<(String, String)> = plans
             .iter()
@@ -50,6 +51,7 @@ impl Recommender {
             .map(|(i, p)| ((p.namespace.clone(), p.name.clone()), i))
             .collect();
         let live = self.cluster.containers_by_aggregate();
+        let mut written = 0;
         for (batch_index, batch) in order.chunks(self.config.update_worker_count).enumerate() {
             if batch_index > 0 && Instant::now() >= deadline {
                 debug!(
@@ -76,8 +78,10 @@ impl Recommender {
                 .flatten()
             {
                 self.checkpointed.insert(key, now);
+                written += 1;
             }
         }
+        written
     }
 
     pub(super) async fn collect_checkpoints(&mut self, plans: &[VpaPlan]) {

@@ -24,15 +24,22 @@ pub(super) fn status_patch(plan: &VpaPlan) -> Value {
     json!({ "status": status })
 }
 
-/// Patches one VPA's status (owned arguments keep the future free of borrows).
-async fn patch_status(client: Client, namespace: String, name: String, body: Value) {
+/// Patches one VPA's status (owned arguments keep the future free of borrows); whether it was
+/// written.
+async fn patch_status(client: Client, namespace: String, name: String, body: Value) -> bool {
     let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, &namespace);
     match api
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(body))
         .await
     {
-        Ok(_) => debug!(%namespace, vpa = %name, "Status written"),
-        Err(error) => warn!(%namespace, vpa = %name, %error, "Cannot write status"),
+        Ok(_) => {
+            debug!(%namespace, vpa = %name, "Status written");
+            true
+        }
+        Err(error) => {
+            warn!(%namespace, vpa = %name, %error, "Cannot write status");
+            false
+        }
     }
 }
 
@@ -58,8 +65,9 @@ impl Recommender {
         self.missing_since = still_missing;
     }
 
-    /// Patches the statuses that changed, `update_worker_count` at a time.
-    pub(super) async fn write_statuses(&self, plans: &[VpaPlan]) {
+    /// Patches the statuses that changed, `update_worker_count` at a time; returns how many were
+    /// written.
+    pub(super) async fn write_statuses(&self, plans: &[VpaPlan]) -> usize {
         let patches: Vec<_> = plans
             .iter()
             .filter(|p| p.write)
@@ -74,8 +82,9 @@ impl Recommender {
             .collect();
         futures::stream::iter(patches)
             .buffer_unordered(self.config.update_worker_count)
-            .collect::<Vec<()>>()
-            .await;
+            .filter(|written| futures::future::ready(*written))
+            .count()
+            .await
     }
 
     /// Updates the per-VPA metrics from a loop's plans.

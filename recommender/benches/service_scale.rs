@@ -1,0 +1,450 @@
+//! The recommender service at scale: the release `vpa-recommender` binary as a child process
+//! against the in-memory API server (`vpa-sim`, in this process), seeded with 10k VPAs, 10k
+//! Deployments with one ReplicaSet each, 50k pods of 1 to 3 containers over 100 namespaces, and
+//! PodMetrics for every pod, refreshed through each interval as metrics-server would. Prints the
+//! per-step durations of every loop (from the binary's "Loop done" log line) and the child's own
+//! RSS (`/proc/<pid>/status`), so the sim's memory does not count.
+//!
+//! Run: `cargo bench -p vpa-recommender --bench service_scale`. Environment:
+//! `VPA_BENCH_SCALE` (default 1.0; 0.1 is a quick smoke run), `VPA_BENCH_LOOPS` (default 4: the
+//! first loop and three steady ones), `VPA_BENCH_INTERVAL` (default `10s`),
+//! `VPA_BENCH_CHECKPOINTS_TIMEOUT` (default upstream's `1m`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+use vpa_sim::resource::GroupResource;
+use vpa_sim::{Shared, Sim, SimOptions};
+
+const NAMESPACES: usize = 100;
+const PODS_PER_WORKLOAD: usize = 5;
+const STEPS: [&str; 7] = [
+    "LoadVPAs",
+    "LoadPods",
+    "LoadMetrics",
+    "UpdateVPAs",
+    "MaintainCheckpoints",
+    "GarbageCollect",
+    "total",
+];
+
+struct Profile {
+    vpas: usize,
+    loops: usize,
+    interval: String,
+    checkpoints_timeout: String,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+impl Profile {
+    fn from_env() -> Self {
+        let scale: f64 = env_or("VPA_BENCH_SCALE", "1.0").parse().unwrap_or(1.0);
+        Self {
+            vpas: ((10_000.0 * scale) as usize).max(1),
+            loops: env_or("VPA_BENCH_LOOPS", "4").parse().unwrap_or(4).max(2),
+            interval: env_or("VPA_BENCH_INTERVAL", "10s"),
+            checkpoints_timeout: env_or("VPA_BENCH_CHECKPOINTS_TIMEOUT", "1m"),
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        vpa_common::duration::parse_duration(&self.interval).expect("VPA_BENCH_INTERVAL")
+    }
+}
+
+fn namespace(workload: usize) -> String {
+    format!("bench-{}", workload % NAMESPACES)
+}
+
+fn containers(workload: usize) -> usize {
+    1 + workload % 3
+}
+
+/// Usage of one container: millicores and MiB, varying by workload, container and round.
+fn usage(workload: usize, container: usize, round: usize) -> (String, String) {
+    let cpu = 20 + (workload * 37 + container * 11) % 900 + (round % 4) * 5;
+    let mem = 32 + (workload * 13 + container * 7) % 700 + round % 3;
+    (format!("{cpu}m"), format!("{mem}Mi"))
+}
+
+fn create(store: &vpa_sim::store::Store, gr: &GroupResource, obj: Value) -> String {
+    store
+        .create(gr, true, obj, false)
+        .expect("seed object")
+        .uid()
+        .to_string()
+}
+
+fn owner(kind: &str, name: &str, uid: &str) -> Value {
+    json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}])
+}
+
+/// Creates the namespaces, workloads, pods and VPAs straight in the store (no HTTP).
+fn seed(store: &vpa_sim::store::Store, profile: &Profile) -> usize {
+    let ns = GroupResource::new("", "namespaces");
+    for n in 0..NAMESPACES.min(profile.vpas) {
+        store
+            .create(
+                &ns,
+                false,
+                json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": namespace(n)}, "status": {"phase": "Active"}}),
+                false,
+            )
+            .expect("namespace");
+    }
+    let (deployments, replica_sets) = (
+        GroupResource::new("apps", "deployments"),
+        GroupResource::new("apps", "replicasets"),
+    );
+    let (pods, vpas) = (
+        GroupResource::new("", "pods"),
+        GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers"),
+    );
+    let mut pod_count = 0;
+    for w in 0..profile.vpas {
+        let (ns, app) = (namespace(w), format!("app-{w}"));
+        let specs: Vec<Value> = (0..containers(w))
+            .map(|c| {
+                json!({"name": format!("c{c}"), "image": "app:1",
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}})
+            })
+            .collect();
+        let statuses: Vec<Value> = (0..containers(w))
+            .map(|c| {
+                json!({"name": format!("c{c}"), "image": "app:1", "imageID": "", "ready": true,
+                "restartCount": 0, "state": {"running": {"startedAt": "2026-11-28T00:00:00Z"}}})
+            })
+            .collect();
+        let selector = json!({"matchLabels": {"app": app}});
+        let template = json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": specs}});
+        let d_uid = create(
+            store,
+            &deployments,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {"replicas": PODS_PER_WORKLOAD, "selector": selector, "template": template}}),
+        );
+        let rs = format!("{app}-rs");
+        let rs_uid = create(
+            store,
+            &replica_sets,
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": rs, "namespace": ns, "ownerReferences": owner("Deployment", &app, &d_uid)},
+            "spec": {"replicas": PODS_PER_WORKLOAD, "selector": selector, "template": template}}),
+        );
+        for p in 0..PODS_PER_WORKLOAD {
+            create(
+                store,
+                &pods,
+                json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("{rs}-{p}"), "namespace": ns, "labels": {"app": app},
+                    "ownerReferences": owner("ReplicaSet", &rs, &rs_uid)},
+                "spec": {"nodeName": format!("node-{}", w % 200), "containers": specs},
+                "status": {"phase": "Running", "containerStatuses": statuses}}),
+            );
+            pod_count += 1;
+        }
+        create(
+            store,
+            &vpas,
+            json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+            "metadata": {"name": format!("vpa-{w}"), "namespace": ns},
+            "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+                "updatePolicy": {"updateMode": "Recreate"}}}),
+        );
+    }
+    pod_count
+}
+
+/// Writes every pod's PodMetrics with a fresh timestamp.
+fn put_metrics(shared: &Shared, workload: usize, round: usize) {
+    let gr = GroupResource::new("metrics.k8s.io", "pods");
+    let store = &shared.store;
+    let ns = namespace(workload);
+    for p in 0..PODS_PER_WORKLOAD {
+        let pod = format!("app-{workload}-rs-{p}");
+        let cs: Vec<Value> = (0..containers(workload))
+            .map(|c| {
+                let (cpu, memory) = usage(workload, c, round);
+                json!({"name": format!("c{c}"), "usage": {"cpu": cpu, "memory": memory}})
+            })
+            .collect();
+        let obj = json!({"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+            "metadata": {"name": pod, "namespace": ns}, "timestamp": store.now(), "window": "30s",
+            "containers": cs});
+        let done = match store.get(&gr, &ns, &pod) {
+            Some(_) => store.update(&gr, &ns, &pod, obj, None, false).map(|_| ()),
+            None => store.create(&gr, true, obj, false).map(|_| ()),
+        };
+        done.expect("PodMetrics");
+    }
+}
+
+/// Refreshes all PodMetrics once per `interval`, spread over 80 % of it in 100 ms slices (as
+/// metrics-server scrapes nodes at different times), until `stop`.
+fn refresh_metrics(
+    shared: Arc<Shared>,
+    workloads: usize,
+    interval: Duration,
+    stop: Arc<AtomicBool>,
+) {
+    let slices = ((interval.as_millis() * 8 / 10 / 100) as usize).max(1);
+    let per_slice = workloads.div_ceil(slices);
+    for round in 1.. {
+        let started = Instant::now();
+        for (i, chunk) in (0..workloads)
+            .collect::<Vec<_>>()
+            .chunks(per_slice)
+            .enumerate()
+        {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            chunk.iter().for_each(|&w| put_metrics(&shared, w, round));
+            let due = started + Duration::from_millis(100 * (i as u64 + 1));
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        std::thread::sleep((started + interval).saturating_duration_since(Instant::now()));
+    }
+}
+
+/// `VmRSS` and `VmHWM` of `pid`, MiB.
+fn memory_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// One "Loop done" line: step durations (ms) and counts, plus the child's RSS when it arrived.
+struct LoopLine {
+    steps: Vec<(String, u64)>,
+    statuses: u64,
+    checkpoints: u64,
+    rss: f64,
+}
+
+fn parse_loop(fields: &Value, rss: f64) -> LoopLine {
+    let steps = fields["steps"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| {
+            let (step, ms) = s.split_once('=')?;
+            Some((step.to_string(), ms.trim_end_matches("ms").parse().ok()?))
+        })
+        .chain(
+            fields["elapsed_ms"]
+                .as_u64()
+                .map(|ms| ("total".to_string(), ms)),
+        )
+        .collect();
+    LoopLine {
+        steps,
+        statuses: fields["statuses_written"].as_u64().unwrap_or(0),
+        checkpoints: fields["checkpoints_written"].as_u64().unwrap_or(0),
+        rss,
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("port").port()
+}
+
+fn print_table(loops: &[LoopLine]) {
+    println!(
+        "\n| loop | {} | statuses written | VPAs checkpointed | RSS after (MiB) |",
+        STEPS.join(" | ")
+    );
+    println!("|{}", "---|".repeat(STEPS.len() + 4));
+    for (i, l) in loops.iter().enumerate() {
+        let cells: Vec<String> = STEPS
+            .iter()
+            .map(|s| {
+                let ms = l
+                    .steps
+                    .iter()
+                    .find(|(n, _)| n == s)
+                    .map_or(0, |(_, ms)| *ms);
+                format!("{:.2} s", ms as f64 / 1000.0)
+            })
+            .collect();
+        let label = if i == 0 {
+            "1 (first)".to_string()
+        } else {
+            format!("{}", i + 1)
+        };
+        println!(
+            "| {label} | {} | {} | {} | {:.0} |",
+            cells.join(" | "),
+            l.statuses,
+            l.checkpoints,
+            l.rss
+        );
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    vpa_common::install_crypto_provider();
+    let profile = Profile::from_env();
+    let interval = profile.interval();
+    let sim = Sim::start(SimOptions {
+        // Room for several rounds of PodMetrics updates, so a resumed watch never gets 410.
+        history_window: 2_000_000,
+        ..SimOptions::default()
+    })
+    .await?;
+    let client = sim.client().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await?;
+    }
+    let t = Instant::now();
+    let pods = seed(sim.store(), &profile);
+    for w in 0..profile.vpas {
+        put_metrics(sim.shared(), w, 0);
+    }
+    println!(
+        "seeded {} VPAs, {} Deployments/ReplicaSets, {pods} pods ({} containers) with PodMetrics in {} namespaces in {:.1?}",
+        profile.vpas,
+        profile.vpas,
+        (0..profile.vpas)
+            .map(|w| containers(w) * PODS_PER_WORKLOAD)
+            .sum::<usize>(),
+        NAMESPACES.min(profile.vpas),
+        t.elapsed()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let refresher = {
+        let (shared, stop, n) = (sim.shared().clone(), stop.clone(), profile.vpas);
+        std::thread::spawn(move || refresh_metrics(shared, n, interval, stop))
+    };
+
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vpa-recommender"))
+        .args([
+            "--kubeconfig",
+            sim.kubeconfig_path().to_str().expect("kubeconfig path"),
+            "--address",
+            &format!("127.0.0.1:{port}"),
+            &format!("--recommender-interval={}", profile.interval),
+            &format!("--checkpoints-timeout={}", profile.checkpoints_timeout),
+            // The sim serves no ReplicationControllers: do not wait long for their cache.
+            "--controllers-sync-timeout=2s",
+        ])
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel::<(Instant, Value)>();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) => {
+                    if v["level"] == "WARN" || v["level"] == "ERROR" {
+                        eprintln!("recommender: {line}");
+                    }
+                    let _ = tx.send((Instant::now(), v["fields"].clone()));
+                }
+                Err(_) => eprintln!("recommender: {line}"),
+            }
+        }
+    });
+
+    let mut loops = Vec::new();
+    let mut synced = None;
+    let mut peak_rss: f64 = 0.0;
+    let deadline = Instant::now() + Duration::from_secs(600) + interval * profile.loops as u32;
+    while loops.len() < profile.loops {
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting for loops");
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("vpa-recommender exited: {status}");
+        }
+        let (rss, _) = memory_mib(pid);
+        peak_rss = peak_rss.max(rss);
+        while let Ok((at, fields)) = rx.try_recv() {
+            match fields["message"].as_str() {
+                Some("Watch caches synced") => {
+                    synced = Some((at.duration_since(started), memory_mib(pid).0))
+                }
+                Some("Loop done") => loops.push(parse_loop(&fields, memory_mib(pid).0)),
+                _ => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let scrape = Instant::now();
+    let (_, body) =
+        tokio::task::spawn_blocking(move || vpa_e2e::prometheus::http_get(port, "/metrics"))
+            .await??;
+    let scrape = (
+        scrape.elapsed(),
+        body.len(),
+        body.lines().filter(|l| !l.starts_with('#')).count(),
+    );
+    let (rss, hwm) = memory_mib(pid);
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await??;
+    stop.store(true, Ordering::Relaxed);
+    let _ = refresher.join();
+
+    println!(
+        "vpa-recommender --recommender-interval={} --checkpoints-timeout={}",
+        profile.interval, profile.checkpoints_timeout
+    );
+    if let Some((after, rss)) = synced {
+        println!("watch caches synced {after:.1?} after start, RSS {rss:.0} MiB");
+    }
+    print_table(&loops);
+    let steady = loops[1..]
+        .iter()
+        .filter_map(|l| {
+            l.steps
+                .iter()
+                .find(|(n, _)| n == "total")
+                .map(|(_, ms)| *ms)
+        })
+        .max()
+        .unwrap_or(0);
+    println!(
+        "\nsteady loop (slowest of loops 2..{}): {:.2} s (goal < 5 s: {}); RSS now {rss:.0} MiB, peak VmHWM {hwm:.0} MiB (sampled peak {peak_rss:.0}; goal < 150 MiB: {})",
+        loops.len(),
+        steady as f64 / 1000.0,
+        if steady < 5000 { "met" } else { "NOT met" },
+        if hwm < 150.0 { "met" } else { "NOT met" },
+    );
+    println!(
+        "/metrics scrape: {:.2?}, {:.1} MiB, {} series; exit after SIGTERM: {exit}",
+        scrape.0,
+        scrape.1 as f64 / 1_048_576.0,
+        scrape.2
+    );
+    sim.shutdown().await;
+    Ok(())
+}
