@@ -11,8 +11,8 @@
 //! * [`matching::vpa_for_pod`], [`matching::topmost_controller`], [`matching::selector_matches`];
 //! * [`policy`]: container policy lookup and update-mode helpers;
 //! * [`leader_election`]: Lease-based leader election for the recommender and updater;
-//! * [`admin`], [`duration`], [`logging`]: the binaries' shared edges (health/metrics server,
-//!   duration flags, log setup);
+//! * [`admin`], [`duration`], [`logging`], [`scale`], [`watch`]: the binaries' shared edges
+//!   (health/metrics server, duration flags, log setup, scale-subresource selectors, watch caches);
 //! * `testutil` (feature `test-util`): `VpaBuilder`, `PodBuilder`, `FakeControllers`.
 
 pub mod admin;
@@ -33,6 +33,7 @@ pub mod resources;
 pub mod scale;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
+pub mod watch;
 
 /// Installs ring as the process-wide rustls crypto provider. Every binary and test that builds a
 /// TLS client or server calls this first; calling it twice is harmless.

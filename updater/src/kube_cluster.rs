@@ -2,12 +2,9 @@
 //! LimitRanges and controllers, so a loop reads memory instead of listing everything; direct
 //! calls for the Lease, evictions, resizes, patches and events.
 
-use std::fmt::Debug;
-use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -16,16 +13,16 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Client, Resource};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::selector_from_labels;
 use vpa_common::scale::ScaleCache;
+use vpa_common::watch::{api, cache, synced_within};
 
 use crate::cluster::{ActionError, Cluster, ClusterError, UpdaterEvent};
 use crate::pod::PodKey;
@@ -50,42 +47,6 @@ pub struct KubeCluster {
     /// Selectors of VPA targets of other kinds, from their scale subresource.
     scales: tokio::sync::Mutex<ScaleCache>,
     _tasks: JoinSet<()>,
-}
-
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-fn cache<K>(api: Api<K>, config: watcher::Config, tasks: &mut JoinSet<()>) -> Store<K>
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
-{
-    let (reader, writer) = reflector::store();
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    let stream = watcher(api, config)
-        .default_backoff()
-        .modify(|o: &mut K| o.managed_fields_mut().clear())
-        .reflect(writer)
-        .applied_objects();
-    tasks.spawn(async move {
-        stream
-            .for_each(|event| {
-                if let Err(error) = event {
-                    warn!(%kind, %error, "Watch error; retrying");
-                }
-                futures::future::ready(())
-            })
-            .await;
-    });
-    reader
 }
 
 impl KubeCluster {
@@ -127,13 +88,13 @@ impl KubeCluster {
             .await
             .map_err(not_ready)?;
         let (deployments, replica_sets, stateful_sets, daemon_sets, jobs, cron_jobs, rcs) = tokio::join!(
-            wait(&self.deployments, controllers_timeout),
-            wait(&self.replica_sets, controllers_timeout),
-            wait(&self.stateful_sets, controllers_timeout),
-            wait(&self.daemon_sets, controllers_timeout),
-            wait(&self.jobs, controllers_timeout),
-            wait(&self.cron_jobs, controllers_timeout),
-            wait(&self.replication_controllers, controllers_timeout),
+            synced_within(self.deployments.clone(), controllers_timeout),
+            synced_within(self.replica_sets.clone(), controllers_timeout),
+            synced_within(self.stateful_sets.clone(), controllers_timeout),
+            synced_within(self.daemon_sets.clone(), controllers_timeout),
+            synced_within(self.jobs.clone(), controllers_timeout),
+            synced_within(self.cron_jobs.clone(), controllers_timeout),
+            synced_within(self.replication_controllers.clone(), controllers_timeout),
         );
         let optional = [
             ("Deployment", deployments),
@@ -158,17 +119,6 @@ impl KubeCluster {
     fn pods_api(&self, namespace: &str) -> Api<Pod> {
         Api::namespaced(self.client.clone(), namespace)
     }
-}
-
-async fn wait<K>(store: &Store<K>, timeout: Duration) -> bool
-where
-    K: Resource + Clone + 'static,
-    K::DynamicType: Eq + Hash + Clone,
-{
-    matches!(
-        tokio::time::timeout(timeout, store.wait_until_ready()).await,
-        Ok(Ok(()))
-    )
 }
 
 fn read_error(e: kube::Error) -> ClusterError {

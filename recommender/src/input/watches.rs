@@ -3,9 +3,7 @@
 //! cached previous version) and `reason=Evicted` events. Cached objects are trimmed to the
 //! fields the recommender reads, so tens of thousands of pods stay cheap. Edge.
 
-use std::fmt::Debug;
 use std::future::Future;
-use std::hash::Hash;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -15,16 +13,16 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, Event, Pod, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
+use kube::runtime::reflector::Store;
 use kube::runtime::reflector::store::WriterDropped;
-use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::{Client, Resource};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::warn;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::selector_from_labels;
+use vpa_common::watch::{api, reflect as cache, synced_within as wait};
 
 use super::oom::{OomEvent, ooms_in_eviction_event, ooms_in_pod_update};
 use super::snapshot::{ControllerInfo, Controllers};
@@ -50,60 +48,6 @@ pub struct Watches {
     cron_jobs: Store<CronJob>,
     replication_controllers: Store<ReplicationController>,
     _tasks: JoinSet<()>,
-}
-
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// Spawns a reflector for `K`, trimming every object with `trim` and calling `on_apply` with the
-/// cached previous version (if any) and the new one before the cache takes it.
-fn cache<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    tasks: &mut JoinSet<()>,
-    trim: fn(&mut K),
-    mut on_apply: impl FnMut(Option<&K>, &K) + Send + 'static,
-) -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let previous = reader.clone();
-    let kind = K::kind(&()).to_string();
-    let stream = watcher(api, config)
-        .default_backoff()
-        .modify(move |o: &mut K| {
-            o.managed_fields_mut().clear();
-            trim(o);
-        })
-        .map(move |event| {
-            if let Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = &event {
-                let old = previous.get(&ObjectRef::from_obj(o));
-                on_apply(old.as_deref(), o);
-            }
-            event
-        })
-        .reflect(writer)
-        .applied_objects();
-    tasks.spawn(async move {
-        stream
-            .for_each(|event| {
-                if let Err(error) = event {
-                    warn!(%kind, %error, "Watch error; retrying");
-                }
-                futures::future::ready(())
-            })
-            .await;
-    });
-    reader
 }
 
 fn no_trim<K>(_: &mut K) {}
@@ -380,20 +324,6 @@ fn add<K: Resource<DynamicType = ()> + Clone + 'static>(
             },
         );
     }
-}
-
-/// Whether `store` got its first full list within `timeout` (boxed so the future owns its store).
-fn wait<K>(store: Store<K>, timeout: Duration) -> Pin<Box<dyn Future<Output = bool> + Send>>
-where
-    K: Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + Hash + Clone + Send + Sync,
-{
-    Box::pin(async move {
-        matches!(
-            tokio::time::timeout(timeout, store.wait_until_ready()).await,
-            Ok(Ok(()))
-        )
-    })
 }
 
 #[cfg(test)]
