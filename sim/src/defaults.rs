@@ -56,6 +56,28 @@ fn template(spec: &mut Value) {
     }
 }
 
+/// A ReplicationController's selector and labels default to its template's labels (its selector
+/// is a plain map, not a LabelSelector).
+fn replication_controller_labels(obj: &mut Value) {
+    let Some(labels) = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+        .cloned()
+    else {
+        return;
+    };
+    let empty = |v: Option<&Value>| v.and_then(Value::as_object).is_none_or(|m| m.is_empty());
+    if empty(obj.pointer("/spec/selector")) {
+        obj["spec"]["selector"] = labels.clone();
+    }
+    if empty(obj.pointer("/metadata/labels")) {
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        obj["metadata"]["labels"] = labels;
+    }
+}
+
 /// Fills the defaults of a built-in `kind` in place.
 pub fn apply(kind: &str, obj: &mut Value) {
     let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
@@ -77,6 +99,23 @@ pub fn apply(kind: &str, obj: &mut Value) {
         "ReplicaSet" | "StatefulSet" => {
             set(spec, "replicas", json!(1));
             template(spec);
+        }
+        "ReplicationController" => {
+            set(spec, "replicas", json!(1));
+            template(spec);
+            replication_controller_labels(obj);
+        }
+        "HorizontalPodAutoscaler" => {
+            set(spec, "minReplicas", json!(1));
+            // An HPA without metrics targets 80% average CPU utilization.
+            if spec
+                .get("metrics")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+            {
+                spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+            }
         }
         "DaemonSet" | "Job" => template(spec),
         "Service" => {
@@ -124,5 +163,31 @@ mod tests {
         assert_eq!(d["spec"]["replicas"], 1);
         assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
         assert_eq!(d["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+    }
+
+    #[test]
+    fn replication_controllers_take_selector_and_labels_from_the_template() {
+        let mut rc = json!({"metadata": {"name": "r"}, "spec": {"template": {"metadata": {"labels": {"app": "r"}},
+            "spec": {"containers": [{"name": "a", "image": "i:1"}]}}}});
+        apply("ReplicationController", &mut rc);
+        assert_eq!(rc["spec"]["replicas"], 1);
+        assert_eq!(rc["spec"]["selector"], json!({"app": "r"}));
+        assert_eq!(rc["metadata"]["labels"], json!({"app": "r"}));
+        let mut own = json!({"metadata": {"labels": {"x": "y"}}, "spec": {"selector": {"app": "s"},
+            "template": {"metadata": {"labels": {"app": "s", "v": "1"}}}}});
+        apply("ReplicationController", &mut own);
+        assert_eq!(own["spec"]["selector"], json!({"app": "s"}));
+        assert_eq!(own["metadata"]["labels"], json!({"x": "y"}));
+    }
+
+    #[test]
+    fn horizontal_pod_autoscalers_default_to_one_replica_and_80_percent_cpu() {
+        let mut hpa = json!({"spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": "Deployment", "name": "d"}}});
+        apply("HorizontalPodAutoscaler", &mut hpa);
+        assert_eq!(hpa["spec"]["minReplicas"], 1);
+        assert_eq!(
+            hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            80
+        );
     }
 }

@@ -319,6 +319,24 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
                 ("IP", ".status.podIP", 1),
                 ("NODE", ".spec.nodeName", 1),
             ]),
+        res(
+            v1,
+            "replicationcontrollers",
+            "ReplicationController",
+            true,
+            "io.k8s.api.core.v1.ReplicationController",
+        )
+        .short(&["rc"])
+        .all()
+        .status()
+        .scale()
+        .cols(&[
+            ("NAME", "", 0),
+            ("DESIRED", ".spec.replicas", 0),
+            ("CURRENT", ".status.replicas", 0),
+            ("READY", ".status.readyReplicas", 0),
+            ("AGE", "", 0),
+        ]),
         res(v1, "events", "Event", true, "io.k8s.api.core.v1.Event")
             .short(&["ev"])
             .cols(&[
@@ -480,6 +498,25 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
         .short(&["cj"])
         .all()
         .status(),
+        res(
+            "autoscaling/v2",
+            "horizontalpodautoscalers",
+            "HorizontalPodAutoscaler",
+            true,
+            "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+        )
+        .short(&["hpa"])
+        .all()
+        .status()
+        .cols(&[
+            ("NAME", "", 0),
+            ("REFERENCE", "hpa:reference", 0),
+            ("TARGETS", "hpa:targets", 0),
+            ("MINPODS", ".spec.minReplicas", 0),
+            ("MAXPODS", ".spec.maxReplicas", 0),
+            ("REPLICAS", ".status.currentReplicas", 0),
+            ("AGE", "", 0),
+        ]),
         res(
             "policy/v1",
             "poddisruptionbudgets",

@@ -220,6 +220,16 @@ fn computed(key: &str, o: &Value, now: DateTime<Utc>) -> Value {
             json!(if ready { "Ready" } else { "NotReady" })
         }
         "node:roles" => json!("<none>"),
+        "hpa:reference" => json!(format!(
+            "{}/{}",
+            o.pointer("/spec/scaleTargetRef/kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            o.pointer("/spec/scaleTargetRef/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        )),
+        "hpa:targets" => json!(hpa_targets(o)),
         "service:ports" => {
             let ports: Vec<String> = o
                 .pointer("/spec/ports")
@@ -266,6 +276,62 @@ fn computed(key: &str, o: &Value, now: DateTime<Utc>) -> Value {
                 .unwrap_or_default()
         )),
         _ => Value::Null,
+    }
+}
+
+/// An HPA's TARGETS cell: each Resource metric as `<name>: <current>/<target>`, with
+/// `<unknown>` while the status carries no current value.
+fn hpa_targets(o: &Value) -> String {
+    let current = |name: &str| {
+        o.pointer("/status/currentMetrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| m.pointer("/resource/name").and_then(Value::as_str) == Some(name))
+            .and_then(|m| m.pointer("/resource/current").cloned())
+    };
+    let parts: Vec<String> = o
+        .pointer("/spec/metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let Some(res) = m.get("resource") else {
+                return format!("{}: <unknown>", m["type"].as_str().unwrap_or("metric"));
+            };
+            let name = res["name"].as_str().unwrap_or_default();
+            let target = &res["target"];
+            let (want, have) = match target["averageUtilization"].as_i64() {
+                Some(pct) => (
+                    format!("{pct}%"),
+                    current(name)
+                        .and_then(|c| c["averageUtilization"].as_i64())
+                        .map(|c| format!("{c}%")),
+                ),
+                None => (
+                    target["averageValue"]
+                        .as_str()
+                        .or(target["value"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    current(name).and_then(|c| {
+                        c["averageValue"]
+                            .as_str()
+                            .or(c["value"].as_str())
+                            .map(String::from)
+                    }),
+                ),
+            };
+            format!(
+                "{name}: {}/{want}",
+                have.unwrap_or_else(|| "<unknown>".into())
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        "<none>".into()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -417,5 +483,31 @@ mod tests {
             ]
         );
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    }
+
+    #[test]
+    fn hpa_table_shows_reference_and_targets() {
+        let r = Registry::builtin();
+        let hpas = r
+            .get("autoscaling", "v2", "horizontalpodautoscalers")
+            .unwrap();
+        let now = Utc::now();
+        let hpa = json!({"metadata": {"name": "h", "creationTimestamp": now.to_rfc3339()},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 4,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}}}]},
+            "status": {"currentReplicas": 2, "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 35}}}]}});
+        let t = table(&hpas, &[&hpa], json!({}), IncludeObject::None, now);
+        assert_eq!(
+            t["rows"][0]["cells"].as_array().unwrap()[..6],
+            [
+                json!("h"),
+                json!("Deployment/web"),
+                json!("cpu: 35%/80%, memory: <unknown>/100Mi"),
+                json!("1"),
+                json!("4"),
+                json!("2")
+            ]
+        );
     }
 }

@@ -166,6 +166,61 @@ async fn kubectl_rollouts_scale_and_top_work_against_the_cluster() {
         "default usage shows in top:\n{top}"
     );
 
+    // ReplicationControllers: created from YAML, listed with their columns, scaled.
+    let rc_yaml = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        rc_yaml.path(),
+        "apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: legacy\nspec:\n  replicas: 2\n  template:\n    metadata:\n      labels:\n        app: legacy\n    spec:\n      containers:\n      - name: c\n        image: i:1\n",
+    )
+    .unwrap();
+    let path = rc_yaml.path().to_str().unwrap();
+    kubectl(&bin, &kc, &["apply", "-f", path]).await;
+    kubectl(&bin, &kc, &["scale", "rc", "legacy", "--replicas=3"]).await;
+    let mut rcs = String::new();
+    for _ in 0..100 {
+        rcs = kubectl(&bin, &kc, &["get", "rc"]).await;
+        if rcs.lines().nth(1).is_some_and(|l| {
+            l.split_whitespace().collect::<Vec<_>>()[..4] == ["legacy", "3", "3", "3"]
+        }) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let header: Vec<&str> = rcs
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        "{rcs}"
+    );
+    assert!(
+        rcs.lines().nth(1).is_some_and(
+            |l| l.split_whitespace().collect::<Vec<_>>()[..4] == ["legacy", "3", "3", "3"]
+        ),
+        "{rcs}"
+    );
+    let owners = kubectl(
+        &bin,
+        &kc,
+        &[
+            "get",
+            "pods",
+            "-l",
+            "app=legacy",
+            "-o",
+            "jsonpath={.items[*].metadata.ownerReferences[0].kind}",
+        ],
+    )
+    .await;
+    assert_eq!(
+        owners.split_whitespace().collect::<Vec<_>>(),
+        ["ReplicationController"; 3]
+    );
+
     kubectl(&bin, &kc, &["run", "huge", "--image=i", "--overrides={\"spec\":{\"containers\":[{\"name\":\"huge\",\"image\":\"i\",\"resources\":{\"requests\":{\"memory\":\"64Gi\"}}}]}}"]).await;
     let mut described = String::new();
     for _ in 0..100 {

@@ -1,12 +1,15 @@
 //! The simulated cluster through kube-rs: Deployments roll out ReplicaSets and running pods,
 //! evicted pods come back, scale is reflected, other workload kinds and Services get their pods
-//! and Endpoints, and pods that fit nowhere stay Pending with an Unschedulable condition.
+//! and Endpoints, ReplicationControllers keep their pods through the scale subresource, HPAs are
+//! stored, and pods that fit nowhere stay Pending with an Unschedulable condition.
 
 mod cluster_support;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v1::Scale;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, ReplicationController, Service};
 use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use vpa_sim::SimOptions;
@@ -329,6 +332,91 @@ async fn cron_jobs_start_jobs_on_schedule_on_the_accelerated_clock() {
     .await;
     let status = cronjobs.get("tick").await.unwrap().status.unwrap();
     assert!(status.last_schedule_time.is_some());
+    cluster.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn replication_controllers_keep_their_pods_and_scale_through_the_subresource() {
+    let (sim, cluster, client) = cluster(&["n1:4:8Gi"], SimOptions::default()).await;
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    let rcs: Api<ReplicationController> = Api::default_namespaced(client.clone());
+    // No selector: it defaults to the template's labels, a plain map.
+    let rc = json!({"metadata": {"name": "legacy"}, "spec": {"replicas": 2, "template": {
+        "metadata": {"labels": {"app": "legacy", "tier": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+    let created = rcs
+        .create(&PostParams::default(), &serde_json::from_value(rc).unwrap())
+        .await
+        .unwrap();
+    let spec = created.spec.unwrap();
+    assert_eq!(
+        spec.selector.unwrap().into_iter().collect::<Vec<_>>(),
+        [
+            ("app".to_string(), "legacy".to_string()),
+            ("tier".to_string(), "web".to_string())
+        ]
+    );
+    let uid = created.metadata.uid.unwrap();
+
+    eventually("2 ready replicas", || async {
+        let s = rcs.get("legacy").await.unwrap().status?;
+        (s.ready_replicas == Some(2)).then_some(())
+    })
+    .await;
+    let running = running_pods(&pods, "app=legacy").await;
+    assert_eq!(running.len(), 2);
+    for p in &running {
+        let owner = &p.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
+            ("ReplicationController", uid.as_str(), Some(true))
+        );
+    }
+
+    let scale: Scale = rcs.get_scale("legacy").await.unwrap();
+    let status = scale.status.unwrap();
+    assert_eq!(
+        (scale.spec.unwrap().replicas, status.replicas),
+        (Some(2), 2)
+    );
+    assert_eq!(status.selector.as_deref(), Some("app=legacy,tier=web"));
+    rcs.patch_scale(
+        "legacy",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 3}})),
+    )
+    .await
+    .unwrap();
+    eventually("3 running pods after scaling up", || async {
+        (running_pods(&pods, "app=legacy").await.len() == 3).then_some(())
+    })
+    .await;
+    // A deleted pod is replaced.
+    let victim = running[0].metadata.name.clone().unwrap();
+    pods.delete(&victim, &Default::default()).await.unwrap();
+    eventually("the deleted pod replaced", || async {
+        let now = running_pods(&pods, "app=legacy").await;
+        (now.len() == 3
+            && now
+                .iter()
+                .all(|p| p.metadata.name.as_ref() != Some(&victim)))
+        .then_some(())
+    })
+    .await;
+
+    // HPAs are stored and listed like any namespaced kind, with their defaults.
+    let hpas: Api<HorizontalPodAutoscaler> = Api::default_namespaced(client.clone());
+    let hpa = json!({"metadata": {"name": "legacy"}, "spec": {"maxReplicas": 5,
+        "scaleTargetRef": {"apiVersion": "v1", "kind": "ReplicationController", "name": "legacy"}}});
+    hpas.create(
+        &PostParams::default(),
+        &serde_json::from_value(hpa).unwrap(),
+    )
+    .await
+    .unwrap();
+    let listed = hpas.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].spec.as_ref().unwrap().min_replicas, Some(1));
     cluster.stop().await;
     sim.shutdown().await;
 }

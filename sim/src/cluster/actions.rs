@@ -11,6 +11,8 @@ pub enum Kind {
     Pod,
     /// apps/v1 ReplicaSet.
     ReplicaSet,
+    /// core/v1 ReplicationController.
+    ReplicationController,
     /// apps/v1 Deployment.
     Deployment,
     /// apps/v1 StatefulSet.
@@ -37,6 +39,9 @@ impl Kind {
         let (group, version, kind, plural) = match self {
             Kind::Pod => ("", "v1", "Pod", "pods"),
             Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
+            Kind::ReplicationController => {
+                ("", "v1", "ReplicationController", "replicationcontrollers")
+            }
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
             Kind::StatefulSet => ("apps", "v1", "StatefulSet", "statefulsets"),
             Kind::DaemonSet => ("apps", "v1", "DaemonSet", "daemonsets"),

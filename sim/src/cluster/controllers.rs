@@ -125,6 +125,9 @@ pub async fn reconcile_once(client: &Client, now: DateTime<Utc>) -> Result<(), k
     for rs in &replica_sets {
         actions.extend(workloads::plan_replica_set(rs, &pods));
     }
+    for rc in &list_all(client, Kind::ReplicationController).await? {
+        actions.extend(workloads::plan_replica_set(rc, &pods));
+    }
     let nodes = list_all(client, Kind::Node).await?;
     for s in &list_all(client, Kind::StatefulSet).await? {
         actions.extend(sets::plan_stateful_set(s, &pods));

@@ -1,7 +1,8 @@
 //! Deployment and ReplicaSet controllers' decisions (pure), after kube-controller-manager: a
 //! Deployment owns one ReplicaSet per pod-template hash and rolls from old to new within
-//! maxSurge/maxUnavailable (or all at once with `Recreate`); a ReplicaSet keeps `spec.replicas`
-//! active pods, replacing deleted or evicted ones.
+//! maxSurge/maxUnavailable (or all at once with `Recreate`); a ReplicaSet (or a
+//! ReplicationController, its older twin) keeps `spec.replicas` active pods, replacing deleted or
+//! evicted ones.
 
 use serde_json::{Value, json};
 
@@ -227,8 +228,14 @@ fn deployment_status(
     })
 }
 
-/// The writes that keep ReplicaSet `rs` at `spec.replicas` active pods, given every pod.
+/// The writes that keep ReplicaSet or ReplicationController `rs` (told apart by its `kind`) at
+/// `spec.replicas` active pods, given every pod.
 pub fn plan_replica_set(rs: &Value, all_pods: &[Value]) -> Vec<Action> {
+    let kind = if rs["kind"] == "ReplicationController" {
+        Kind::ReplicationController
+    } else {
+        Kind::ReplicaSet
+    };
     let desired = spec_replicas(rs);
     let mut pods: Vec<&Value> = owned_by(rs, all_pods)
         .into_iter()
@@ -273,7 +280,7 @@ pub fn plan_replica_set(rs: &Value, all_pods: &[Value]) -> Vec<Action> {
     });
     if rs.get("status") != Some(&status) {
         actions.push(Action::Status(
-            Kind::ReplicaSet,
+            kind,
             meta(rs, "namespace").into(),
             meta(rs, "name").into(),
             status,

@@ -161,3 +161,34 @@ fn new_replica_sets_take_the_next_revision_and_the_deployment_follows() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn replication_controllers_create_their_own_pods_and_report_their_own_status() {
+    let rc = json!({"apiVersion": "v1", "kind": "ReplicationController",
+        "metadata": {"name": "legacy", "namespace": "ns", "uid": "rc-uid"},
+        "spec": {"replicas": 2, "selector": {"app": "legacy"},
+            "template": {"metadata": {"labels": {"app": "legacy"}}, "spec": {"containers": []}}}});
+    let actions = plan_replica_set(&rc, &[]);
+    let created: Vec<&Value> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Create(Kind::Pod, p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 2, "{actions:?}");
+    let owner = &created[0]["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["apiVersion"], &owner["uid"]),
+        (
+            &json!("ReplicationController"),
+            &json!("v1"),
+            &json!("rc-uid")
+        )
+    );
+    assert_eq!(created[0]["metadata"]["labels"], json!({"app": "legacy"}));
+    assert!(
+        matches!(actions.last(), Some(Action::Status(Kind::ReplicationController, ns, name, _)) if ns == "ns" && name == "legacy"),
+        "{actions:?}"
+    );
+}

@@ -23,8 +23,9 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
     static DEFS: OnceLock<Map<String, Value>> = OnceLock::new();
     DEFS.get_or_init(|| {
         use k8s_openapi::api::{
-            admissionregistration::v1 as adm, apps::v1 as apps, batch::v1 as batch,
-            coordination::v1 as coord, core::v1 as core, policy::v1 as policy, rbac::v1 as rbac,
+            admissionregistration::v1 as adm, apps::v1 as apps, autoscaling::v2 as hpa,
+            batch::v1 as batch, coordination::v1 as coord, core::v1 as core, policy::v1 as policy,
+            rbac::v1 as rbac,
         };
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
         let mut g = SchemaSettings::openapi3().into_generator();
@@ -34,6 +35,7 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
         register!(
             core::Namespace,
             core::Pod,
+            core::ReplicationController,
             core::Event,
             core::LimitRange,
             core::ResourceQuota,
@@ -50,6 +52,7 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
             apps::DaemonSet,
             batch::Job,
             batch::CronJob,
+            hpa::HorizontalPodAutoscaler,
             policy::PodDisruptionBudget,
             policy::Eviction,
             coord::Lease,

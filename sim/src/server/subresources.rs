@@ -20,7 +20,14 @@ use crate::store::{DeleteOptions, StoredObject};
 pub fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
     let selector = obj
         .pointer("/spec/selector")
-        .map(label_selector_string)
+        .map(|sel| {
+            if info.kind == "ReplicationController" {
+                // A plain label map, not a LabelSelector.
+                label_selector_string(&json!({ "matchLabels": sel }))
+            } else {
+                label_selector_string(sel)
+            }
+        })
         .unwrap_or_default();
     let m = &obj["metadata"];
     json!({
@@ -32,7 +39,8 @@ pub fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
     })
 }
 
-fn label_selector_string(sel: &Value) -> String {
+/// A LabelSelector object rendered as a selector string (`a=b,c in (d,e)`), keys in order.
+pub(crate) fn label_selector_string(sel: &Value) -> String {
     let mut parts: Vec<String> = sel
         .get("matchLabels")
         .and_then(Value::as_object)
