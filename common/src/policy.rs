@@ -94,6 +94,24 @@ pub fn admission_applies(vpa: &VerticalPodAutoscaler) -> bool {
     update_mode(vpa) != UpdateMode::Off || has_startup_boost(vpa)
 }
 
+/// Which namespaces' VPAs a component handles (`--vpa-object-namespace`,
+/// `--ignored-vpa-object-namespaces`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamespaceFilter {
+    /// Only this namespace when set (`--vpa-object-namespace`).
+    pub only: Option<String>,
+    /// Never these namespaces (`--ignored-vpa-object-namespaces`).
+    pub ignored: Vec<String>,
+}
+
+impl NamespaceFilter {
+    /// Whether objects in `namespace` are handled.
+    pub fn allows(&self, namespace: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == namespace)
+            && !self.ignored.iter().any(|n| n == namespace)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +161,21 @@ mod tests {
         let a: Amounts = [("cpu".into(), 5), ("memory".into(), 7)].into();
         let only_cpu = filter_controlled(&a, &["cpu".to_string()]);
         assert_eq!(only_cpu, [("cpu".to_string(), 5)].into());
+    }
+
+    #[test]
+    fn namespace_filter_honours_only_and_ignored() {
+        let all = NamespaceFilter::default();
+        assert!(all.allows("a"));
+        let only = NamespaceFilter {
+            only: Some("a".into()),
+            ignored: vec![],
+        };
+        assert!(only.allows("a") && !only.allows("b"));
+        let ignored = NamespaceFilter {
+            only: None,
+            ignored: vec!["kube-system".into()],
+        };
+        assert!(ignored.allows("a") && !ignored.allows("kube-system"));
     }
 }

@@ -47,22 +47,7 @@ impl Default for AdmissionStatus {
     }
 }
 
-/// Which VPAs the updater looks at.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct NamespaceFilter {
-    /// Only this namespace when set (`--vpa-object-namespace`).
-    pub only: Option<String>,
-    /// Never these namespaces (`--ignored-vpa-object-namespaces`).
-    pub ignored: Vec<String>,
-}
-
-impl NamespaceFilter {
-    /// Whether objects in `namespace` are handled.
-    pub fn allows(&self, namespace: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == namespace)
-            && !self.ignored.iter().any(|n| n == namespace)
-    }
-}
+pub use vpa_common::policy::NamespaceFilter;
 
 /// Everything the update loop needs to decide.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,26 +79,5 @@ impl Default for UpdaterConfig {
             admission: AdmissionStatus::default(),
             namespaces: NamespaceFilter::default(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespace_filter_honours_only_and_ignored() {
-        let all = NamespaceFilter::default();
-        assert!(all.allows("a"));
-        let only = NamespaceFilter {
-            only: Some("a".into()),
-            ignored: vec![],
-        };
-        assert!(only.allows("a") && !only.allows("b"));
-        let ignored = NamespaceFilter {
-            only: None,
-            ignored: vec!["kube-system".into()],
-        };
-        assert!(ignored.allows("a") && !ignored.allows("kube-system"));
     }
 }

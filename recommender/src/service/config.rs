@@ -12,22 +12,7 @@ use crate::model::AggregationsConfig;
 /// Name of the recommender that also handles VPAs naming no recommender.
 pub const DEFAULT_RECOMMENDER_NAME: &str = "default";
 
-/// Which namespaces' VPAs are handled.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NamespaceFilter {
-    /// Only this namespace when set (`--vpa-object-namespace`).
-    pub only: Option<String>,
-    /// Never these namespaces (`--ignored-vpa-object-namespaces`).
-    pub ignored: Vec<String>,
-}
-
-impl NamespaceFilter {
-    /// Whether objects in `namespace` are handled.
-    pub fn allows(&self, namespace: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == namespace)
-            && !self.ignored.iter().any(|n| n == namespace)
-    }
-}
+pub use vpa_common::policy::NamespaceFilter;
 
 /// Where usage history comes from at start.
 #[derive(Clone, Debug)]
@@ -125,26 +110,5 @@ impl ServiceConfig {
             leader_election: None,
             controllers_sync_timeout: Duration::from_secs(30),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespace_filter_honours_only_and_ignored() {
-        let all = NamespaceFilter::default();
-        assert!(all.allows("a"));
-        let only = NamespaceFilter {
-            only: Some("a".into()),
-            ignored: vec![],
-        };
-        assert!(only.allows("a") && !only.allows("b"));
-        let ignored = NamespaceFilter {
-            only: None,
-            ignored: vec!["kube-system".into()],
-        };
-        assert!(ignored.allows("a") && !ignored.allows("kube-system"));
     }
 }
