@@ -28,38 +28,6 @@ const COMPONENTS: [(&str, &str); 3] = [
 
 /// Rules (component, apiGroup, resource, verb) the RBAC keeps although this run does not use them.
 const UNUSED_ALLOWED: &[(&str, &str, &str, &str)] = &[
-    // All three watch ReplicationControllers to resolve the owners of RC-managed pods in a real
-    // cluster; vpa-sim does not serve that resource (404, no request reaches the authorizer).
-    ("vpa-recommender", "", "replicationcontrollers", "list"),
-    ("vpa-recommender", "", "replicationcontrollers", "watch"),
-    ("vpa-updater", "", "replicationcontrollers", "list"),
-    ("vpa-updater", "", "replicationcontrollers", "watch"),
-    (
-        "vpa-admission-controller",
-        "",
-        "replicationcontrollers",
-        "list",
-    ),
-    (
-        "vpa-admission-controller",
-        "",
-        "replicationcontrollers",
-        "watch",
-    ),
-    // The admission controller watches HPAs (upstream's HPA-conflict check); vpa-sim does not serve
-    // autoscaling HorizontalPodAutoscalers either.
-    (
-        "vpa-admission-controller",
-        "autoscaling",
-        "horizontalpodautoscalers",
-        "list",
-    ),
-    (
-        "vpa-admission-controller",
-        "autoscaling",
-        "horizontalpodautoscalers",
-        "watch",
-    ),
     // The recommender and updater read /scale to find the selector of targets of custom kinds;
     // the hamster is a Deployment, resolved from the watch caches.
     ("vpa-recommender", "*", "*/scale", "get"),
