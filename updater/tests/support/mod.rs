@@ -11,8 +11,17 @@ use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
 use vpa_common::api::VerticalPodAutoscaler;
-use vpa_sim::{Sim, SimOptions};
+use vpa_sim::{AuditLog, Sim, SimOptions};
+use vpa_updater::cluster::Cluster;
+use vpa_updater::config::UpdaterConfig;
+use vpa_updater::health::Health;
+use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::logic::Updater;
+use vpa_updater::metrics::Metrics;
 
 pub const NS: &str = "default";
 
@@ -38,15 +47,8 @@ where
 /// (limits 200m / 100Mi), a VPA in `mode` recommending 500m / 200Mi, and the admission
 /// controller's Lease renewed `lease_age_secs` ago.
 pub async fn cluster(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64) -> Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    let client = vpa_updater::run::updater_client(config).unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
+    let client = client(sim).await;
+    install_crds(&client).await;
     let deploy: Deployment = create(
         &client,
         NS,
@@ -88,18 +90,40 @@ pub async fn cluster(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64
     vpas.patch_status("app-vpa", &PatchParams::default(), &Patch::Merge(status))
         .await
         .unwrap();
+    create_lease(&client, lease_age_secs).await;
+    client
+}
+
+/// The updater's client (no 429/503 retry layer) for the sim's admin kubeconfig.
+pub async fn client(sim: &Sim) -> Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    vpa_updater::run::updater_client(config).unwrap()
+}
+
+/// Serves the VPA CRDs.
+pub async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+}
+
+/// Creates the admission controller's status Lease, renewed `lease_age_secs` ago.
+pub async fn create_lease(client: &Client, lease_age_secs: i64) {
     let renewed = vpa_updater::time::now().as_second() - lease_age_secs;
     let renewed = k8s_openapi::jiff::Timestamp::from_second(renewed)
         .unwrap()
         .to_string();
     let _: Lease = create(
-        &client,
+        client,
         "kube-system",
         json!({"metadata": {"name": "vpa-admission-controller"},
             "spec": {"holderIdentity": "ac", "renewTime": renewed.replace('Z', ".000000Z")}}),
     )
     .await;
-    client
 }
 
 /// Renews the admission controller's Lease now, as a running admission controller would.
@@ -135,4 +159,60 @@ pub async fn pod_names(client: &Client) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// An updater over fresh watch caches of `client` (synced before it returns) with `config`.
+pub async fn start_updater(client: Client, config: UpdaterConfig) -> Updater<KubeCluster> {
+    let cluster = KubeCluster::start(client, None);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        cluster.wait_ready(Duration::from_secs(2)),
+    )
+    .await
+    .expect("caches sync")
+    .unwrap();
+    let health = Health::new(config.interval);
+    Updater::new(cluster, config, Arc::new(Metrics::default()), health)
+}
+
+/// Names of the pods whose `eviction` subresource the API server was asked to create, in order.
+pub fn eviction_requests(log: &AuditLog) -> Vec<String> {
+    log.records()
+        .into_iter()
+        .filter(|r| r.resource == "pods" && r.subresource == "eviction" && r.verb == "create")
+        .map(|r| r.name)
+        .collect()
+}
+
+/// Polls `check` every 50 ms until it holds, failing after `secs` seconds with `what`.
+pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Patches the VPA `app-vpa`'s `updatePolicy.minReplicas` (None removes it) and waits until the
+/// updater's VPA cache has the change.
+pub async fn set_min_replicas(client: &Client, updater: &Updater<KubeCluster>, min: Option<i32>) {
+    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
+    let patch = json!({"spec": {"updatePolicy": {"minReplicas": min}}});
+    vpas.patch("app-vpa", &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .unwrap();
+    eventually(10, "the VPA cache sees minReplicas", || async {
+        updater
+            .cluster()
+            .list_vpas()
+            .await
+            .unwrap()
+            .iter()
+            .any(|v| v.spec.update_policy.as_ref().and_then(|p| p.min_replicas) == min)
+    })
+    .await;
 }
