@@ -536,8 +536,13 @@ impl Shared {
             };
             if sub == "scale" {
                 let replicas = new.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+                // The Scale's resourceVersion (a PUT's) is a precondition on the object.
+                let rv = new.pointer("/metadata/resourceVersion").cloned();
                 new = cur.value.clone();
-                new["spec"]["replicas"] = replicas;
+                crate::server::set_scale_replicas(info, &mut new, replicas);
+                if let Some(rv) = rv.filter(|v| v.is_string()) {
+                    new["metadata"]["resourceVersion"] = rv;
+                }
             }
             let expected = new
                 .pointer("/metadata/resourceVersion")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::resource::{ALL_VERBS, PrinterColumn, ResourceInfo, SCALE, STATUS, Schema};
+use crate::resource::{ALL_VERBS, PrinterColumn, ResourceInfo, SCALE, STATUS, ScalePaths, Schema};
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -79,6 +79,9 @@ pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
                 },
                 stored: true,
                 storage_version: storage.clone(),
+                scale_paths: v
+                    .pointer("/subresources/scale")
+                    .and_then(ScalePaths::from_crd),
             }
         })
         .collect();

@@ -90,6 +90,40 @@ pub struct PrinterColumn {
     pub json_path: String,
 }
 
+/// Where a custom kind keeps what its scale subresource shows, as JSON pointers (`/spec/replicas`)
+/// converted from the CRD's `subresources.scale` JSON paths (`.spec.replicas`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalePaths {
+    /// `specReplicasPath`: read into and written from the Scale's `spec.replicas`.
+    pub spec_replicas: String,
+    /// `statusReplicasPath`: the Scale's `status.replicas`.
+    pub status_replicas: String,
+    /// `labelSelectorPath`: a string field holding a serialized label selector (`status.selector`).
+    pub label_selector: Option<String>,
+}
+
+impl ScalePaths {
+    /// From a CRD version's `subresources.scale` object; `None` without `specReplicasPath`.
+    pub fn from_crd(scale: &Value) -> Option<Self> {
+        let pointer = |key: &str| scale.get(key).and_then(Value::as_str).map(json_pointer);
+        Some(ScalePaths {
+            spec_replicas: pointer("specReplicasPath")?,
+            status_replicas: pointer("statusReplicasPath").unwrap_or_default(),
+            label_selector: pointer("labelSelectorPath"),
+        })
+    }
+}
+
+/// A simple JSON path of dotted fields (`.spec.replicas`) as a JSON pointer (`/spec/replicas`).
+pub fn json_pointer(path: &str) -> String {
+    path.trim()
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|f| !f.is_empty())
+        .map(|f| format!("/{}", f.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
 /// Where a kind's schema comes from.
 #[derive(Debug, Clone)]
 pub enum Schema {
@@ -132,6 +166,9 @@ pub struct ResourceInfo {
     pub stored: bool,
     /// The version objects are stored in (CRDs with several versions).
     pub storage_version: String,
+    /// A custom kind's scale paths; `None` for built-in kinds (`spec.replicas`, `status.replicas`,
+    /// `spec.selector`).
+    pub scale_paths: Option<ScalePaths>,
 }
 
 impl ResourceInfo {
@@ -199,6 +236,7 @@ fn res(gv: &str, plural: &str, kind: &str, namespaced: bool, schema: &'static st
             },
             stored: true,
             storage_version: version.to_string(),
+            scale_paths: None,
         },
     }
 }
@@ -398,6 +436,20 @@ pub fn builtin_resources() -> Vec<ResourceInfo> {
             "io.k8s.api.core.v1.Endpoints",
         )
         .short(&["ep"]),
+        res(
+            "discovery.k8s.io/v1",
+            "endpointslices",
+            "EndpointSlice",
+            true,
+            "io.k8s.api.discovery.v1.EndpointSlice",
+        )
+        .cols(&[
+            ("NAME", "", 0),
+            ("ADDRESSTYPE", ".addressType", 0),
+            ("PORTS", "slice:ports", 0),
+            ("ENDPOINTS", "slice:endpoints", 0),
+            ("AGE", "", 0),
+        ]),
         res(v1, "secrets", "Secret", true, "io.k8s.api.core.v1.Secret").cols(&[
             ("NAME", "", 0),
             ("TYPE", ".type", 0),
@@ -758,6 +810,25 @@ mod tests {
                 .allows("create")
         );
         assert_eq!(r.groups()[0].0, "");
+    }
+
+    #[test]
+    fn crd_scale_paths_become_json_pointers() {
+        let paths = ScalePaths::from_crd(&serde_json::json!({"specReplicasPath": ".spec.size",
+            "statusReplicasPath": ".status.count", "labelSelectorPath": ".status.sel"}))
+        .unwrap();
+        assert_eq!(
+            (
+                paths.spec_replicas.as_str(),
+                paths.status_replicas.as_str(),
+                paths.label_selector.as_deref()
+            ),
+            ("/spec/size", "/status/count", Some("/status/sel"))
+        );
+        assert_eq!(
+            ScalePaths::from_crd(&serde_json::json!({"statusReplicasPath": ".status.n"})),
+            None
+        );
     }
 
     #[test]

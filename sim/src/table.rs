@@ -230,6 +230,33 @@ fn computed(key: &str, o: &Value, now: DateTime<Utc>) -> Value {
                 .unwrap_or_default()
         )),
         "hpa:targets" => json!(hpa_targets(o)),
+        "slice:ports" => {
+            let ports: Vec<String> = o["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["port"].as_i64().map(|n| n.to_string()))
+                .collect();
+            json!(if ports.is_empty() {
+                "<unset>".to_string()
+            } else {
+                ports.join(",")
+            })
+        }
+        "slice:endpoints" => {
+            let addrs: Vec<&str> = o["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e["addresses"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .collect();
+            json!(match addrs.len() {
+                0 => "<unset>".to_string(),
+                n if n > 3 => format!("{} + {} more...", addrs[..3].join(","), n - 3),
+                _ => addrs.join(","),
+            })
+        }
         "service:ports" => {
             let ports: Vec<String> = o
                 .pointer("/spec/ports")

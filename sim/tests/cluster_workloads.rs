@@ -10,6 +10,7 @@ use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, ReplicationController, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use vpa_sim::SimOptions;
@@ -299,6 +300,47 @@ async fn stateful_sets_daemon_sets_jobs_and_services_get_their_pods_and_endpoint
         (subset.addresses?.len() == 2 && subset.ports?[0].port == 8080).then_some(())
     })
     .await;
+    let slices: Api<EndpointSlice> = Api::default_namespaced(client.clone());
+    let by_service = ListParams::default().labels("kubernetes.io/service-name=db");
+    let slice = eventually("an EndpointSlice with two ready endpoints", || async {
+        let mut items = slices.list(&by_service).await.ok()?.items;
+        let slice = items.pop()?;
+        (items.is_empty()
+            && slice.endpoints.len() == 2
+            && slice
+                .endpoints
+                .iter()
+                .all(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true)))
+        .then_some(slice)
+    })
+    .await;
+    assert_eq!(slice.address_type, "IPv4");
+    assert_eq!(
+        slice
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("endpointslice.kubernetes.io/managed-by"))
+            .map(String::as_str),
+        Some("endpointslice-controller.k8s.io")
+    );
+    let port = &slice.ports.as_ref().unwrap()[0];
+    assert_eq!(
+        (port.port, port.protocol.as_deref()),
+        (Some(8080), Some("TCP"))
+    );
+    let owner = &slice.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str()),
+        ("Service", "db")
+    );
+    let mut names: Vec<String> = slice
+        .endpoints
+        .iter()
+        .filter_map(|e| e.target_ref.as_ref()?.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["db-0", "db-1"]);
     cluster.stop().await;
     sim.shutdown().await;
 }

@@ -188,6 +188,94 @@ async fn generation_moves_with_spec_only_and_scale_subresource_works() {
 }
 
 #[tokio::test]
+async fn custom_resource_scale_follows_the_crd_scale_paths() {
+    let sim = sim().await;
+    let client = sim.client().await.unwrap();
+    let crds = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+        "customresourcedefinitions",
+    );
+    let crd: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.size",
+                    "statusReplicasPath": ".status.count", "labelSelectorPath": ".status.selector"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {"count": {"type": "integer"}, "selector": {"type": "string"}}}}}}}]}
+    }))
+    .unwrap();
+    Api::<DynamicObject>::all_with(client.clone(), &crds)
+        .create(&PostParams::default(), &crd)
+        .await
+        .unwrap();
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::default_namespaced_with(client, &ar);
+    let w: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 2}}))
+        .unwrap();
+    widgets.create(&PostParams::default(), &w).await.unwrap();
+    let fresh = widgets.get_scale("w").await.unwrap();
+    assert_eq!(fresh.spec.unwrap().replicas, Some(2));
+    assert_eq!(
+        fresh.status.map(|s| (s.replicas, s.selector)),
+        Some((0, Some(String::new()))),
+        "no status yet"
+    );
+    widgets
+        .patch_status(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"count": 2, "selector": "app=w,tier in (a,b)"}})),
+        )
+        .await
+        .unwrap();
+    let scale = widgets.get_scale("w").await.unwrap();
+    let status = scale.status.clone().unwrap();
+    assert_eq!(
+        (status.replicas, status.selector.as_deref()),
+        (2, Some("app=w,tier in (a,b)"))
+    );
+
+    // PUT writes specReplicasPath, and nowhere else.
+    let mut put = scale.clone();
+    put.spec.as_mut().unwrap().replicas = Some(5);
+    let after = widgets
+        .replace_scale("w", &PostParams::default(), &put)
+        .await
+        .unwrap();
+    assert_eq!(after.spec.unwrap().replicas, Some(5));
+    let obj = widgets.get("w").await.unwrap();
+    assert_eq!(obj.data["spec"], json!({"size": 5}));
+    assert_eq!(obj.data["status"]["count"], 2, "status untouched");
+    // The old Scale's resourceVersion is stale now.
+    let (code, _) = code(
+        widgets
+            .replace_scale("w", &PostParams::default(), &put)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 409);
+    widgets
+        .patch_scale(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 7}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(widgets.get("w").await.unwrap().data["spec"]["size"], 7);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn selectors_and_pagination() {
     let sim = sim().await;
     let cms: Api<ConfigMap> = Api::default_namespaced(sim.client().await.unwrap());

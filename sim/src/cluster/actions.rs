@@ -25,6 +25,8 @@ pub enum Kind {
     CronJob,
     /// core/v1 Endpoints.
     Endpoints,
+    /// discovery.k8s.io/v1 EndpointSlice.
+    EndpointSlice,
     /// core/v1 Service.
     Service,
     /// core/v1 Node.
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Job => ("batch", "v1", "Job", "jobs"),
             Kind::CronJob => ("batch", "v1", "CronJob", "cronjobs"),
             Kind::Endpoints => ("", "v1", "Endpoints", "endpoints"),
+            Kind::EndpointSlice => ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
             Kind::Service => ("", "v1", "Service", "services"),
             Kind::Node => ("", "v1", "Node", "nodes"),
             Kind::Event => ("", "v1", "Event", "events"),

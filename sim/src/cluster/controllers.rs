@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::actions::{Action, Kind};
-use super::{cron, endpoints, sets, workloads};
+use super::{cron, endpoint_slices, endpoints, sets, workloads};
 use crate::store::Clock;
 use chrono::{DateTime, Utc};
 
@@ -148,8 +148,10 @@ pub async fn reconcile_once(client: &Client, now: DateTime<Utc>) -> Result<(), k
     }
     let services = list_all(client, Kind::Service).await?;
     let current = list_all(client, Kind::Endpoints).await?;
+    let slices = list_all(client, Kind::EndpointSlice).await?;
     for svc in &services {
         actions.extend(endpoints::plan_endpoints(svc, &pods, &current));
+        actions.extend(endpoint_slices::plan_endpoint_slices(svc, &pods, &slices));
     }
     for action in actions {
         if let Err(error) = execute(client, action.clone()).await {

@@ -8,7 +8,8 @@ use super::actions::{Action, Kind};
 use super::objects::{is_active, is_ready, meta};
 use crate::selector::LabelSelector;
 
-fn target_port(port: &Value, pod: &Value) -> Option<i64> {
+/// The port a Service port targets on `pod` (a named target port resolved in its containers).
+pub(super) fn target_port(port: &Value, pod: &Value) -> Option<i64> {
     match port.get("targetPort") {
         None | Some(Value::Null) => port["port"].as_i64(),
         Some(Value::Number(n)) => n.as_i64(),

@@ -18,6 +18,7 @@ pub mod actions;
 pub mod clock;
 pub mod controllers;
 pub mod cron;
+pub mod endpoint_slices;
 pub mod endpoints;
 pub mod events;
 pub mod exposition;

@@ -24,8 +24,8 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
     DEFS.get_or_init(|| {
         use k8s_openapi::api::{
             admissionregistration::v1 as adm, apps::v1 as apps, autoscaling::v2 as hpa,
-            batch::v1 as batch, coordination::v1 as coord, core::v1 as core, policy::v1 as policy,
-            rbac::v1 as rbac,
+            batch::v1 as batch, coordination::v1 as coord, core::v1 as core,
+            discovery::v1 as discovery, policy::v1 as policy, rbac::v1 as rbac,
         };
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
         let mut g = SchemaSettings::openapi3().into_generator();
@@ -42,6 +42,7 @@ pub fn builtin_defs() -> &'static Map<String, Value> {
             core::Node,
             core::Service,
             core::Endpoints,
+            discovery::EndpointSlice,
             core::Secret,
             core::ConfigMap,
             core::ServiceAccount,

@@ -19,7 +19,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-pub use subresources::scale_of;
+pub use subresources::{scale_of, set_scale_replicas};
 
 pub(crate) use read::{filter, object_bytes};
 use read::{list, list_body, render_one};

@@ -16,8 +16,29 @@ use crate::resource::{GroupResource, ResourceInfo};
 use crate::selector::LabelSelector;
 use crate::store::{DeleteOptions, StoredObject};
 
-/// The autoscaling/v1 Scale of a scalable object.
+/// The autoscaling/v1 Scale of a scalable object: for a custom kind read through its CRD's scale
+/// paths (missing replicas read as 0; a selector that is not a string reads as none, as
+/// kube-apiserver's), for a built-in one from `spec.replicas`, `status.replicas` and
+/// `spec.selector`.
 pub fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
+    let m = &obj["metadata"];
+    let metadata = json!({"name": m["name"], "namespace": m["namespace"], "uid": m["uid"], "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"]});
+    if let Some(paths) = &info.scale_paths {
+        let int = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+        let selector = paths
+            .label_selector
+            .as_deref()
+            .and_then(|p| obj.pointer(p))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": metadata,
+            "spec": {"replicas": int(&paths.spec_replicas)},
+            "status": {"replicas": int(&paths.status_replicas), "selector": selector},
+        });
+    }
     let selector = obj
         .pointer("/spec/selector")
         .map(|sel| {
@@ -29,14 +50,35 @@ pub fn scale_of(info: &ResourceInfo, obj: &Value) -> Value {
             }
         })
         .unwrap_or_default();
-    let m = &obj["metadata"];
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"], "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"]},
+        "metadata": metadata,
         "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(if info.kind == "Deployment" { 1 } else { 0 }))},
         "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
     })
+}
+
+/// Writes a Scale's `spec.replicas` back into the object: at the CRD's `specReplicasPath` for a
+/// custom kind (creating missing parents), at `spec.replicas` for a built-in one.
+pub fn set_scale_replicas(info: &ResourceInfo, obj: &mut Value, replicas: Value) {
+    let pointer = info
+        .scale_paths
+        .as_ref()
+        .map_or("/spec/replicas", |p| p.spec_replicas.as_str());
+    let mut cur = obj;
+    for field in pointer.split('/').skip(1) {
+        let field = field.replace("~1", "/").replace("~0", "~");
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur = cur
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(field)
+            .or_insert(Value::Null);
+    }
+    *cur = replicas;
 }
 
 /// A LabelSelector object rendered as a selector string (`a=b,c in (d,e)`), keys in order.
