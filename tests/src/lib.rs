@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod component;
+pub mod grafana;
 pub mod prometheus;
+pub mod promql;
 
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {

@@ -8,7 +8,52 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::{require_tool, run_ok};
+
+/// Seconds in a Prometheus duration such as `5m`, `1h30m` or `90s` (0 when unparseable).
+pub fn duration_seconds(d: &str) -> u64 {
+    let mut total = 0;
+    let mut number = String::new();
+    let mut chars = d.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            return total; // Sub-second parts are ignored.
+        } else {
+            match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                'y' => 31_536_000,
+                _ => return 0,
+            }
+        };
+        total += number.parse::<u64>().unwrap_or(0) * unit;
+        number.clear();
+    }
+    total
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
+pub fn url_encode(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
 
 /// A running Prometheus with its own temporary TSDB.
 pub struct TestPrometheus {
@@ -132,6 +177,16 @@ impl TestPrometheus {
     /// (YAML list, may be `[]`). Returns `None` (after printing why) when prometheus or promtool is
     /// missing outside CI.
     pub fn start(openmetrics: Option<&str>, scrape_configs: &str) -> Option<Self> {
+        Self::start_with_rules(openmetrics, scrape_configs, None)
+    }
+
+    /// Like [`TestPrometheus::start`], also loading `rules` (a Prometheus rules file: `groups:`),
+    /// evaluated every second.
+    pub fn start_with_rules(
+        openmetrics: Option<&str>,
+        scrape_configs: &str,
+        rules: Option<&str>,
+    ) -> Option<Self> {
         let prometheus = require_tool("prometheus (apt-get install prometheus)", &["prometheus"])?;
         let promtool = require_tool("promtool (apt-get install prometheus)", &["promtool"])?;
         let dir = tempfile::tempdir().unwrap();
@@ -153,11 +208,15 @@ impl TestPrometheus {
             );
         }
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!("global:\n  scrape_interval: 1s\nscrape_configs: {scrape_configs}\n"),
-        )
-        .unwrap();
+        let mut text = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs: {scrape_configs}\n"
+        );
+        if let Some(rules) = rules {
+            let path = dir.path().join("rules.yml");
+            std::fs::write(&path, rules).unwrap();
+            let _ = writeln!(text, "rule_files: ['{}']", path.display());
+        }
+        std::fs::write(&config, text).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new(prometheus)
@@ -204,6 +263,54 @@ impl TestPrometheus {
         self.port
     }
 
+    /// Runs a PromQL range query over the last `range` (e.g. `5m`) with `step` (e.g. `2s`), as
+    /// a Grafana panel does; returns the `data` object (`resultType`, `result`) or Prometheus'
+    /// error.
+    pub fn query_range(&self, expr: &str, range: &str, step: &str) -> Result<Value, String> {
+        let end = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let start = end - duration_seconds(range) as f64;
+        self.api(&format!(
+            "/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
+            url_encode(expr)
+        ))
+    }
+
+    /// Runs an instant PromQL query at the current time; returns the `data` object.
+    pub fn query(&self, expr: &str) -> Result<Value, String> {
+        self.api(&format!("/api/v1/query?query={}", url_encode(expr)))
+    }
+
+    /// The values of `label` on the series matching `selector` (Grafana's `label_values`).
+    pub fn label_values(&self, label: &str, selector: &str) -> Result<Vec<String>, String> {
+        let data = self.api(&format!(
+            "/api/v1/label/{label}/values?match[]={}",
+            url_encode(selector)
+        ))?;
+        Ok(data
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// `GET` an HTTP API path and return its `data`, or the error Prometheus gave.
+    pub fn api(&self, path: &str) -> Result<Value, String> {
+        let (status, body) = http_get(self.port, path).map_err(|e| format!("GET {path}: {e}"))?;
+        let v: Value = serde_json::from_str(&body)
+            .map_err(|e| format!("GET {path}: HTTP {status}, not JSON ({e}): {body}"))?;
+        if v["status"] != "success" {
+            return Err(format!(
+                "GET {path}: HTTP {status}, {}: {}",
+                v["errorType"], v["error"]
+            ));
+        }
+        Ok(v["data"].clone())
+    }
+
     /// The data directory (for inspection in failing tests).
     pub fn dir(&self) -> &Path {
         self._dir.path()
@@ -214,5 +321,21 @@ impl Drop for TestPrometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_encoding() {
+        assert_eq!(duration_seconds("5m"), 300);
+        assert_eq!(duration_seconds("1h30m"), 5400);
+        assert_eq!(duration_seconds("bad"), 0);
+        assert_eq!(
+            url_encode("a{b=\"c d\"}[5m]"),
+            "a%7Bb%3D%22c%20d%22%7D%5B5m%5D"
+        );
     }
 }

@@ -200,6 +200,8 @@ impl Env {
                 interval: Duration::from_millis(100),
                 services,
                 processes: Some(launcher.clone()),
+                // The cAdvisor/kube-state-metrics-style page (a free port; cheap when unscraped).
+                metrics_port: Some(0),
                 ..Default::default()
             },
         )
@@ -362,6 +364,15 @@ impl Env {
             quantity(&rec["target"]["cpu"])?,
             quantity(&rec["target"]["memory"])?,
         ))
+    }
+
+    /// Where the cluster serves its cAdvisor-style usage and kube-state-metrics-style request
+    /// series (`/metrics`, Prometheus text format).
+    pub fn cluster_metrics_addr(&self) -> SocketAddr {
+        self.cluster
+            .as_ref()
+            .and_then(Cluster::metrics_addr)
+            .expect("the cluster serves its metrics page until shutdown")
     }
 
     /// Stops the cluster (and with it every component process) and the API server.
