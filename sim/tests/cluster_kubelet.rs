@@ -1,6 +1,6 @@
 //! The simulated kubelet through kube-rs: in-place resizes (done, and Infeasible), OOM kills from
-//! usage models, metrics.k8s.io usage on the accelerated clock, and a real Prometheus scraping the
-//! cAdvisor-style page.
+//! usage models, metrics.k8s.io usage on the accelerated clock, a usage scenario file overriding
+//! annotations, and a real Prometheus scraping the cAdvisor-style page.
 
 mod cluster_support;
 
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use vpa_sim::SimOptions;
 use vpa_sim::cluster::clock;
 
-use cluster_support::{cluster, eventually};
+use cluster_support::{cluster, cluster_with, eventually};
 
 fn pod(name: &str, cpu: &str, annotations: Value, limits: Value) -> Pod {
     serde_json::from_value(json!({
@@ -215,6 +215,79 @@ async fn pod_and_node_metrics_follow_usage_models_and_the_simulated_clock() {
     .await;
     assert!(body.contains("\"namespace\":\"default\""), "{body}");
     drop(prom);
+    cluster.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_usage_scenario_sets_models_by_workload_pod_prefix_and_container() {
+    let scenario = vpa_sim::cluster::scenario::UsageScenario::parse(
+        "rules:\n\
+         - workload: Deployment/web\n  container: app\n  cpu: constant:250m\n\
+         - namespace: default\n  pod: solo\n  memory: constant:100Mi\n",
+    )
+    .unwrap();
+    let base = vpa_sim::cluster::ClusterOptions {
+        usage_scenario: scenario,
+        ..Default::default()
+    };
+    let (sim, cluster, client) = cluster_with(&["n1:4:8Gi"], SimOptions::default(), base).await;
+    let deployments: Api<DynamicObject> = Api::default_namespaced_with(
+        client.clone(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment")),
+    );
+    let web: DynamicObject = serde_json::from_value(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}, "annotations": {"sim.vpa.rs/cpu": "constant:2", "sim.vpa.rs/memory": "constant:30Mi"}},
+                "spec": {"containers": [{"name": "app", "image": "i"}]}}}}))
+    .unwrap();
+    deployments
+        .create(&PostParams::default(), &web)
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    pods.create(
+        &PostParams::default(),
+        &pod(
+            "solo-1",
+            "100m",
+            json!({"sim.vpa.rs/cpu": "constant:0.3"}),
+            json!({}),
+        ),
+    )
+    .await
+    .unwrap();
+    let pod_metrics: Api<DynamicObject> = Api::default_namespaced_with(
+        client.clone(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "metrics.k8s.io",
+            "v1beta1",
+            "PodMetrics",
+        )),
+    );
+    let usage = |name: String| {
+        let pod_metrics = pod_metrics.clone();
+        async move {
+            let m = pod_metrics.get(&name).await.ok()?;
+            Some(m.data["containers"][0]["usage"].clone())
+        }
+    };
+    let web_pod = eventually("the web pod", || async {
+        let list = pods
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .ok()?;
+        list.items.first()?.metadata.name.clone()
+    })
+    .await;
+    let web_usage = eventually("web metrics", || usage(web_pod.clone())).await;
+    assert_eq!(
+        web_usage,
+        json!({"cpu": "250000000n", "memory": "30720Ki"}),
+        "the scenario's CPU via the Deployment, the annotation's memory"
+    );
+    let solo = eventually("solo metrics", || usage("solo-1".into())).await;
+    assert_eq!(solo, json!({"cpu": "300000000n", "memory": "102400Ki"}));
     cluster.stop().await;
     sim.shutdown().await;
 }

@@ -134,3 +134,30 @@ async fn up_applies_deploy_and_hamster_with_the_real_kubectl() {
 async fn up_applies_deploy_and_hamster_in_process_without_kubectl() {
     up_and_check("/nonexistent/kubectl").await;
 }
+
+#[tokio::test]
+async fn up_refuses_a_bad_usage_scenario_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.yaml");
+    std::fs::write(
+        &scenario,
+        "rules:\n  - pod: web-\n    memory: growth:10Mi\n",
+    )
+    .unwrap();
+    let args = UpArgs::parse_from([
+        "up".to_string(),
+        "--port=0".into(),
+        "--metrics-port=0".into(),
+        format!("--kubeconfig-out={}", dir.path().join("kc").display()),
+        format!("--usage-scenario={}", scenario.display()),
+    ]);
+    let err = run_until(args, async {}).await.unwrap_err().to_string();
+    assert!(
+        err.contains("scenario.yaml")
+            && err.contains("line 3")
+            && err.contains("rules[0].memory")
+            && err.contains("growth takes 2 argument"),
+        "{err}"
+    );
+    assert!(!dir.path().join("kc").exists(), "nothing started");
+}

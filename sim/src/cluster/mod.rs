@@ -29,6 +29,7 @@ pub mod nodes;
 pub mod objects;
 pub mod playground;
 pub mod processes;
+pub mod scenario;
 pub mod scheduler;
 pub mod scheduling;
 pub mod sets;
@@ -64,6 +65,9 @@ pub struct ClusterOptions {
     pub services: BTreeMap<String, SocketAddr>,
     /// Run containers of our images as local processes (None: simulate them like any other).
     pub processes: Option<processes::Launcher>,
+    /// Usage models by namespace, workload, pod-name prefix and container, taking precedence
+    /// over pod annotations (see [`scenario`]).
+    pub usage_scenario: scenario::UsageScenario,
 }
 
 impl Default for ClusterOptions {
@@ -75,6 +79,7 @@ impl Default for ClusterOptions {
             webhooks: true,
             services: BTreeMap::new(),
             processes: None,
+            usage_scenario: scenario::UsageScenario::default(),
         }
     }
 }
@@ -131,7 +136,8 @@ impl Cluster {
         }));
         let board = metrics::SeriesBoard::default();
         let mut agent =
-            node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone());
+            node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone())
+                .with_scenario(opts.usage_scenario.clone());
         if let Some(launcher) = opts.processes.clone() {
             let logs = launcher.clone();
             *sim.shared().logs.write().unwrap_or_else(|e| e.into_inner()) =

@@ -20,6 +20,7 @@ use super::metrics::{self, ContainerUsage, SeriesBoard};
 use super::nodes::{NodeSpec, capacity_of};
 use super::objects::{is_active, meta};
 use super::processes::{Launcher, ProcessKey, Processes, binary_for_image};
+use super::scenario::UsageScenario;
 use super::scheduler::used_by_node;
 use super::scheduling::{self, Amounts};
 use super::usage;
@@ -42,6 +43,7 @@ pub struct NodeAgent {
     board: SeriesBoard,
     last_tick: Option<DateTime<Utc>>,
     runner: Option<Runner>,
+    scenario: UsageScenario,
 }
 
 /// Runs containers of our own images as local processes.
@@ -101,7 +103,14 @@ impl NodeAgent {
             board,
             last_tick: None,
             runner: None,
+            scenario: UsageScenario::default(),
         }
+    }
+
+    /// Takes containers' usage models from `scenario` before their pods' annotations.
+    pub fn with_scenario(mut self, scenario: UsageScenario) -> Self {
+        self.scenario = scenario;
+        self
     }
 
     /// Also runs containers of our images (see [`super::processes`]) as local processes that
@@ -268,12 +277,6 @@ impl NodeAgent {
                 }
             }
             // Usage, OOM kills and finished containers.
-            let annotations = serde_json::from_value(
-                p.pointer("/metadata/annotations")
-                    .cloned()
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_default();
             let run_seconds: Option<f64> = p
                 .pointer(&format!(
                     "/metadata/annotations/{}",
@@ -297,7 +300,7 @@ impl NodeAgent {
                     continue;
                 };
                 let t = seconds_between(started, now);
-                let models = usage::models_for(&annotations, &name).unwrap_or_else(|error| {
+                let models = self.scenario.models_for(&p, &name).unwrap_or_else(|error| {
                     tracing::warn!(%error, pod = %meta(&p, "name"), "Bad usage annotation, using defaults");
                     usage::default_models()
                 });

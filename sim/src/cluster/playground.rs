@@ -63,6 +63,10 @@ pub struct UpArgs {
     /// Simulate the VPA components even when their binaries are present.
     #[arg(long)]
     pub simulate_components: bool,
+    /// A YAML file of usage models by namespace, workload, pod-name prefix and container (see
+    /// `vpa_sim::cluster::scenario`); they take precedence over pod annotations.
+    #[arg(long)]
+    pub usage_scenario: Option<PathBuf>,
 }
 
 /// `NAMESPACE/NAME=HOST:PORT`.
@@ -223,6 +227,11 @@ async fn apply_all(args: &UpArgs, sim: &Sim) -> anyhow::Result<()> {
 
 /// Runs the playground until `shutdown` completes, then stops everything.
 pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    // A bad scenario file stops `up` before anything starts.
+    let usage_scenario = match &args.usage_scenario {
+        Some(path) => super::scenario::UsageScenario::load(path)?,
+        None => Default::default(),
+    };
     let sim = Sim::start(SimOptions {
         port: args.port,
         kubeconfig_out: Some(args.kubeconfig_out.clone()),
@@ -259,6 +268,7 @@ pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyh
         None => "simulated (their binaries were not found; `cargo build` builds them)".to_string(),
     };
     let opts = ClusterOptions {
+        usage_scenario,
         processes: launcher,
         nodes,
         interval: Duration::from_millis(200),

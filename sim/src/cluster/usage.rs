@@ -15,6 +15,9 @@
 //! * `growth:START:PER_SECOND` — START plus PER_SECOND for every second (a memory leak: the
 //!   container is OOM-killed when it crosses its limit, and starts again from START).
 //!
+//! A usage scenario file ([`super::scenario`]) given to the cluster takes precedence over these
+//! annotations.
+//!
 //! Time `t` is seconds since the container (re)started, on the simulation clock. Values are in
 //! cores for CPU and bytes for memory.
 

@@ -11,6 +11,15 @@ use vpa_sim::{Sim, SimOptions};
 
 /// A sim with a fast-ticking cluster of `nodes`.
 pub async fn cluster(nodes: &[&str], sim_opts: SimOptions) -> (Sim, Cluster, kube::Client) {
+    cluster_with(nodes, sim_opts, ClusterOptions::default()).await
+}
+
+/// A sim with a fast-ticking cluster of `nodes`, other cluster options from `base`.
+pub async fn cluster_with(
+    nodes: &[&str],
+    sim_opts: SimOptions,
+    base: ClusterOptions,
+) -> (Sim, Cluster, kube::Client) {
     vpa_common::install_crypto_provider();
     let sim = Sim::start(sim_opts).await.unwrap();
     let opts = ClusterOptions {
@@ -20,7 +29,7 @@ pub async fn cluster(nodes: &[&str], sim_opts: SimOptions) -> (Sim, Cluster, kub
             .collect(),
         interval: Duration::from_millis(50),
         metrics_port: Some(0),
-        ..Default::default()
+        ..base
     };
     let cluster = Cluster::start(&sim, opts).await.unwrap();
     let client = sim.client().await.unwrap();
