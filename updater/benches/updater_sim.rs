@@ -1,0 +1,262 @@
+//! Loop benchmark against the in-memory API server (`vpa-sim`, in this process), with the same
+//! profiles as `updater_loop`: the real `KubeCluster` (watch caches over HTTPS, Eviction API,
+//! events) drives `Updater::run_once`, so ListVPAs / ListPods / AdmissionInit read the synced
+//! caches exactly as in the binary and EvictPods pays for every eviction and event request.
+//!
+//! Each VPA targets its own Deployment → ReplicaSet with 2 running pods far below the
+//! recommendation (100m / 50Mi against 500m / 200Mi), seeded straight into the sim's store.
+//! Prints, per profile: the time until the caches synced, upstream's step table of one loop with
+//! the rate limit off, and the median of 5 `FilterPods` (the pure plan) over the caches' snapshot.
+//!
+//! Run: `cargo bench -p vpa-updater --bench updater_sim` (optionally `-- small xxlarge`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+use vpa_sim::resource::GroupResource;
+use vpa_sim::store::Store;
+use vpa_sim::{Sim, SimOptions};
+use vpa_updater::cluster::Cluster;
+use vpa_updater::config::UpdaterConfig;
+use vpa_updater::health::Health;
+use vpa_updater::inplace::ResizeTimers;
+use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::logic::Updater;
+use vpa_updater::metrics::Metrics;
+use vpa_updater::plan;
+use vpa_updater::ratelimit::Rate;
+use vpa_updater::snapshot::Snapshot;
+
+const PROFILES: [(&str, usize, usize); 7] = [
+    ("small", 25, 50),
+    ("medium", 100, 200),
+    ("large", 250, 500),
+    ("xlarge", 500, 1000),
+    ("xxlarge", 1000, 2000),
+    ("10k", 5000, 10_000),
+    ("50k", 25_000, 50_000),
+];
+const NS: &str = "bench";
+
+fn create(store: &Store, gr: &GroupResource, obj: Value) -> String {
+    store
+        .create(gr, true, obj, false)
+        .expect("seed object")
+        .uid()
+        .to_string()
+}
+
+fn owner(kind: &str, name: &str, uid: &str) -> Value {
+    json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}])
+}
+
+/// Seeds the namespace, workloads, pods, VPAs with a recommendation and a fresh admission
+/// controller Lease straight into the store (no HTTP).
+fn seed(store: &Store, vpas: usize, pods: usize) {
+    let per_vpa = pods / vpas;
+    store
+        .create(
+            &GroupResource::new("", "namespaces"),
+            false,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}, "status": {"phase": "Active"}}),
+            false,
+        )
+        .expect("namespace");
+    let deployments = GroupResource::new("apps", "deployments");
+    let replica_sets = GroupResource::new("apps", "replicasets");
+    let pod_resource = GroupResource::new("", "pods");
+    let vpa_resource = GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers");
+    let container = json!([{"name": "app", "image": "app:1",
+        "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]);
+    let statuses = json!([{"name": "app", "image": "app:1", "imageID": "", "ready": true,
+        "restartCount": 0, "state": {"running": {"startedAt": "2020-01-01T00:00:00Z"}}}]);
+    for v in 0..vpas {
+        let app = format!("app-{v}");
+        let selector = json!({"matchLabels": {"app": app}});
+        let template =
+            json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": container}});
+        let d_uid = create(
+            store,
+            &deployments,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": NS},
+                "spec": {"replicas": per_vpa, "selector": selector, "template": template}}),
+        );
+        let rs = format!("{app}-rs");
+        let rs_uid = create(
+            store,
+            &replica_sets,
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": rs, "namespace": NS, "ownerReferences": owner("Deployment", &app, &d_uid)},
+                "spec": {"replicas": per_vpa, "selector": selector, "template": template}}),
+        );
+        for p in 0..per_vpa {
+            create(
+                store,
+                &pod_resource,
+                json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("{app}-{p}"), "namespace": NS, "labels": {"app": app},
+                        "ownerReferences": owner("ReplicaSet", &rs, &rs_uid)},
+                    "spec": {"nodeName": format!("node-{}", v % 100), "containers": container},
+                    "status": {"phase": "Running", "startTime": "2020-01-01T00:00:00Z", "containerStatuses": statuses}}),
+            );
+        }
+        create(
+            store,
+            &vpa_resource,
+            json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+                "metadata": {"name": format!("{app}-vpa"), "namespace": NS},
+                "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+                    "updatePolicy": {"updateMode": "Recreate"}},
+                "status": {"recommendation": {"containerRecommendations": [{"containerName": "app",
+                    "target": {"cpu": "500m", "memory": "200Mi"}, "lowerBound": {"cpu": "400m", "memory": "150Mi"},
+                    "upperBound": {"cpu": "1", "memory": "400Mi"}}]}}}),
+        );
+    }
+    let renewed = store.now();
+    create(
+        store,
+        &GroupResource::new("coordination.k8s.io", "leases"),
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "vpa-admission-controller", "namespace": "kube-system"},
+            "spec": {"holderIdentity": "bench", "renewTime": renewed.replace('Z', ".000000Z")}}),
+    );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn unlimited() -> UpdaterConfig {
+    UpdaterConfig {
+        // Long enough that no loop of the largest profile hits its deadline.
+        interval: Duration::from_secs(600),
+        eviction_rate: Rate {
+            per_second: -1.0,
+            burst: 1,
+        },
+        ..UpdaterConfig::default()
+    }
+}
+
+async fn snapshot(cluster: &KubeCluster) -> Snapshot {
+    Snapshot {
+        vpas: cluster.list_vpas().await.unwrap(),
+        pods: cluster.list_pods().await.unwrap(),
+        limit_ranges: cluster.list_limit_ranges().await.unwrap(),
+        controllers: cluster.controllers().await.unwrap(),
+    }
+}
+
+fn median_filter_pods(snapshot: &Snapshot, runs: usize) -> Duration {
+    let config = unlimited();
+    let timers = ResizeTimers::default();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let planned = plan::plan(snapshot, &timers, vpa_updater::time::now(), &config);
+            std::hint::black_box(&planned);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// One profile: a fresh sim, seeded; the updater's caches; the median plan; one loop.
+async fn run_profile(name: &str, vpas: usize, pods: usize) -> anyhow::Result<String> {
+    let sim = Sim::start(SimOptions {
+        // Room for the events and deletions of one loop, so no watch resumes into a 410.
+        history_window: 4 * pods + 100_000,
+        ..SimOptions::default()
+    })
+    .await?;
+    let admin = sim.client().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(admin);
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await?;
+    }
+    let t = Instant::now();
+    seed(sim.store(), vpas, pods);
+    let seeded = t.elapsed();
+
+    let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path())?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    let client = vpa_updater::run::updater_client(config)?;
+    let t = Instant::now();
+    let cluster = KubeCluster::start(client, None);
+    cluster
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .map_err(|e| anyhow::anyhow!("caches: {e}"))?;
+    let synced = t.elapsed();
+
+    let snap = snapshot(&cluster).await;
+    anyhow::ensure!(
+        snap.pods.len() == pods && snap.vpas.len() == vpas,
+        "caches hold {} pods and {} VPAs",
+        snap.pods.len(),
+        snap.vpas.len()
+    );
+    let filter_median = median_filter_pods(&snap, 5);
+    drop(snap);
+
+    let config = unlimited();
+    let health = Health::new(config.interval);
+    let mut updater = Updater::new(cluster, config, Arc::new(Metrics::default()), health);
+    let report = updater.run_once().await;
+    anyhow::ensure!(report.skipped.is_none(), "loop skipped: {report:?}");
+    anyhow::ensure!(
+        report.failed_evictions.is_empty(),
+        "{} evictions failed",
+        report.failed_evictions.len()
+    );
+    let step = |s: &str| {
+        report
+            .steps
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map_or("-".to_string(), |(_, d)| ms(*d))
+    };
+    let row = format!(
+        "| {name} | {vpas} | {pods} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        seeded.as_secs_f64() * 1000.0,
+        synced.as_secs_f64() * 1000.0,
+        step("ListVPAs"),
+        step("ListPods"),
+        step("AdmissionInit"),
+        step("FilterPods"),
+        step("EvictPods"),
+        step("total"),
+        report.evicted.len(),
+        ms(filter_median),
+    );
+    drop(updater);
+    sim.shutdown().await;
+    Ok(row)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    vpa_common::install_crypto_provider();
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    println!("One loop against vpa-sim, rate limit off (milliseconds):\n");
+    println!(
+        "| profile | VPAs | pods | seed | caches synced | ListVPAs | ListPods | AdmissionInit | FilterPods | EvictPods | total | evicted | FilterPods median of 5 |"
+    );
+    println!(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (name, vpas, pods) in PROFILES
+        .iter()
+        .filter(|(name, _, _)| wanted.is_empty() || wanted.iter().any(|w| w == name))
+    {
+        println!("{}", run_profile(name, *vpas, *pods).await?);
+    }
+    Ok(())
+}
