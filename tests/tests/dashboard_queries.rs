@@ -242,6 +242,13 @@ async fn every_dashboard_query_returns_data_and_every_alert_evaluates() {
         "{EXPECTED_FIRING} is one of the alerts"
     );
 
+    // Skip (or fail under CI) before starting a cluster when Prometheus is not installed.
+    for tool in ["prometheus", "promtool"] {
+        if vpa_e2e::require_tool(&format!("{tool} (apt-get install prometheus)"), &[tool]).is_none()
+        {
+            return;
+        }
+    }
     let Some(env) = Env::start(fast()).await else {
         return;
     };
