@@ -78,8 +78,42 @@ fn replication_controller_labels(obj: &mut Value) {
     }
 }
 
+/// Each webhook of a Mutating/ValidatingWebhookConfiguration: the admissionregistration/v1
+/// defaults (`matchPolicy: Equivalent`, `failurePolicy: Fail`, 10 s, match-all selectors, rule
+/// scope `*`; `reinvocationPolicy: Never` when mutating).
+fn webhooks(obj: &mut Value, mutating: bool) {
+    for w in obj
+        .get_mut("webhooks")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        set(w, "matchPolicy", json!("Equivalent"));
+        set(w, "failurePolicy", json!("Fail"));
+        set(w, "timeoutSeconds", json!(10));
+        set(w, "namespaceSelector", json!({}));
+        set(w, "objectSelector", json!({}));
+        if mutating {
+            set(w, "reinvocationPolicy", json!("Never"));
+        }
+        for r in w
+            .get_mut("rules")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            set(r, "scope", json!("*"));
+        }
+    }
+}
+
 /// Fills the defaults of a built-in `kind` in place.
 pub fn apply(kind: &str, obj: &mut Value) {
+    match kind {
+        "MutatingWebhookConfiguration" => return webhooks(obj, true),
+        "ValidatingWebhookConfiguration" => return webhooks(obj, false),
+        _ => {}
+    }
     let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
         return;
     };

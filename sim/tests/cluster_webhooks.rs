@@ -1,7 +1,8 @@
 //! Admission webhooks through the sim: a small TLS webhook server of ours receives the
 //! AdmissionReview kube-apiserver would send (via a mapped Service and via a URL), its base64
 //! JSONPatch lands on the stored pod, a validating denial reaches the client, and failurePolicy
-//! Ignore vs Fail decides when the webhook is down or too slow.
+//! Ignore vs Fail decides when the webhook is down or too slow; under `matchPolicy: Equivalent` a
+//! rule naming apps/v1beta1 deployments is called for apps/v1 ones, under `Exact` it is not.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use base64::Engine;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -308,6 +310,88 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
     );
     assert_eq!(code, 500);
     assert!(pods.get("slow-fail").await.is_err());
+    cluster.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn equivalent_match_policy_calls_webhooks_for_another_version_and_exact_does_not() {
+    vpa_common::install_crypto_provider();
+    let (addr, ca, seen) = webhook_server().await;
+    let ca_b64 = base64::engine::general_purpose::STANDARD.encode(&ca);
+    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let cluster = Cluster::start(
+        &sim,
+        ClusterOptions {
+            nodes: vec![],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = sim.client().await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = |a: SocketAddr| json!({"url": format!("https://127.0.0.1:{}/mutate", a.port()), "caBundle": ca_b64});
+    // Both name apps/v1beta1 only; the sim serves apps/v1 deployments.
+    let v1beta1 = json!({"rules": [{"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1beta1"], "resources": ["deployments"]}]});
+    let mut exact = v1beta1.clone();
+    exact["matchPolicy"] = json!("Exact");
+    // Called, it would fail the request: it is down and fails closed.
+    exact["failurePolicy"] = json!("Fail");
+    let config: MutatingWebhookConfiguration =
+        serde_json::from_value(json!({"metadata": {"name": "equiv"}, "webhooks": [
+        hook("equivalent.example.com", "equiv", url(addr), v1beta1),
+        hook("exact.example.com", "equiv", url(closed), exact)]}))
+        .unwrap();
+    let configs = Api::<MutatingWebhookConfiguration>::all(client.clone());
+    let stored = configs
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.webhooks.unwrap()[0].match_policy.as_deref(),
+        Some("Equivalent"),
+        "matchPolicy defaults to Equivalent"
+    );
+
+    let deployments: Api<Deployment> = Api::default_namespaced(client.clone());
+    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "web", "labels": {"scenario": "equiv"}},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}}}}))
+    .unwrap();
+    let created = deployments
+        .create(&PostParams::default(), &d)
+        .await
+        .unwrap();
+    assert_eq!(
+        created.metadata.annotations.unwrap()["mutated-by"],
+        "hook",
+        "the patch made on the v1beta1 view lands"
+    );
+    let stored = deployments.get("web").await.unwrap();
+    assert_eq!(stored.metadata.annotations.unwrap()["mutated-by"], "hook");
+    let reviews = seen.lock().unwrap().clone();
+    assert_eq!(reviews.len(), 1, "only the Equivalent webhook is called");
+    let req = &reviews[0]["request"];
+    assert_eq!(
+        req["kind"],
+        json!({"group": "apps", "version": "v1beta1", "kind": "Deployment"})
+    );
+    assert_eq!(
+        req["requestKind"],
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+    );
+    assert_eq!(
+        (
+            req["resource"]["version"].clone(),
+            req["requestResource"]["version"].clone()
+        ),
+        (json!("v1beta1"), json!("v1"))
+    );
+    assert_eq!(req["object"]["apiVersion"], "apps/v1beta1");
     cluster.stop().await;
     sim.shutdown().await;
 }

@@ -1,6 +1,8 @@
 //! Calls admission webhooks like kube-apiserver (edge): an [`AdmissionHook`] that, on every
 //! create and update, runs the matching MutatingWebhookConfigurations in order, then the
-//! ValidatingWebhookConfigurations, over HTTPS trusting only each webhook's `caBundle`.
+//! ValidatingWebhookConfigurations, over HTTPS trusting only each webhook's `caBundle`. A webhook
+//! matched through an equivalent version (`matchPolicy: Equivalent`) sees the object in that
+//! version and its patch is applied there.
 //!
 //! Webhook `warnings` reach the client as `Warning` headers.
 
@@ -31,6 +33,8 @@ pub struct WebhookDispatcher {
 /// One webhook to call, snapshotted from its configuration.
 struct Planned {
     name: String,
+    /// The version the webhook is called with (an equivalent one under `matchPolicy`).
+    version: String,
     mutating: bool,
     endpoint: Result<Endpoint, String>,
 }
@@ -59,14 +63,14 @@ impl WebhookDispatcher {
                 .items;
             for config in configs {
                 for hook in config.value["webhooks"].as_array().into_iter().flatten() {
-                    if !webhooks::webhook_matches(
+                    let Some(version) = webhooks::webhook_invocation(
                         hook,
                         req,
                         !req.namespace.is_empty(),
                         ns_labels.as_ref(),
-                    ) {
+                    ) else {
                         continue;
-                    }
+                    };
                     let name = hook["name"].as_str().unwrap_or_default().to_string();
                     if req.dry_run
                         && !matches!(hook["sideEffects"].as_str(), Some("None" | "NoneOnDryRun"))
@@ -85,6 +89,7 @@ impl WebhookDispatcher {
                     };
                     planned.push(Planned {
                         name,
+                        version,
                         mutating,
                         endpoint,
                     });
@@ -155,12 +160,16 @@ async fn dispatch(
     for p in planned {
         let uid = crate::store::new_uid();
         let outcome = match &p.endpoint {
-            Ok(endpoint) => call(endpoint, &webhooks::review(&req, &uid)).await,
+            Ok(endpoint) => call(endpoint, &webhooks::review_as(&req, &uid, &p.version)).await,
             Err(e) => Err(e.clone()),
         };
         let fail_closed = p.endpoint.as_ref().map_or(true, |e| e.fail_closed);
         let verdict = match outcome {
-            Ok(answer) => webhooks::verdict(&p.name, &uid, req.object.clone(), &answer, p.mutating),
+            Ok(answer) => {
+                // Patches apply to the object in the version the webhook saw.
+                let seen = webhooks::as_version(&req.object, &req.group, &p.version);
+                webhooks::verdict(&p.name, &uid, seen, &answer, p.mutating)
+            }
             Err(e) => Verdict::Invalid(format!("failed to call webhook: {e}")),
         };
         match verdict {
@@ -169,7 +178,7 @@ async fn dispatch(
                     tracing::debug!(webhook = %p.name, %warning, "Admission webhook warning");
                 }
                 all_warnings.extend(warnings);
-                req.object = object;
+                req.object = webhooks::as_version(&object, &req.group, &req.version);
             }
             Verdict::Denied(code, message) => return Err(denial(code, message)),
             Verdict::Invalid(error) if fail_closed => {

@@ -47,18 +47,66 @@ pub fn rule_matches(rule: &Value, req: &AdmissionRequest, namespaced: bool) -> b
         && covers_resource(&rule["resources"], &req.resource, &req.subresource)
 }
 
-/// Whether `webhook` applies to `req`; `namespace_labels` are the labels of the request's
-/// namespace (or of the Namespace object itself when that is what is admitted).
+/// Under `matchPolicy: Equivalent`, the version a rule names for the request's group and
+/// resource when it does not name the request's own: the same resource in another version of its
+/// group (the sim serves one version per resource, so that is the whole equivalence).
+pub fn equivalent_version(
+    rule: &Value,
+    req: &AdmissionRequest,
+    namespaced: bool,
+) -> Option<String> {
+    let mut other = req.clone();
+    rule["apiVersions"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|v| *v != "*" && *v != req.version)
+        .find(|v| {
+            other.version = v.to_string();
+            rule_matches(rule, &other, namespaced)
+        })
+        .map(String::from)
+}
+
+/// The version `webhook` is called with for `req` (the request's own, or under
+/// `matchPolicy: Equivalent`, the default, an equivalent one its rules name), or `None` when it
+/// does not apply; `namespace_labels` are the labels of the request's namespace (or of the
+/// Namespace object itself when that is what is admitted).
+pub fn webhook_invocation(
+    webhook: &Value,
+    req: &AdmissionRequest,
+    namespaced: bool,
+    namespace_labels: Option<&Value>,
+) -> Option<String> {
+    let rules: Vec<&Value> = webhook["rules"].as_array().into_iter().flatten().collect();
+    let version = if rules.iter().any(|r| rule_matches(r, req, namespaced)) {
+        req.version.clone()
+    } else if webhook["matchPolicy"] != "Exact" {
+        rules
+            .iter()
+            .find_map(|r| equivalent_version(r, req, namespaced))?
+    } else {
+        return None;
+    };
+    selectors_match(webhook, req, namespaced, namespace_labels).then_some(version)
+}
+
+/// Whether `webhook` applies to `req` (see [`webhook_invocation`]).
 pub fn webhook_matches(
     webhook: &Value,
     req: &AdmissionRequest,
     namespaced: bool,
     namespace_labels: Option<&Value>,
 ) -> bool {
-    let rules = webhook["rules"].as_array().into_iter().flatten();
-    if !rules.into_iter().any(|r| rule_matches(r, req, namespaced)) {
-        return false;
-    }
+    webhook_invocation(webhook, req, namespaced, namespace_labels).is_some()
+}
+
+fn selectors_match(
+    webhook: &Value,
+    req: &AdmissionRequest,
+    namespaced: bool,
+    namespace_labels: Option<&Value>,
+) -> bool {
     let ns_selector = LabelSelector::from_object(&webhook["namespaceSelector"]);
     let is_namespace = req.group.is_empty() && req.resource == "namespaces";
     if (namespaced || is_namespace) && !ns_selector.is_empty() {
@@ -159,18 +207,43 @@ pub fn endpoint(
 
 /// The AdmissionReview v1 body kube-apiserver sends for `req`, with request `uid`.
 pub fn review(req: &AdmissionRequest, uid: &str) -> Value {
-    let kind = json!({"group": req.group, "version": req.version, "kind": req.kind});
-    let resource = json!({"group": req.group, "version": req.version, "resource": req.resource});
+    review_as(req, uid, &req.version)
+}
+
+/// `obj` relabelled as `group`/`version` (the sim's versions of a resource share one schema, so
+/// converting is setting `apiVersion`); `Null` stays `Null`.
+pub fn as_version(obj: &Value, group: &str, version: &str) -> Value {
+    let mut obj = obj.clone();
+    if let Some(m) = obj.as_object_mut() {
+        m.insert(
+            "apiVersion".into(),
+            json!(crate::resource::api_version(group, version)),
+        );
+    }
+    obj
+}
+
+/// The AdmissionReview v1 body for a webhook called with `version` (an equivalent of the
+/// request's under `matchPolicy: Equivalent`): `kind`, `resource` and the objects in that
+/// version, `requestKind` and `requestResource` as the client sent them.
+pub fn review_as(req: &AdmissionRequest, uid: &str, version: &str) -> Value {
+    let request_kind = json!({"group": req.group, "version": req.version, "kind": req.kind});
+    let request_resource =
+        json!({"group": req.group, "version": req.version, "resource": req.resource});
+    let kind = json!({"group": req.group, "version": version, "kind": req.kind});
+    let resource = json!({"group": req.group, "version": version, "resource": req.resource});
     let options_kind = if req.operation == "CREATE" {
         "CreateOptions"
     } else {
         "UpdateOptions"
     };
     let mut request = json!({
-        "uid": uid, "kind": kind, "resource": resource, "requestKind": kind, "requestResource": resource,
+        "uid": uid, "kind": kind, "resource": resource, "requestKind": request_kind, "requestResource": request_resource,
         "namespace": req.namespace, "operation": req.operation,
         "userInfo": {"username": req.user.name, "groups": req.user.groups},
-        "object": req.object, "oldObject": req.old_object, "dryRun": req.dry_run,
+        "object": as_version(&req.object, &req.group, version),
+        "oldObject": req.old_object.as_ref().map(|o| as_version(o, &req.group, version)),
+        "dryRun": req.dry_run,
         "options": {"kind": options_kind, "apiVersion": "meta.k8s.io/v1"},
     });
     if !req.subresource.is_empty() {

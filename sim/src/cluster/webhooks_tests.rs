@@ -209,3 +209,47 @@ fn verdicts_apply_base64_or_byte_array_patches_and_report_denials() {
         Verdict::Denied(403, "admission webhook \"h\" denied the request: no".into())
     );
 }
+
+#[test]
+fn equivalent_match_policy_calls_a_webhook_for_another_version_of_the_resource() {
+    let mut req = request("CREATE", "deployments", "", json!({}));
+    req.group = "apps".into();
+    req.kind = "Deployment".into();
+    req.object = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
+    let rules = json!([{"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1beta1"], "resources": ["deployments"]}]);
+    let equivalent = hook(rules.clone(), json!({}));
+    assert_eq!(
+        webhook_invocation(&equivalent, &req, true, None).as_deref(),
+        Some("v1beta1"),
+        "Equivalent is the default"
+    );
+    let exact = hook(rules, json!({"matchPolicy": "Exact"}));
+    assert_eq!(webhook_invocation(&exact, &req, true, None), None);
+    let other_group = hook(
+        json!([{"operations": ["CREATE"], "apiGroups": ["extensions"], "apiVersions": ["v1beta1"], "resources": ["deployments"]}]),
+        json!({}),
+    );
+    assert!(!webhook_matches(&other_group, &req, true, None));
+    let both = hook(
+        json!([{"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1beta1", "v1"], "resources": ["deployments"]}]),
+        json!({}),
+    );
+    assert_eq!(
+        webhook_invocation(&both, &req, true, None).as_deref(),
+        Some("v1"),
+        "an exact match wins"
+    );
+
+    let r = review_as(&req, "u-2", "v1beta1");
+    assert_eq!(
+        r["request"]["kind"],
+        json!({"group": "apps", "version": "v1beta1", "kind": "Deployment"})
+    );
+    assert_eq!(
+        r["request"]["requestKind"],
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+    );
+    assert_eq!(r["request"]["resource"]["version"], "v1beta1");
+    assert_eq!(r["request"]["requestResource"]["version"], "v1");
+    assert_eq!(r["request"]["object"]["apiVersion"], "apps/v1beta1");
+}
