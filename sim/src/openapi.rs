@@ -143,10 +143,12 @@ pub fn gv_doc(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     let mut paths = Map::new();
     let mut roots = vec![OBJECT_META.to_string()];
     let mut crd_schemas = Map::new();
+    let mut builtin_kinds = Vec::new();
     for r in reg.resources(group, version) {
         let schema_ref = match &r.schema {
             Schema::Builtin(name) => {
                 roots.push(name.to_string());
+                builtin_kinds.push((name.to_string(), r.kind.clone()));
                 name.to_string()
             }
             Schema::Crd(s) => {
@@ -186,6 +188,13 @@ pub fn gv_doc(reg: &Registry, group: &str, version: &str) -> Option<Value> {
         return None;
     }
     let mut schemas = closure(roots);
+    // Marked with their GVK, as kube-apiserver does, so `kubectl explain` finds built-in kinds.
+    for (name, kind) in builtin_kinds {
+        if let Some(s) = schemas.get_mut(&name) {
+            s["x-kubernetes-group-version-kind"] =
+                json!([{"group": group, "version": version, "kind": kind}]);
+        }
+    }
     schemas.extend(crd_schemas);
     Some(json!({
         "openapi": "3.0.0",
@@ -224,6 +233,10 @@ mod tests {
             doc["components"]["schemas"]
                 .get("io.k8s.api.core.v1.PodSpec")
                 .is_some()
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"],
+            json!([{"group": "apps", "version": "v1", "kind": "Deployment"}])
         );
     }
 }
