@@ -90,10 +90,7 @@ const EXPECTED_FIRING: &str = "VPAEvictionsBlocked";
 
 fn fast() -> Options {
     Options {
-        recommender_args: vec![
-            "--recommender-interval=3s".into(),
-            "--controllers-sync-timeout=2s".into(),
-        ],
+        recommender_args: vec!["--recommender-interval=3s".into()],
         updater_args: vec!["--updater-interval=3s".into()],
         admission_args: vec!["--status-lease-update-interval=1s".into()],
     }

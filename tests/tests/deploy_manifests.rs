@@ -244,3 +244,45 @@ fn every_dashboard_query_is_valid_promql() {
         "{out}"
     );
 }
+
+#[test]
+fn the_pod_monitor_scrapes_every_component_metrics_port_with_honor_labels() {
+    let Some(objects) = rendered() else { return };
+    let text =
+        std::fs::read_to_string(repo_root().join("deploy/observability/podmonitor.yaml")).unwrap();
+    let monitor: Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(monitor["kind"], "PodMonitor");
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(
+        endpoint["honorLabels"], true,
+        "the dashboard filters on the components' own namespace label"
+    );
+    let wanted: Vec<&str> = monitor["spec"]["selector"]["matchExpressions"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let deployments: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .collect();
+    assert_eq!(deployments.len(), 3);
+    for deployment in deployments {
+        let template = &deployment["spec"]["template"];
+        let app = template["metadata"]["labels"]["app"].as_str().unwrap();
+        assert!(wanted.contains(&app), "{app} is not scraped");
+        assert_eq!(
+            deployment["metadata"]["namespace"],
+            monitor["spec"]["namespaceSelector"]["matchNames"][0]
+        );
+        let ports = template["spec"]["containers"][0]["ports"]
+            .as_array()
+            .unwrap();
+        assert!(
+            ports.iter().any(|p| p["name"] == endpoint["port"]),
+            "{app} has no port named {}",
+            endpoint["port"]
+        );
+    }
+}

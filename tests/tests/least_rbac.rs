@@ -145,8 +145,6 @@ async fn each_component_uses_exactly_its_rbac() {
         recommender_args: vec![
             "--recommender-interval=3s".into(),
             "--checkpoints-gc-interval=3s".into(),
-            // vpa-sim serves no ReplicationControllers: do not wait 30s for that watch to sync.
-            "--controllers-sync-timeout=2s".into(),
             // Not on in deploy/ (one replica), but its Lease rules are there for who turns it on.
             "--leader-elect".into(),
             "--leader-elect-retry-period=500ms".into(),

@@ -15,12 +15,7 @@ use support::{Env, Options, hamster_requests, identity};
 /// Short loops so a walkthrough takes seconds.
 fn fast(admission_lease_timeout: &str) -> Options {
     Options {
-        recommender_args: vec![
-            "--recommender-interval=5s".into(),
-            // vpa-sim serves no ReplicationControllers: that watch never syncs, so do not wait
-            // the default 30s for it before the first loop.
-            "--controllers-sync-timeout=2s".into(),
-        ],
+        recommender_args: vec!["--recommender-interval=5s".into()],
         updater_args: vec![
             "--updater-interval=5s".into(),
             format!("--admission-controller-status-lease-timeout={admission_lease_timeout}"),
