@@ -8,7 +8,8 @@
 //! Run: `cargo bench -p vpa-recommender --bench service_scale`. Environment:
 //! `VPA_BENCH_SCALE` (default 1.0; 0.1 is a quick smoke run), `VPA_BENCH_LOOPS` (default 4: the
 //! first loop and three steady ones), `VPA_BENCH_INTERVAL` (default `10s`),
-//! `VPA_BENCH_CHECKPOINTS_TIMEOUT` (default upstream's `1m`).
+//! `VPA_BENCH_CHECKPOINTS_TIMEOUT` (default upstream's `1m`), `VPA_BENCH_WRAPPER` (a profiler to run
+//! the binary under, e.g. `heaptrack -o /tmp/rec`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -341,7 +342,20 @@ async fn main() -> anyhow::Result<()> {
 
     let port = free_port();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vpa-recommender"))
+    // `VPA_BENCH_WRAPPER="heaptrack -o /tmp/rec"` runs the binary under a profiler (the RSS
+    // figures are then the wrapper's).
+    let binary = env!("CARGO_BIN_EXE_vpa-recommender");
+    let wrapper = env_or("VPA_BENCH_WRAPPER", "");
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(binary);
+            c
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
         .args([
             "--kubeconfig",
             sim.kubeconfig_path().to_str().expect("kubeconfig path"),

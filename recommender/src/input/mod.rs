@@ -3,6 +3,7 @@
 
 pub mod metrics;
 pub mod oom;
+pub mod pod;
 pub mod prometheus_history;
 pub mod scale;
 pub mod snapshot;

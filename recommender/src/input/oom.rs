@@ -6,7 +6,9 @@
 //! request at the time; the engine bumps that by the OOM rule. Node-pressure evictions carry the
 //! offending containers and their usage in event annotations; memory entries become OOM kills too.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
+use k8s_openapi::api::core::v1::Event;
+
+use super::pod::{CachedContainerStatus, CachedPod};
 
 /// One OOM kill of one container.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +25,7 @@ pub struct OomEvent {
     pub memory_bytes: i64,
 }
 
-fn memory_request(pod: &Pod, container: &str) -> i64 {
+fn memory_request(pod: &CachedPod, container: &str) -> i64 {
     let spec = pod.spec.as_ref();
     let from_spec = spec
         .and_then(|s| s.containers.iter().find(|c| c.name == container))
@@ -45,7 +47,7 @@ fn memory_request(pod: &Pod, container: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn statuses(pod: &Pod) -> &[ContainerStatus] {
+fn statuses(pod: &CachedPod) -> &[CachedContainerStatus] {
     pod.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_deref())
@@ -57,7 +59,7 @@ fn unix(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> i64 {
 }
 
 /// OOM kills that happened between `old` and `new` versions of one pod.
-pub fn ooms_in_pod_update(old: Option<&Pod>, new: &Pod) -> Vec<OomEvent> {
+pub fn ooms_in_pod_update(old: Option<&CachedPod>, new: &CachedPod) -> Vec<OomEvent> {
     let namespace = new.metadata.namespace.clone().unwrap_or_default();
     let pod = new.metadata.name.clone().unwrap_or_default();
     let mut out = Vec::new();

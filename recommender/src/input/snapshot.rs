@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller};
 
+use super::pod::CachedPod;
 use crate::model::Timestamp;
 use crate::service::config::{DEFAULT_RECOMMENDER_NAME, NamespaceFilter};
 
@@ -208,7 +208,7 @@ pub fn resolve_target(
 
 /// The model's view of a pod: its workload via its topmost controller (pods whose chain is
 /// broken or that have no controller get `None`).
-pub fn pod_info(pod: &Pod, controllers: &Controllers) -> PodInfo {
+pub fn pod_info(pod: &CachedPod, controllers: &Controllers) -> PodInfo {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
     let workload = topmost_controller(&namespace, owners, controllers)
@@ -233,7 +233,7 @@ pub fn pod_info(pod: &Pod, controllers: &Controllers) -> PodInfo {
 pub fn build(
     now: Timestamp,
     vpas: &[Arc<VerticalPodAutoscaler>],
-    pods: &[Arc<Pod>],
+    pods: &[Arc<CachedPod>],
     controllers: &Controllers,
     recommender_name: &str,
     namespaces: &NamespaceFilter,

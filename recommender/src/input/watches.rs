@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, Event, Pod, ReplicationController};
+use k8s_openapi::api::core::v1::{Event, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::Api;
 use kube::runtime::reflector::Store;
@@ -25,6 +25,7 @@ use vpa_common::matching::selector_from_labels;
 use vpa_common::watch::{api, reflect as cache, synced_within as wait};
 
 use super::oom::{OomEvent, ooms_in_eviction_event, ooms_in_pod_update};
+use super::pod::CachedPod;
 use super::snapshot::{ControllerInfo, Controllers};
 
 /// Field selector of the pods modelled: everything past Pending, as upstream.
@@ -39,7 +40,7 @@ pub struct Watches {
     /// VPAs.
     pub vpas: Store<VerticalPodAutoscaler>,
     /// Pods past Pending.
-    pub pods: Store<Pod>,
+    pub pods: Store<CachedPod>,
     deployments: Store<Deployment>,
     replica_sets: Store<ReplicaSet>,
     stateful_sets: Store<StatefulSet>,
@@ -54,31 +55,9 @@ fn no_trim<K>(_: &mut K) {}
 
 fn ignore<K>(_: Option<&K>, _: &K) {}
 
-fn trim_containers(containers: &mut [Container]) {
-    for c in containers {
-        *c = Container {
-            name: std::mem::take(&mut c.name),
-            resources: c.resources.take(),
-            ..Container::default()
-        };
-    }
-}
-
-/// Keeps what the recommender reads of a pod: identity, labels, owners, container names and
-/// resources, phase and container statuses.
-fn trim_pod(pod: &mut Pod) {
+/// Drops what the cached pod type still decodes but the recommender does not read.
+fn trim_pod(pod: &mut CachedPod) {
     pod.metadata.annotations = None;
-    if let Some(spec) = pod.spec.as_mut() {
-        trim_containers(&mut spec.containers);
-        spec.init_containers = None;
-        spec.volumes = None;
-        spec.affinity = None;
-        spec.tolerations = None;
-    }
-    if let Some(status) = pod.status.as_mut() {
-        status.conditions = None;
-        status.init_container_statuses = None;
-    }
 }
 
 macro_rules! trim_template {
@@ -152,7 +131,7 @@ impl Watches {
             trim_pod,
             // Only updates count, as upstream: a pod first seen already OOM-killed (for example
             // after a restart of the recommender) was most likely counted before.
-            move |old: Option<&Pod>, new: &Pod| {
+            move |old: Option<&CachedPod>, new: &CachedPod| {
                 let Some(old) = old else { return };
                 for oom in ooms_in_pod_update(Some(old), new) {
                     let _ = pod_ooms.try_send(oom);
@@ -343,13 +322,14 @@ mod tests {
             .init_container("setup", false)
             .build();
         pod.spec.as_mut().unwrap().containers[0].image = Some("registry/app:1".into());
-        trim_pod(&mut pod);
-        assert_eq!(pod.metadata.annotations, None);
-        assert!(pod.metadata.labels.is_some() && pod.metadata.owner_references.is_some());
-        let spec = pod.spec.unwrap();
-        assert_eq!(spec.init_containers, None);
+        let mut cached = CachedPod::from(&pod);
+        trim_pod(&mut cached);
+        assert_eq!(cached.metadata.annotations, None);
+        assert!(cached.metadata.labels.is_some() && cached.metadata.owner_references.is_some());
+        let spec = cached.spec.unwrap();
+        assert_eq!(spec.containers.len(), 1, "init containers are not kept");
         let app = &spec.containers[0];
-        assert_eq!((app.name.as_str(), app.image.as_deref()), ("app", None));
+        assert_eq!(app.name, "app");
         assert!(app.resources.as_ref().unwrap().requests.is_some());
     }
 }

@@ -2,7 +2,12 @@ use serde_json::json;
 
 use super::*;
 
-fn pod(restarts: i32, state: serde_json::Value, last: serde_json::Value, request: &str) -> Pod {
+fn pod(
+    restarts: i32,
+    state: serde_json::Value,
+    last: serde_json::Value,
+    request: &str,
+) -> CachedPod {
     serde_json::from_value(json!({
         "metadata": {"name": "web-1", "namespace": "shop"},
         "spec": {"containers": [{"name": "app", "resources": {"requests": {"memory": request}}}]},

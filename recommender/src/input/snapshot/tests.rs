@@ -112,11 +112,14 @@ fn pods_map_to_their_topmost_controller_and_skip_init_containers() {
         .container("app")
         .init_container("setup", false)
         .build();
-    let info = pod_info(&pod, &controllers());
+    let info = pod_info(&CachedPod::from(&pod), &controllers());
     assert_eq!(info.workload.as_deref(), Some("Deployment/web"));
     assert_eq!(info.containers, ["app"]);
     let orphan = PodBuilder::new("ns", "lonely").container("app").build();
-    assert_eq!(pod_info(&orphan, &controllers()).workload, None);
+    assert_eq!(
+        pod_info(&CachedPod::from(&orphan), &controllers()).workload,
+        None
+    );
 }
 
 #[test]
