@@ -9,6 +9,8 @@
 //! the rate limit off, and the median of 5 `FilterPods` (the pure plan) over the caches' snapshot.
 //!
 //! Run: `cargo bench -p vpa-updater --bench updater_sim` (optionally `-- small xxlarge`).
+//! `VPA_BENCH_PLAN_RUNS` (default 5) sets how many plans the median is taken over, e.g. 500 to
+//! profile the plan with `perf`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,7 +202,11 @@ async fn run_profile(name: &str, vpas: usize, pods: usize) -> anyhow::Result<Str
         snap.pods.len(),
         snap.vpas.len()
     );
-    let filter_median = median_filter_pods(&snap, 5);
+    let runs = std::env::var("VPA_BENCH_PLAN_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let filter_median = median_filter_pods(&snap, runs);
     drop(snap);
 
     let config = unlimited();

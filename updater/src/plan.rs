@@ -212,25 +212,29 @@ fn match_pods<'a>(
     out
 }
 
-/// A VPA's recommendation, parsed once per loop and capped per pod.
+/// A VPA's recommendation, parsed once per loop (only when something caps it) and capped per
+/// pod.
 struct Recommendation<'a> {
     api: &'a [RecommendedContainerResources],
-    parsed: Vec<ContainerRecommendation>,
+    /// Parsed for capping; `None` when neither a policy nor a LimitRange caps it.
+    parsed: Option<Vec<ContainerRecommendation>>,
     policy: Option<&'a PodResourcePolicy>,
 }
 
 impl<'a> Recommendation<'a> {
-    fn of(vpa: &'a VerticalPodAutoscaler) -> Self {
+    fn of(vpa: &'a VerticalPodAutoscaler, limits: &NamespaceLimits) -> Self {
         let api = vpa
             .status
             .as_ref()
             .and_then(|s| s.recommendation.as_ref())
             .and_then(|r| r.container_recommendations.as_deref())
             .unwrap_or_default();
+        let policy = vpa.spec.resource_policy.as_ref();
+        let capped = policy.is_some() || limits.pod.is_some() || limits.container.is_some();
         Self {
             api,
-            parsed: recommendations_from_status(vpa).unwrap_or_default(),
-            policy: vpa.spec.resource_policy.as_ref(),
+            parsed: capped.then(|| recommendations_from_status(vpa).unwrap_or_default()),
+            policy,
         }
     }
 
@@ -240,16 +244,16 @@ impl<'a> Recommendation<'a> {
         pod: &Pod,
         limits: &NamespaceLimits,
     ) -> Cow<'a, [RecommendedContainerResources]> {
-        if self.policy.is_none() && limits.pod.is_none() && limits.container.is_none() {
+        let Some(parsed) = &self.parsed else {
             // Nothing to cap against: capping would only drop entries for containers the pod
             // lacks, which every consumer ignores anyway, so borrow the VPA's recommendation and
             // skip the parse/format round trip (the hot path in large clusters).
             return Cow::Borrowed(self.api);
-        }
+        };
         let containers: Vec<PodContainer> = pod::all_containers(pod)
             .map(PodContainer::from_container)
             .collect();
-        cap_for_pod(&self.parsed, self.policy, &containers, limits)
+        cap_for_pod(parsed, self.policy, &containers, limits)
             .recommendations
             .iter()
             .map(|r| r.to_api())
@@ -265,7 +269,9 @@ pub fn capped_recommendation(
     pod: &Pod,
     limits: &NamespaceLimits,
 ) -> Vec<RecommendedContainerResources> {
-    Recommendation::of(vpa).for_pod(pod, limits).into_owned()
+    Recommendation::of(vpa, limits)
+        .for_pod(pod, limits)
+        .into_owned()
 }
 
 /// New requests and limits for each regular container of `pod`, for the resize subresource.
@@ -352,7 +358,7 @@ fn plan_vpa<'a>(
         &config.restriction,
     );
     let in_place = mode == UpdateMode::InPlaceOrRecreate;
-    let recommendation = Recommendation::of(vpa);
+    let recommendation = Recommendation::of(vpa, limits);
     let mut skipped = Vec::new();
     let mut eligible = Vec::new();
     for &pod in &pods {

@@ -15,9 +15,12 @@
 //! updated only when it has run for the lifetime threshold (12h) and its diff reaches the
 //! threshold (0.1). Pods that want to grow go first, then larger diffs.
 
+mod milli;
 mod requirements;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use milli::milli;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -25,13 +28,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::jiff::Timestamp;
 use vpa_common::api::{
     ContainerResourcePolicy, ContainerScalingMode, DEFAULT_CONTAINER_POLICY,
     RecommendedContainerResources, VerticalPodAutoscaler,
 };
-use vpa_common::quantity::Quantity;
 
 use crate::pod;
 use crate::time::{add, elapsed};
@@ -112,11 +113,6 @@ impl Skip {
             Self::EvictionRequirements => "EvictionRequirements",
         }
     }
-}
-
-/// Amount of `q` in milli-units (millicores for CPU, millibytes for memory), rounded up.
-pub(crate) fn milli(q: &K8sQuantity) -> Option<i64> {
-    Quantity::try_from(q).ok().map(|q| q.millis_ceil())
 }
 
 fn recommendation_for<'a>(

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 use vpa_common::api::VerticalPodAutoscaler;
 
 use crate::inplace;
-use crate::pod::{self, PodKey, ResizeStatus};
+use crate::pod::{self, ResizeStatus};
 
 /// Tunables of the disruption budget.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,11 +121,15 @@ impl GroupStats {
     }
 }
 
+/// Values by namespace, kind and name of a controller, nested so that a pod's group is found
+/// from its borrowed controller reference without allocating.
+type ByController<T> = HashMap<String, HashMap<String, HashMap<String, T>>>;
+
 /// The disruption budget of one VPA's pods for one loop.
 #[derive(Clone, Debug, Default)]
 pub struct Restriction {
-    pod_groups: HashMap<PodKey, Result<GroupKey, Blocked>>,
-    groups: HashMap<GroupKey, GroupStats>,
+    /// Each replica group's counters, or why its pods may not be disrupted at all.
+    groups: ByController<Result<GroupStats, Blocked>>,
 }
 
 /// Kinds whose replica count the edge looks up; other kinds count as zero configured replicas.
@@ -151,24 +155,29 @@ impl Restriction {
             .as_ref()
             .and_then(|p| p.min_replicas)
             .unwrap_or(config.min_replicas);
-        let mut live: HashMap<GroupKey, Vec<&Pod>> = HashMap::new();
-        let mut pod_groups = HashMap::new();
+        // Keys borrowed from the pods: one allocation per group, not per pod.
+        let mut live: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
         for pod in pods {
-            match GroupKey::of(pod) {
-                Some(key) => live.entry(key).or_default().push(pod),
-                None => {
-                    pod_groups.insert(PodKey::of(pod), Err(Blocked::NoController));
-                }
+            if let Some(owner) = pod::controller_ref(pod) {
+                let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+                live.entry((namespace, owner.kind.as_str(), owner.name.as_str()))
+                    .or_default()
+                    .push(pod);
             }
         }
-        let mut groups = HashMap::new();
-        for (key, members) in live {
+        let mut groups: ByController<Result<GroupStats, Blocked>> = HashMap::new();
+        for ((namespace, kind, name), members) in live {
+            let key = GroupKey {
+                namespace: namespace.into(),
+                kind: kind.into(),
+                name: name.into(),
+            };
             let count = members.len() as i64;
             let configured = if count < i64::from(required) {
                 Err(Blocked::TooFewReplicas)
-            } else if key.kind == "Job" {
+            } else if kind == "Job" {
                 Ok(count)
-            } else if COUNTED_KINDS.contains(&key.kind.as_str()) {
+            } else if COUNTED_KINDS.contains(&kind) {
                 replicas(&key)
                     .filter(|n| *n > 0)
                     .ok_or(Blocked::ReplicaCountUnknown)
@@ -185,27 +194,26 @@ impl Restriction {
                     ..GroupStats::default()
                 }
             });
-            for member in &members {
-                pod_groups.insert(
-                    PodKey::of(member),
-                    group.as_ref().map(|_| key.clone()).map_err(|b| *b),
-                );
-            }
-            if let Ok(stats) = group {
-                groups.insert(key, stats);
-            }
+            groups
+                .entry(key.namespace)
+                .or_default()
+                .entry(key.kind)
+                .or_default()
+                .insert(key.name, group);
         }
-        Self { pod_groups, groups }
+        Self { groups }
     }
 
     fn group_of(&self, pod: &Pod) -> Result<&GroupStats, Blocked> {
-        let key = self
-            .pod_groups
-            .get(&PodKey::of(pod))
+        let owner = pod::controller_ref(pod).ok_or(Blocked::NoController)?;
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        self.groups
+            .get(namespace)
+            .and_then(|kinds| kinds.get(owner.kind.as_str()))
+            .and_then(|names| names.get(owner.name.as_str()))
             .ok_or(Blocked::NoController)?
             .as_ref()
-            .map_err(|b| *b)?;
-        self.groups.get(key).ok_or(Blocked::NoController)
+            .map_err(|b| *b)
     }
 
     /// The stats of `pod`'s group, or why it has none.
@@ -264,7 +272,13 @@ impl Restriction {
     }
 
     fn stats_mut(&mut self, pod: &Pod) -> Option<&mut GroupStats> {
-        let key = self.pod_groups.get(&PodKey::of(pod))?.as_ref().ok()?;
-        self.groups.get_mut(key)
+        let owner = pod::controller_ref(pod)?;
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        self.groups
+            .get_mut(namespace)?
+            .get_mut(owner.kind.as_str())?
+            .get_mut(owner.name.as_str())?
+            .as_mut()
+            .ok()
     }
 }
