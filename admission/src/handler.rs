@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
+use serde_json::value::RawValue;
 use tracing::{debug, warn};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{target_key, vpa_for_pod};
@@ -25,6 +26,7 @@ use vpa_common::policy;
 
 use crate::metrics::{Metrics, Status};
 use crate::patch::pod_patch;
+use crate::pod::decode_pod;
 use crate::review::{self, AdmissionRequest, AdmissionResponse};
 use crate::validation::{self, FeatureGates};
 use crate::view::ClusterView;
@@ -145,7 +147,7 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
     state
         .metrics
         .observe(resource, status, start.elapsed().as_secs_f64());
-    axum::Json(out).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
 fn pod_name(req: &AdmissionRequest, pod: Option<&Pod>) -> String {
@@ -182,10 +184,13 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         state.metrics.pod_admitted(false);
         (AdmissionResponse::allow(), Status::Error)
     };
-    let object = req.object.clone().unwrap_or_default();
-    let mut pod: Pod = match serde_json::from_value(object) {
+    let decoded = match &req.object {
+        Some(object) => decode_pod(object.get()).map_err(|e| e.to_string()),
+        None => Err("AdmissionReview carries no object".to_string()),
+    };
+    let mut pod = match decoded {
         Ok(p) => p,
-        Err(e) => return failed("decode_pod", e.to_string(), &pod_name(req, None)),
+        Err(e) => return failed("decode_pod", e, &pod_name(req, None)),
     };
     let name = pod_name(req, Some(&pod));
     if pod
@@ -242,9 +247,15 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
 }
 
 fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
-    let parse = |v: &Option<serde_json::Value>| {
-        v.clone()
-            .map(vpa_common::api::from_json_value::<VerticalPodAutoscaler>)
+    let parse = |v: &Option<Box<RawValue>>| {
+        v.as_ref()
+            .map(|raw| {
+                // Through a Value, so that a bad field is reported with its path.
+                let value: serde_json::Value =
+                    serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+                vpa_common::api::from_json_value::<VerticalPodAutoscaler>(value)
+                    .map_err(|e| e.to_string())
+            })
             .transpose()
     };
     let vpa = match parse(&req.object) {
@@ -255,7 +266,7 @@ fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
                 Status::Error,
             );
         }
-        Err(e) => return (AdmissionResponse::invalid(e.to_string()), Status::Skipped),
+        Err(e) => return (AdmissionResponse::invalid(e), Status::Skipped),
     };
     let old = parse(&req.old_object).ok().flatten();
     if let Err(message) = validation::validate(&vpa, state.gates, old.as_ref()) {

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod handler;
 pub mod metrics;
 pub mod patch;
+pub mod pod;
 pub mod review;
 pub mod validation;
 pub mod view;

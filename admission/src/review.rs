@@ -2,11 +2,14 @@
 //!
 //! The response is written by hand rather than through kube-core, so that `patch` is the base64
 //! string kube-apiserver (Go, `[]byte`) expects, and the `apiVersion` echoes the request's.
+//!
+//! For speed, the objects under review stay undecoded JSON text ([`RawValue`]) until the handler
+//! knows what they are, and the response is serialised straight to bytes.
 
 use base64::Engine;
 use json_patch::PatchOperation;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The served AdmissionReview version.
 pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
@@ -45,12 +48,12 @@ pub struct AdmissionRequest {
     pub namespace: Option<String>,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
     pub operation: String,
-    /// The new object.
+    /// The new object, as JSON text.
     #[serde(default)]
-    pub object: Option<Value>,
-    /// The previous object on UPDATE.
+    pub object: Option<Box<RawValue>>,
+    /// The previous object on UPDATE, as JSON text.
     #[serde(default)]
-    pub old_object: Option<Value>,
+    pub old_object: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -160,43 +163,94 @@ impl AdmissionResponse {
     }
 }
 
-/// The full AdmissionReview JSON answering `uid`.
-pub fn encode(api_version: &str, uid: &str, resp: &AdmissionResponse) -> Value {
-    let mut response = json!({ "uid": uid, "allowed": resp.allowed });
-    if !resp.patch.is_empty() {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewOut<'a> {
+    api_version: &'a str,
+    kind: &'static str,
+    response: ResponseOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseOut<'a> {
+    uid: &'a str,
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<StatusOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    metadata: Empty,
+    status: &'static str,
+    code: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// The full AdmissionReview answering `uid`, as JSON bytes.
+pub fn encode(api_version: &str, uid: &str, resp: &AdmissionResponse) -> Vec<u8> {
+    let patch = (!resp.patch.is_empty()).then(|| {
         let bytes = serde_json::to_vec(&resp.patch).expect("patch operations serialize");
-        response["patchType"] = json!("JSONPatch");
-        response["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-    }
-    if !resp.warnings.is_empty() {
-        response["warnings"] = json!(resp.warnings);
-    }
-    if let Some((code, reason, message)) = &resp.denial {
-        response["status"] = json!({
-            "metadata": {},
-            "status": "Failure",
-            "code": code,
-            "reason": reason,
-            "message": message,
-        });
-    }
-    let api_version = if api_version.is_empty() {
-        ADMISSION_V1
-    } else {
-        api_version
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    });
+    let out = ReviewOut {
+        api_version: if api_version.is_empty() {
+            ADMISSION_V1
+        } else {
+            api_version
+        },
+        kind: "AdmissionReview",
+        response: ResponseOut {
+            uid,
+            allowed: resp.allowed,
+            patch_type: patch.as_ref().map(|_| "JSONPatch"),
+            patch,
+            warnings: &resp.warnings,
+            status: resp
+                .denial
+                .as_ref()
+                .map(|(code, reason, message)| StatusOut {
+                    metadata: Empty {},
+                    status: "Failure",
+                    code: *code,
+                    reason,
+                    message,
+                }),
+        },
     };
-    json!({ "apiVersion": api_version, "kind": "AdmissionReview", "response": response })
+    serde_json::to_vec(&out).expect("an AdmissionReview serializes")
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    fn parse(bytes: Vec<u8>) -> Value {
+        serde_json::from_slice(&bytes).unwrap()
+    }
 
     #[test]
     fn patch_is_a_base64_string_of_the_json_patch() {
         let op: PatchOperation =
             serde_json::from_value(json!({"op": "add", "path": "/a", "value": 1})).unwrap();
-        let out = encode(ADMISSION_V1, "u1", &AdmissionResponse::patched(vec![op]));
+        let out = parse(encode(
+            ADMISSION_V1,
+            "u1",
+            &AdmissionResponse::patched(vec![op]),
+        ));
         let b64 = out["response"]["patch"]
             .as_str()
             .expect("patch is a string");
@@ -211,11 +265,35 @@ mod tests {
 
     #[test]
     fn plain_allow_has_no_patch_fields() {
-        let out = encode(ADMISSION_V1, "u", &AdmissionResponse::allow());
+        let out = parse(encode(ADMISSION_V1, "u", &AdmissionResponse::allow()));
         assert_eq!(
             out,
             json!({"apiVersion": ADMISSION_V1, "kind": "AdmissionReview", "response": {"uid": "u", "allowed": true}})
         );
+    }
+
+    #[test]
+    fn denial_and_warnings_have_upstream_shape() {
+        let mut resp = AdmissionResponse::invalid("bad field");
+        resp.warnings = vec!["careful".into()];
+        let out = parse(encode("admission.k8s.io/v1beta1", "u", &resp));
+        assert_eq!(
+            out,
+            json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
+                "response": {"uid": "u", "allowed": false, "warnings": ["careful"],
+                    "status": {"metadata": {}, "status": "Failure", "code": 422,
+                        "reason": "Invalid", "message": "bad field"}}})
+        );
+        let out = parse(encode("", "u", &AdmissionResponse::allow()));
+        assert_eq!(out["apiVersion"], ADMISSION_V1);
+    }
+
+    #[test]
+    fn objects_stay_json_text_until_read() {
+        let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a": [1, 2]},"oldObject":null}}"#;
+        let review = decode(body).unwrap();
+        assert_eq!(review.request.object.unwrap().get(), r#"{"a": [1, 2]}"#);
+        assert!(review.request.old_object.is_none());
     }
 
     #[test]
