@@ -233,15 +233,32 @@ fn memory_mib(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system) `pid` has used, seconds (assumes the usual 100 clock ticks/s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// One "Loop done" line: step durations (ms) and counts, plus the child's RSS when it arrived.
 struct LoopLine {
     steps: Vec<(String, u64)>,
     statuses: u64,
     checkpoints: u64,
     rss: f64,
+    /// The child's CPU seconds used when the line arrived.
+    cpu: f64,
 }
 
-fn parse_loop(fields: &Value, rss: f64) -> LoopLine {
+fn parse_loop(fields: &Value, rss: f64, cpu: f64) -> LoopLine {
     let steps = fields["steps"]
         .as_str()
         .unwrap_or_default()
@@ -261,6 +278,7 @@ fn parse_loop(fields: &Value, rss: f64) -> LoopLine {
         statuses: fields["statuses_written"].as_u64().unwrap_or(0),
         checkpoints: fields["checkpoints_written"].as_u64().unwrap_or(0),
         rss,
+        cpu,
     }
 }
 
@@ -269,12 +287,13 @@ fn free_port() -> u16 {
     listener.local_addr().expect("port").port()
 }
 
-fn print_table(loops: &[LoopLine]) {
+/// The table; `cpu_before` is the child's CPU seconds when its caches had synced.
+fn print_table(loops: &[LoopLine], mut cpu_before: f64) {
     println!(
-        "\n| loop | {} | statuses written | VPAs checkpointed | RSS after (MiB) |",
+        "\n| loop | {} | statuses written | VPAs checkpointed | recommender CPU (s) | RSS after (MiB) |",
         STEPS.join(" | ")
     );
-    println!("|{}", "---|".repeat(STEPS.len() + 4));
+    println!("|{}", "---|".repeat(STEPS.len() + 5));
     for (i, l) in loops.iter().enumerate() {
         let cells: Vec<String> = STEPS
             .iter()
@@ -293,12 +312,14 @@ fn print_table(loops: &[LoopLine]) {
             format!("{}", i + 1)
         };
         println!(
-            "| {label} | {} | {} | {} | {:.0} |",
+            "| {label} | {} | {} | {} | {:.1} | {:.0} |",
             cells.join(" | "),
             l.statuses,
             l.checkpoints,
+            l.cpu - cpu_before,
             l.rss
         );
+        cpu_before = l.cpu;
     }
 }
 
@@ -403,9 +424,15 @@ async fn main() -> anyhow::Result<()> {
         while let Ok((at, fields)) = rx.try_recv() {
             match fields["message"].as_str() {
                 Some("Watch caches synced") => {
-                    synced = Some((at.duration_since(started), memory_mib(pid).0))
+                    synced = Some((
+                        at.duration_since(started),
+                        memory_mib(pid).0,
+                        cpu_seconds(pid),
+                    ))
                 }
-                Some("Loop done") => loops.push(parse_loop(&fields, memory_mib(pid).0)),
+                Some("Loop done") => {
+                    loops.push(parse_loop(&fields, memory_mib(pid).0, cpu_seconds(pid)))
+                }
                 _ => {}
             }
         }
@@ -432,10 +459,12 @@ async fn main() -> anyhow::Result<()> {
         "vpa-recommender --recommender-interval={} --checkpoints-timeout={}",
         profile.interval, profile.checkpoints_timeout
     );
-    if let Some((after, rss)) = synced {
-        println!("watch caches synced {after:.1?} after start, RSS {rss:.0} MiB");
+    if let Some((after, rss, cpu)) = synced {
+        println!(
+            "watch caches synced {after:.1?} after start, RSS {rss:.0} MiB, recommender CPU {cpu:.1} s"
+        );
     }
-    print_table(&loops);
+    print_table(&loops, synced.map_or(0.0, |s| s.2));
     let steady = loops[1..]
         .iter()
         .filter_map(|l| {

@@ -72,6 +72,11 @@ pub struct VpaLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
+/// (namespace, VPA, container) of a container's recommendation series.
+type ContainerSeries = (String, String, String);
+
+const BOUNDS: [&str; 4] = ["target", "lowerBound", "upperBound", "uncappedTarget"];
+
 /// All recommender metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -87,7 +92,10 @@ pub struct Metrics {
     pub last_loop_timestamp: FloatGauge,
     /// Recommended values: cores for CPU, bytes for memory.
     pub recommendation: Family<RecommendationLabels, FloatGauge>,
-    series: Mutex<(HashSet<RecommendationLabels>, HashSet<VpaLabels>)>,
+    /// The (namespace, VPA, container) triples and VPA label sets with series, to drop the
+    /// series of those that are gone (triples rather than all 16 label sets per container keep
+    /// this small at 10k VPAs).
+    series: Mutex<(HashSet<ContainerSeries>, HashSet<VpaLabels>)>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -166,12 +174,18 @@ impl Metrics {
             };
             *counts.entry(labels).or_default() += 1;
             for rec in &plan.recommendations {
-                for (bound, values) in [
-                    ("target", &rec.target),
-                    ("lowerBound", &rec.lower_bound),
-                    ("upperBound", &rec.upper_bound),
-                    ("uncappedTarget", &rec.uncapped_target),
-                ] {
+                recs.insert((
+                    plan.namespace.clone(),
+                    plan.name.clone(),
+                    rec.container_name.clone(),
+                ));
+                let values = [
+                    &rec.target,
+                    &rec.lower_bound,
+                    &rec.upper_bound,
+                    &rec.uncapped_target,
+                ];
+                for (bound, values) in BOUNDS.into_iter().zip(values) {
                     for (resource, amount) in values {
                         let value = match resource.as_str() {
                             CPU => *amount as f64 / 1000.0,
@@ -186,7 +200,6 @@ impl Metrics {
                             bound: bound.into(),
                         };
                         self.recommendation.get_or_create(&labels).set(value);
-                        recs.insert(labels);
                     }
                 }
             }
@@ -195,8 +208,16 @@ impl Metrics {
             self.vpa_objects.get_or_create(labels).set(*count);
         }
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        for gone in series.0.difference(&recs) {
-            self.recommendation.remove(gone);
+        for (namespace, vpa, container) in series.0.difference(&recs) {
+            for (bound, resource) in BOUNDS.iter().flat_map(|b| [(b, CPU), (b, MEMORY)]) {
+                self.recommendation.remove(&RecommendationLabels {
+                    namespace: namespace.clone(),
+                    vpa: vpa.clone(),
+                    container: container.clone(),
+                    resource: resource.into(),
+                    bound: (*bound).into(),
+                });
+            }
         }
         let vpa_labels: HashSet<VpaLabels> = counts.into_keys().collect();
         for gone in series.1.difference(&vpa_labels) {
