@@ -4,8 +4,8 @@
 //! pods that alone was about 400 MiB. Field names and nesting mirror `Pod`, so code reads
 //! `pod.spec`, `pod.status` and `pod.metadata` the same way.
 
-use k8s_openapi::api::core::v1::{ContainerState, Pod, ResourceRequirements};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::{Deserialize, Serialize};
 
 /// A pod: identity, labels and owners, container names and resources, phase and container
@@ -64,13 +64,40 @@ pub struct CachedContainerStatus {
     pub restart_count: i32,
     /// Current state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<ContainerState>,
+    pub state: Option<CachedContainerState>,
     /// State of the previous run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_state: Option<ContainerState>,
+    pub last_state: Option<CachedContainerState>,
     /// Allocated requests and limits (Kubernetes 1.33+, after a resize).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+/// A container's state as far as OOM detection needs it: running or not, and how it terminated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CachedContainerState {
+    /// Present while the container runs (its details are not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<Running>,
+    /// Present once it has terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated: Option<CachedTermination>,
+}
+
+/// A running container (nothing of it is kept).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Running {}
+
+/// How a container terminated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedTermination {
+    /// `OOMKilled`, `Error`, `Completed`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
 }
 
 impl k8s_openapi::Resource for CachedPod {
