@@ -243,3 +243,45 @@ async fn an_infeasible_resize_falls_back_to_eviction() {
     cluster.stop().await;
     sim.shutdown().await;
 }
+
+/// A resize the kubelet reports `Deferred` (the node may fit it later) is waited on, not turned
+/// into an eviction, until it has been deferred for upstream's 5 minutes (that timeout itself is
+/// covered by the pure `inplace` tests, since it is not configurable). The sim's kubelet never
+/// defers, so the condition is written through the status subresource, as a kubelet would.
+#[tokio::test]
+async fn a_deferred_resize_is_waited_on_not_evicted() {
+    let sim = sim().await;
+    let client = support::cluster(&sim, 2, "InPlaceOrRecreate", 0).await;
+    let audit = sim.record_requests();
+    let mut u = updater(&client).await;
+    let report = u.run_once().await;
+    assert_eq!(report.resized.len(), 1, "{report:?}");
+    let name = report.resized[0].name.clone();
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let deferred = json!({"status": {"conditions": [{"type": "PodResizePending", "status": "True",
+        "reason": "Deferred", "message": "Node didn't have enough resource: cpu",
+        "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+    pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(deferred))
+        .await
+        .unwrap();
+    cache_sees(&u, &name, ResizeStatus::Deferred).await;
+
+    for _ in 0..2 {
+        support::renew_lease(&client).await;
+        let report = u.run_once().await;
+        assert!(
+            report.evicted.is_empty() && !report.resized.iter().any(|k| k.name == name),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.pod_skips.get("ResizeInProgress"),
+            Some(&1),
+            "{report:?}"
+        );
+    }
+    assert!(eviction_requests(&audit).is_empty());
+    assert!(pods.get_opt(&name).await.unwrap().is_some());
+    drop(u);
+    sim.shutdown().await;
+}
