@@ -189,9 +189,12 @@ fn parse(input: &str) -> Result<Quantity, &'static str> {
     if int.len() + frac.len() > 36 {
         return Err("too many digits");
     }
-    let mantissa: i128 = format!("{int}{frac}")
-        .parse()
-        .map_err(|_| "too many digits")?;
+    // At most 36 ASCII digits (checked above): the fold cannot overflow i128 and allocates
+    // nothing, which matters on the admission controller's per-request path.
+    let mantissa = int
+        .bytes()
+        .chain(frac.bytes())
+        .fold(0_i128, |m, digit| m * 10 + i128::from(digit - b'0'));
     // value = mantissa * 10^(exp10) * 1024^k, in nano-units: shift exp10 by +9.
     let (mut exp10, k) = match scale {
         Scale::Pow10(e) => (e, 0),
