@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{ArgAction, Parser};
 
 use crate::certs::TlsOptions;
-use crate::registration::{Registration, parse_labels};
+use crate::registration::{parse_labels, Registration};
 use crate::server::parse_listen_address;
 use crate::validation::FeatureGates;
 
@@ -32,7 +32,9 @@ pub struct Args {
     /// Serving private key file (PEM).
     #[arg(long, default_value = "/etc/tls-certs/serverKey.pem")]
     pub tls_private_key: String,
-    /// Reload the certificate files when they change (file mode).
+    /// With certificate files: re-read --tls-cert-file, --tls-private-key and --client-ca-file
+    /// every few seconds and swap the served certificate (and the registered CA bundle) without a
+    /// restart; connections already open keep theirs.
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub reload_cert: bool,
     /// Allowed TLS 1.2 cipher suites, comma or colon separated Go names; empty = all. TLS 1.3 suites are always on.
@@ -115,6 +117,9 @@ pub struct Args {
     pub stderrthreshold: String,
 }
 
+/// Default period of the certificate file poll with `--reload-cert`.
+pub const DEFAULT_CERT_FILE_POLL: Duration = Duration::from_secs(5);
+
 /// Parses Go-style durations: `500ms`, `10s`, `1m`, `1h30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
@@ -188,6 +193,9 @@ pub struct Config {
     pub lease_interval: Duration,
     /// Certificate Secret refresh period.
     pub cert_refresh: Duration,
+    /// How often mounted certificate files are re-read with `--reload-cert` (5 s; not a flag,
+    /// tests shorten it).
+    pub cert_file_poll: Duration,
     /// Alpha features.
     pub gates: FeatureGates,
     /// Restrict caches to this namespace.
@@ -262,6 +270,7 @@ impl Args {
             lease: (self.status_lease_name.clone(), lease_ns),
             lease_interval: self.status_lease_update_interval,
             cert_refresh: self.cert_refresh_interval,
+            cert_file_poll: DEFAULT_CERT_FILE_POLL,
             gates,
             watch_namespace: (!self.vpa_object_namespace.is_empty())
                 .then(|| self.vpa_object_namespace.clone()),
@@ -307,7 +316,10 @@ mod tests {
         ]);
         assert!(!a.register_webhook && a.reload_cert);
         assert_eq!(a.status_lease_update_interval, Duration::from_secs(90));
-        assert!(a.into_config(true).unwrap().registration.is_none());
+        let c = a.into_config(true).unwrap();
+        assert!(c.registration.is_none());
+        assert!(matches!(c.certs, CertSource::Files { reload: true, .. }));
+        assert_eq!(c.cert_file_poll, Duration::from_secs(5));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert!(parse_duration("5x").is_err());
     }
@@ -319,10 +331,8 @@ mod tests {
             "--ignored-vpa-object-namespaces=b",
         ]);
         assert!(a.into_config(false).is_err());
-        assert!(
-            parse(&["--min-tls-version=tls1_0"])
-                .into_config(false)
-                .is_err()
-        );
+        assert!(parse(&["--min-tls-version=tls1_0"])
+            .into_config(false)
+            .is_err());
     }
 }

@@ -180,7 +180,7 @@ pub async fn run_until(
 
     let refresh_every = match &config.certs {
         CertSource::Secret(_) => Some(config.cert_refresh),
-        CertSource::Files { reload: true, .. } => Some(Duration::from_secs(5)),
+        CertSource::Files { reload: true, .. } => Some(config.cert_file_poll),
         CertSource::Files { .. } => None,
     };
     if let Some(every) = refresh_every {

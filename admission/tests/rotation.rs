@@ -5,37 +5,12 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use support::*;
 use vpa_admission_controller::certs::{TlsOptions, Validity};
-
-fn client(ca_pems: &[&str], keep_alive: bool) -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    for pem in ca_pems {
-        use rustls::pki_types::pem::PemObject;
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // Full handshakes only, so each new connection shows the certificate served at that time.
-    config.resumption = rustls::client::Resumption::disabled();
-    let mut b = reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .tls_info(true);
-    if !keep_alive {
-        b = b.pool_max_idle_per_host(0);
-    }
-    b.build().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_under_load_loses_no_request() {
@@ -56,7 +31,7 @@ async fn rotation_under_load_loses_no_request() {
     let ok = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..6 {
-        let client = client(&[&bundle_pem], i % 2 == 0);
+        let client = tls_client(&[&bundle_pem], i % 2 == 0);
         let (url, stop, ok) = (url.clone(), stop.clone(), ok.clone());
         tasks.push(tokio::spawn(async move {
             let mut seen = HashSet::new();

@@ -8,8 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use axum_server::Handle;
-use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
-use vpa_admission_controller::handler::{AppState, router};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use vpa_admission_controller::certs::{server_config, CertBundle, CertStore, TlsOptions, Validity};
+use vpa_admission_controller::handler::{router, AppState};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::server::serve_webhook;
 use vpa_admission_controller::validation::FeatureGates;
@@ -45,12 +47,10 @@ pub async fn start(
         )
         .unwrap();
     let view = StaticView::new(
-        vec![
-            VpaBuilder::new("default", "hamster-vpa")
-                .container("hamster")
-                .target("250m", "200Mi")
-                .build(),
-        ],
+        vec![VpaBuilder::new("default", "hamster-vpa")
+            .container("hamster")
+            .target("250m", "200Mi")
+            .build()],
         FakeControllers::new()
             .add(
                 "default",
@@ -80,6 +80,41 @@ pub async fn start(
     });
     let addr = handle.listening().await.expect("server listens");
     (addr, store, handle)
+}
+
+/// A reqwest client over rustls trusting `ca_pems`, reporting the peer certificate
+/// (`TlsInfo`) and never resuming sessions, so each new connection shows the certificate served
+/// at that time. Without `keep_alive` every request opens a new connection.
+pub fn tls_client(ca_pems: &[&str], keep_alive: bool) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for pem in ca_pems {
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
+    let mut b = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .tls_info(true);
+    if !keep_alive {
+        b = b.pool_max_idle_per_host(0);
+    }
+    b.build().unwrap()
+}
+
+/// DER of the first certificate of a PEM chain (the leaf a server sends).
+pub fn leaf_der(chain_pem: &str) -> Vec<u8> {
+    CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .next()
+        .expect("a certificate")
+        .unwrap()
+        .to_vec()
 }
 
 /// Whether `tool` runs; when it does not, prints why the test is skipped, or panics under CI.
