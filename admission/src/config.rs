@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, default_value = "/etc/tls-certs/serverKey.pem")]
     pub tls_private_key: String,
     /// With certificate files: re-read --tls-cert-file, --tls-private-key and --client-ca-file
-    /// every few seconds and swap the served certificate (and the registered CA bundle) without a
+    /// every 5 seconds and swap the served certificate (and the registered CA bundle) without a
     /// restart; connections already open keep theirs.
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub reload_cert: bool,
