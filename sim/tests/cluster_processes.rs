@@ -1,6 +1,7 @@
-//! Pods whose image is one of ours run a local process (stand-in scripts here): with the
-//! container's args and env, a kubeconfig carrying the pod's ServiceAccount token, a log file,
-//! the process exit as the container exit (restartCount), and no process left after stop.
+//! Pods whose image is one of ours run a local process (stand-in scripts here): on a loopback
+//! address of their own, with the container's args (listen addresses moved there) and env, a
+//! kubeconfig carrying the pod's ServiceAccount token, a log file, the process exit as the
+//! container exit (restartCount), and no process left after stop.
 
 #![cfg(unix)]
 
@@ -90,7 +91,22 @@ async fn our_images_run_as_local_processes_with_service_account_credentials() {
         log.contains("kubeconfig=").then_some(log)
     })
     .await;
-    assert!(log.contains("args=--address=:18942 --v=2"), "{log}");
+    let ip = pods
+        .get("rec")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .pod_ip
+        .unwrap();
+    assert!(
+        ip.starts_with("127.1."),
+        "a loopback address of its own: {ip}"
+    );
+    assert!(
+        log.contains(&format!("args=--address={ip}:18942 --v=2")),
+        "the bind-all address moves to the pod address: {log}"
+    );
     assert!(log.contains("ns=default"), "{log}");
     let kubeconfig_path = log
         .lines()
@@ -118,7 +134,7 @@ async fn our_images_run_as_local_processes_with_service_account_credentials() {
             .await
             .unwrap();
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("args=--address=:18942"),
+            String::from_utf8_lossy(&out.stdout).contains(&format!("args=--address={ip}:18942")),
             "{out:?}"
         );
     }

@@ -48,7 +48,12 @@ fn qos_class(pod: &Value) -> &'static str {
     }
 }
 
-fn running_status(c: &Value, started_at: &str, restarts: i64, last: Option<Value>) -> Value {
+pub(super) fn running_status(
+    c: &Value,
+    started_at: &str,
+    restarts: i64,
+    last: Option<Value>,
+) -> Value {
     let name = c["name"].as_str().unwrap_or_default();
     let mut s = json!({
         "name": name, "image": c["image"], "imageID": format!("sim://{}", c["image"].as_str().unwrap_or_default()),
@@ -153,7 +158,7 @@ pub fn resize_step(
     }
 }
 
-fn set_condition(status: &mut Value, kind: &str, cond: Option<Value>) {
+pub(super) fn set_condition(status: &mut Value, kind: &str, cond: Option<Value>) {
     let mut cs: Vec<Value> = status["conditions"].as_array().cloned().unwrap_or_default();
     cs.retain(|c| c["type"] != kind);
     cs.extend(cond);

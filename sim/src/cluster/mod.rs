@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod clock;
+pub mod container_states;
 pub mod controllers;
 pub mod cron;
 pub mod endpoint_slices;
@@ -28,10 +29,15 @@ pub mod node_agent;
 pub mod nodes;
 pub mod objects;
 pub mod playground;
+pub mod pod_network;
+pub mod probes;
+pub mod process_runner;
 pub mod processes;
 pub mod scenario;
 pub mod scheduler;
 pub mod scheduling;
+pub mod service_proxy;
+pub mod services;
 pub mod sets;
 pub mod usage;
 pub mod webhook_dispatch;
@@ -61,13 +67,17 @@ pub struct ClusterOptions {
     pub metrics_port: Option<u16>,
     /// Call admission webhooks registered in the API (Mutating/ValidatingWebhookConfigurations).
     pub webhooks: bool,
-    /// Local addresses of webhook Services, by `namespace/name`.
+    /// Fixed local addresses of Services, by `namespace/name`, used instead of their endpoints.
     pub services: BTreeMap<String, SocketAddr>,
     /// Run containers of our images as local processes (None: simulate them like any other).
     pub processes: Option<processes::Launcher>,
     /// Usage models by namespace, workload, pod-name prefix and container, taking precedence
     /// over pod annotations (see [`scenario`]).
     pub usage_scenario: scenario::UsageScenario,
+    /// Real length of one second of process-backed containers' probe timings (`periodSeconds`,
+    /// `initialDelaySeconds`) and crash back-off (10 s doubling to 300 s); 1 s as kubelet, shorter
+    /// in tests.
+    pub process_second: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -80,6 +90,7 @@ impl Default for ClusterOptions {
             services: BTreeMap::new(),
             processes: None,
             usage_scenario: scenario::UsageScenario::default(),
+            process_second: Duration::from_secs(1),
         }
     }
 }
@@ -89,6 +100,7 @@ pub struct Cluster {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     metrics_addr: Option<SocketAddr>,
+    proxy: Arc<service_proxy::ServiceProxy>,
 }
 
 impl Cluster {
@@ -96,6 +108,12 @@ impl Cluster {
     pub async fn start(sim: &Sim, opts: ClusterOptions) -> anyhow::Result<Cluster> {
         let client = sim.client().await?;
         let now = sim.store().now();
+        let ports = pod_network::PortMap::default();
+        let proxy = Arc::new(service_proxy::ServiceProxy::new(
+            sim.shared().clone(),
+            opts.services.clone(),
+            ports.clone(),
+        ));
         let nodes: Api<DynamicObject> =
             Api::all_with(client.clone(), &actions::Kind::Node.api_resource());
         for (i, n) in opts.nodes.iter().enumerate() {
@@ -107,10 +125,8 @@ impl Cluster {
             }
         }
         if opts.webhooks {
-            let dispatcher = webhook_dispatch::WebhookDispatcher::new(
-                sim.shared().clone(),
-                opts.services.clone(),
-            );
+            let dispatcher =
+                webhook_dispatch::WebhookDispatcher::new(sim.shared().clone(), proxy.clone());
             sim.add_admission_hook(Arc::new(dispatcher));
         }
         let (stop, rx) = watch::channel(false);
@@ -144,7 +160,13 @@ impl Cluster {
                 Some(Arc::new(move |ns: &str, pod: &str, container: &str| {
                     std::fs::read_to_string(logs.log_path(ns, pod, container)).ok()
                 }));
-            agent = agent.with_processes(launcher, sim.ca_pem(), &sim.url());
+            agent = agent.with_processes(
+                launcher,
+                sim.ca_pem(),
+                &sim.url(),
+                ports.clone(),
+                opts.process_second,
+            );
         }
         let mut r = rx.clone();
         tasks.push(tokio::spawn(async move {
@@ -168,12 +190,24 @@ impl Cluster {
             stop,
             tasks,
             metrics_addr,
+            proxy,
         })
     }
 
     /// Where the Prometheus page is served, when enabled.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// Where port `port` of Service `namespace/name` is reached now, as webhook calls reach it: its
+    /// `services` entry, else one of its ready endpoints in turn.
+    pub fn resolve_service(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: u16,
+    ) -> Result<SocketAddr, services::ResolveError> {
+        self.proxy.resolve(namespace, name, port)
     }
 
     /// Stops every controller and waits for them.

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
@@ -12,6 +14,7 @@ use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::Value;
 
 use super::actions::Kind;
+use super::container_states::{self, CRASH_LOOP_BACK_OFF};
 use super::controllers::list_all;
 use super::events;
 use super::exposition::ContainerSeries;
@@ -19,7 +22,10 @@ use super::kubelet::{self, OOM_KILLED};
 use super::metrics::{self, ContainerUsage, SeriesBoard};
 use super::nodes::{NodeSpec, capacity_of};
 use super::objects::{is_active, meta};
-use super::processes::{Launcher, ProcessKey, Processes, binary_for_image};
+use super::pod_network::{PortMap, loopback_ip};
+use super::probes::crash_backoff;
+use super::process_runner::{ProbeVerdict, Runner, has_readiness_probe};
+use super::processes::Launcher;
 use super::scenario::UsageScenario;
 use super::scheduler::used_by_node;
 use super::scheduling::{self, Amounts};
@@ -44,14 +50,6 @@ pub struct NodeAgent {
     last_tick: Option<DateTime<Utc>>,
     runner: Option<Runner>,
     scenario: UsageScenario,
-}
-
-/// Runs containers of our own images as local processes.
-struct Runner {
-    launcher: Launcher,
-    ca_pem: String,
-    url: String,
-    processes: Processes,
 }
 
 fn seconds_between(from: &str, to: DateTime<Utc>) -> f64 {
@@ -114,68 +112,30 @@ impl NodeAgent {
     }
 
     /// Also runs containers of our images (see [`super::processes`]) as local processes that
-    /// reach the API server at `url` trusting `ca_pem`.
-    pub fn with_processes(mut self, launcher: Launcher, ca_pem: &str, url: &str) -> Self {
-        self.runner = Some(Runner {
-            launcher,
-            ca_pem: ca_pem.to_string(),
-            url: url.to_string(),
-            processes: Processes::default(),
-        });
+    /// reach the API server at `url` trusting `ca_pem`, each pod on its own loopback address;
+    /// ports moved off the pod address go into `ports`; `second` is the real length of a probe or
+    /// crash back-off second.
+    pub fn with_processes(
+        mut self,
+        launcher: Launcher,
+        ca_pem: &str,
+        url: &str,
+        ports: PortMap,
+        second: Duration,
+    ) -> Self {
+        self.runner = Some(Runner::new(launcher, ca_pem, url, ports, second));
         self
     }
 
-    /// Starts the process of `container` in `pod` under `key` when its image is one of ours.
-    /// After a crash, the container waits like CrashLoopBackOff: 10 s doubling per restart, at most
-    /// 300 s (simulation clock) since its last termination.
-    fn ensure_process(
-        &mut self,
-        pod: &Value,
-        status: &Value,
-        now: DateTime<Utc>,
-        key: &ProcessKey,
-    ) {
-        let container = status["name"].as_str().unwrap_or_default();
-        let Some(runner) = self.runner.as_mut() else {
-            return;
-        };
-        let Some(spec) = pod
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .and_then(|cs| cs.iter().find(|c| c["name"] == container))
-        else {
-            return;
-        };
-        let Some(binary) = spec["image"].as_str().and_then(binary_for_image) else {
-            return;
-        };
-        if runner.processes.contains(key) {
-            return;
+    fn pod_ip(&mut self, node: usize, pod: &Value) -> String {
+        if self.runner.is_some() && Runner::runs_pod(pod) {
+            // One sequence per test process, from an offset per process: clusters running side by
+            // side (tests) hand out different addresses.
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let base = std::process::id().wrapping_mul(2503);
+            return loopback_ip(base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
+                .to_string();
         }
-        if let Some(finished) = status
-            .pointer("/lastState/terminated/finishedAt")
-            .and_then(Value::as_str)
-        {
-            let restarts = status["restartCount"].as_i64().unwrap_or(0).clamp(1, 6) as u32;
-            let backoff = (10.0 * f64::from(2u32.pow(restarts - 1))).min(300.0);
-            if seconds_between(finished, now) < backoff {
-                return;
-            }
-        }
-        let ns = meta(pod, "namespace");
-        let sa = pod
-            .pointer("/spec/serviceAccountName")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        let token = self.shared.tokens.for_service_account(ns, sa);
-        let kubeconfig = crate::tls::kubeconfig(&runner.url, &runner.ca_pem, &token, ns);
-        match runner.launcher.start(binary, pod, spec, &kubeconfig) {
-            Ok(child) => runner.processes.insert(key.clone(), child),
-            Err(error) => tracing::warn!(%error, %binary, "Cannot start process"),
-        }
-    }
-
-    fn pod_ip(&mut self, node: usize) -> String {
         self.next_ip += 1;
         format!("10.244.{node}.{}", self.next_ip % 250 + 2)
     }
@@ -224,11 +184,10 @@ impl NodeAgent {
             .last_tick
             .map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
         self.last_tick = Some(now);
-        let exited = self
-            .runner
-            .as_mut()
-            .map(|r| r.processes.reap())
-            .unwrap_or_default();
+        let (exited, verdicts) = match self.runner.as_mut() {
+            Some(r) => (r.reap(), r.probe().await),
+            None => Default::default(),
+        };
         let pods = list_all(&self.client, Kind::Pod).await?;
         let node_objects = list_all(&self.client, Kind::Node).await?;
         let used = used_by_node(&pods);
@@ -245,11 +204,27 @@ impl NodeAgent {
                 continue;
             };
             if pod.pointer("/status/containerStatuses").is_none() {
-                let ip = self.pod_ip(index);
-                if self
-                    .write_status(pod, kubelet::start(pod, &now_s, &ip, &NodeSpec::ip(index)))
-                    .await
-                {
+                let ip = self.pod_ip(index, pod);
+                let mut started = pod.clone();
+                started["status"] = kubelet::start(pod, &now_s, &ip, &NodeSpec::ip(index));
+                if self.runner.is_some() {
+                    // Process-backed containers are ready once their readiness probe passes.
+                    let names: Vec<String> = started["status"]["containerStatuses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["name"].as_str().map(String::from))
+                        .collect();
+                    for name in names {
+                        if has_readiness_probe(&started, &name)
+                            && let Some(s) =
+                                container_states::set_ready(&started, &name, false, &now_s)
+                        {
+                            started["status"] = s;
+                        }
+                    }
+                }
+                if self.write_status(pod, started["status"].clone()).await {
                     self.event(pod, "Normal", "Started", "Started all containers")
                         .await;
                 }
@@ -290,9 +265,24 @@ impl NodeAgent {
                 .cloned()
                 .unwrap_or_default();
             let mut containers = Vec::new();
-            let mut oom_events = Vec::new();
+            let mut notes: Vec<(&str, &str, String)> = Vec::new();
             for s in &statuses {
                 let name = s["name"].as_str().unwrap_or_default().to_string();
+                if s.pointer("/state/waiting/reason").and_then(Value::as_str)
+                    == Some(CRASH_LOOP_BACK_OFF)
+                {
+                    let restarts = s["restartCount"].as_i64().unwrap_or(0);
+                    if self
+                        .runner
+                        .as_ref()
+                        .is_some_and(|r| r.back_off_over(meta(&p, "uid"), &name, restarts))
+                    {
+                        let probed = has_readiness_probe(&p, &name);
+                        p["status"] = container_states::restart(&p, &name, probed, &now_s);
+                        changed = true;
+                    }
+                    continue;
+                }
                 let Some(started) = s
                     .pointer("/state/running/startedAt")
                     .and_then(Value::as_str)
@@ -307,7 +297,31 @@ impl NodeAgent {
                 let (cpu, memory) = (models.cpu.at(t), models.memory.at(t));
                 let restarts = s["restartCount"].as_i64().unwrap_or(0);
                 let key = (meta(&p, "uid").to_string(), name.clone(), restarts);
-                self.ensure_process(&p, s, now, &key);
+                if let Some(r) = self.runner.as_mut()
+                    && r.ensure(&self.shared, &p, &name, &key)
+                    && has_readiness_probe(&p, &name)
+                    && let Some(status) = container_states::set_ready(&p, &name, false, &now_s)
+                {
+                    p["status"] = status;
+                    changed = true;
+                }
+                for v in verdicts.iter() {
+                    match v {
+                        ProbeVerdict::Ready(k, ready) if *k == key => {
+                            if let Some(status) =
+                                container_states::set_ready(&p, &name, *ready, &now_s)
+                            {
+                                p["status"] = status;
+                                changed = true;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let killed = verdicts.iter().find_map(|v| match v {
+                    ProbeVerdict::LivenessFailed(k, why) if *k == key => Some(why.clone()),
+                    _ => None,
+                });
                 let entry = self.cpu.entry(key.clone()).or_insert((now, 0.0));
                 entry.1 += cpu * (now - entry.0).num_milliseconds().max(0) as f64 / 1000.0;
                 entry.0 = now;
@@ -329,16 +343,50 @@ impl NodeAgent {
                 let n = node_usage.entry(node.to_string()).or_default();
                 n.0 += cpu;
                 n.1 += memory;
-                if let Some(code) = exited.iter().find(|(k, _)| *k == key).map(|(_, c)| *c) {
+                let exit = exited
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, c)| *c)
+                    .or(killed.as_ref().map(|_| 137));
+                if let Some(why) = killed {
+                    notes.push((
+                        "Warning",
+                        "Unhealthy",
+                        format!("Liveness probe failed: {why}"),
+                    ));
+                    notes.push((
+                        "Normal",
+                        "Killing",
+                        format!("Container {name} failed liveness probe, will be restarted"),
+                    ));
+                }
+                if let Some(code) = exit {
+                    // A process that ended: restart at once the first time, then after a
+                    // back-off, waiting in CrashLoopBackOff.
                     let reason = if code == 0 { "Completed" } else { "Error" };
-                    let restart = kubelet::restarts(&p, code);
-                    p["status"] = kubelet::terminate(&p, &name, reason, code, &now_s, restart);
+                    if kubelet::restarts(&p, code) {
+                        let wait = crash_backoff(restarts);
+                        p["status"] =
+                            container_states::back_off(&p, &name, reason, code, wait, &now_s);
+                        if wait == 0.0 {
+                            let probed = has_readiness_probe(&p, &name);
+                            p["status"] = container_states::restart(&p, &name, probed, &now_s);
+                        } else {
+                            notes.push((
+                                "Warning",
+                                "BackOff",
+                                "Back-off restarting failed container".to_string(),
+                            ));
+                        }
+                    } else {
+                        p["status"] = kubelet::terminate(&p, &name, reason, code, &now_s, false);
+                    }
                     changed = true;
                 } else if let Some(limit) = memory_limit(&p, &name).filter(|l| memory > *l) {
                     let restart = kubelet::restarts(&p, 137);
                     p["status"] = kubelet::terminate(&p, &name, OOM_KILLED, 137, &now_s, restart);
                     changed = true;
-                    oom_events.push(format!("Container {name} was OOM-killed: memory usage {memory:.0} bytes above its limit of {limit:.0} bytes"));
+                    notes.push(("Warning", "OOMKilling", format!("Container {name} was OOM-killed: memory usage {memory:.0} bytes above its limit of {limit:.0} bytes")));
                 } else if run_seconds.is_some_and(|r| t >= r) {
                     let restart = kubelet::restarts(&p, 0);
                     p["status"] = kubelet::terminate(&p, &name, "Completed", 0, &now_s, restart);
@@ -346,9 +394,9 @@ impl NodeAgent {
                 }
             }
             if changed && self.write_status(pod, p["status"].clone()).await {
-                for message in oom_events {
-                    tracing::info!(pod = %meta(&p, "name"), %message, "OOM kill");
-                    self.event(&p, "Warning", "OOMKilling", &message).await;
+                for (type_, reason, message) in notes {
+                    tracing::info!(pod = %meta(&p, "name"), %reason, %message, "Container event");
+                    self.event(&p, type_, reason, &message).await;
                 }
             }
             pod_usage.push((
@@ -361,7 +409,7 @@ impl NodeAgent {
         }
         self.cpu.retain(|k, _| seen.contains(k));
         if let Some(r) = self.runner.as_mut() {
-            r.processes.retain(|k| seen.contains(k));
+            r.retain(|k| seen.contains(k));
         }
         let nodes: Vec<(String, f64, f64)> = self
             .nodes

@@ -41,11 +41,9 @@ pub struct UpArgs {
     /// Port of the cAdvisor-style Prometheus page on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 9101)]
     pub metrics_port: u16,
-    /// Webhook Service to local address: NAMESPACE/NAME=HOST:PORT; repeatable.
-    #[arg(
-        long = "service",
-        default_value = "kube-system/vpa-webhook=127.0.0.1:8000"
-    )]
+    /// Webhook Service to a fixed local address, NAMESPACE/NAME=HOST:PORT (repeatable), instead
+    /// of the ready endpoints of the Service (pod addresses).
+    #[arg(long = "service")]
     pub services: Vec<ServiceMapping>,
     /// The kustomization to apply (empty: apply nothing).
     #[arg(long, default_value = "deploy")]
@@ -275,6 +273,7 @@ pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyh
         metrics_port: Some(args.metrics_port),
         webhooks: true,
         services,
+        process_second: Duration::from_secs(1),
     };
     let cluster = Cluster::start(&sim, opts).await?;
     let result = apply_all(&args, &sim).await;

@@ -75,12 +75,15 @@ impl Launcher {
             .join(format!("{namespace}_{pod}_{container}.log"))
     }
 
-    /// Starts `binary` for `container` of `pod`, authenticating with `kubeconfig` (YAML).
+    /// Starts `binary` for `container` of `pod` with `args` (the container's, with listen
+    /// addresses moved to the pod, see [`super::pod_network`]), authenticating with `kubeconfig`
+    /// (YAML).
     pub fn start(
         &self,
         binary: &str,
         pod: &Value,
         container: &Value,
+        args: &[String],
         kubeconfig: &str,
     ) -> std::io::Result<Child> {
         let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -93,12 +96,6 @@ impl Launcher {
             .create(true)
             .append(true)
             .open(self.log_path(ns, name, cname))?;
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(String::from))
-            .collect();
         tracing::info!(namespace = %ns, pod = %name, container = %cname, %binary, "Starting process");
         Command::new(self.bin_dir.join(binary))
             .args(args)
@@ -125,6 +122,13 @@ impl Processes {
         self.running.insert(key, child);
     }
 
+    /// Kills the process of `key` (a failed liveness probe) and forgets it.
+    pub fn kill(&mut self, key: &ProcessKey) {
+        if let Some(mut child) = self.running.remove(key) {
+            let _ = child.start_kill();
+        }
+    }
+
     /// Removes and returns the exit codes of processes that ended.
     pub fn reap(&mut self) -> Vec<(ProcessKey, i64)> {
         let mut done = Vec::new();
@@ -143,6 +147,16 @@ impl Processes {
     pub fn retain(&mut self, keep: impl Fn(&ProcessKey) -> bool) {
         self.running.retain(|k, _| keep(k));
     }
+}
+
+/// The container's own arguments.
+pub fn container_args(container: &Value) -> Vec<String> {
+    container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(String::from))
+        .collect()
 }
 
 /// The directory of the running executable (where cargo puts sibling binaries).

@@ -6,8 +6,6 @@
 //!
 //! Webhook `warnings` reach the client as `Warning` headers.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -16,6 +14,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
+use super::service_proxy::ServiceProxy;
 use super::webhooks::{self, Endpoint, Verdict};
 use crate::api::Shared;
 use crate::error::{ApiError, ApiResult};
@@ -24,10 +23,10 @@ use crate::resource::GroupResource;
 
 const GROUP: &str = "admissionregistration.k8s.io";
 
-/// The webhook caller; `services` maps `namespace/name` of webhook Services to local addresses.
+/// The webhook caller: webhook Services are reached through a [`ServiceProxy`].
 pub struct WebhookDispatcher {
     shared: Arc<Shared>,
-    services: BTreeMap<String, SocketAddr>,
+    proxy: Arc<ServiceProxy>,
 }
 
 /// One webhook to call, snapshotted from its configuration.
@@ -40,9 +39,9 @@ struct Planned {
 }
 
 impl WebhookDispatcher {
-    /// A dispatcher over the configurations stored in `shared`.
-    pub fn new(shared: Arc<Shared>, services: BTreeMap<String, SocketAddr>) -> Self {
-        WebhookDispatcher { shared, services }
+    /// A dispatcher over the configurations stored in `shared`, reaching Services via `proxy`.
+    pub fn new(shared: Arc<Shared>, proxy: Arc<ServiceProxy>) -> Self {
+        WebhookDispatcher { shared, proxy }
     }
 
     fn plan(&self, req: &AdmissionRequest) -> ApiResult<Vec<Planned>> {
@@ -83,7 +82,12 @@ impl WebhookDispatcher {
                         .as_array()
                         .is_none_or(|v| v.iter().any(|v| v == "v1"));
                     let endpoint = if versions_ok {
-                        webhooks::endpoint(hook, &self.services).map_err(|e| e.to_string())
+                        webhooks::endpoint(hook, |ns, name, port| {
+                            self.proxy
+                                .resolve(ns, name, port)
+                                .map_err(|e| e.to_string())
+                        })
+                        .map_err(|e| e.to_string())
                     } else {
                         Err("admissionReviewVersions does not include v1".into())
                     };

@@ -3,7 +3,6 @@
 //! objectSelector), where to call them (URL or a mapped Service), the AdmissionReview v1 request
 //! body, and what the response means (allow, deny, JSONPatch, warnings).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -146,18 +145,19 @@ pub struct Endpoint {
 /// Why a webhook cannot be called.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    /// The Service is not in the `--service` mapping.
-    #[error("service {0} is not mapped to a local address (use --service {0}=HOST:PORT)")]
-    UnmappedService(String),
+    /// The Service has no backend (no ready endpoint and no `--service` mapping).
+    #[error("{0}")]
+    Unresolved(String),
     /// Neither `url` nor `service`, or a caBundle that is not base64.
     #[error("invalid clientConfig: {0}")]
     InvalidClientConfig(String),
 }
 
-/// Resolves `webhook.clientConfig` using `services` (`namespace/name` → local address).
+/// Resolves `webhook.clientConfig`; `resolve(namespace, name, port)` gives where a Service port is
+/// served (or why it is not).
 pub fn endpoint(
     webhook: &Value,
-    services: &BTreeMap<String, SocketAddr>,
+    resolve: impl Fn(&str, &str, u16) -> Result<SocketAddr, String>,
 ) -> Result<Endpoint, EndpointError> {
     let cc = &webhook["clientConfig"];
     let ca_pem = match cc["caBundle"].as_str() {
@@ -180,12 +180,12 @@ pub fn endpoint(
             svc["namespace"].as_str().unwrap_or_default(),
             svc["name"].as_str().unwrap_or_default(),
         );
-        let key = format!("{ns}/{name}");
-        let addr = *services
-            .get(&key)
-            .ok_or(EndpointError::UnmappedService(key))?;
+        let port = svc["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(443);
+        let addr = resolve(ns, name, port).map_err(EndpointError::Unresolved)?;
         let host = format!("{name}.{ns}.svc");
-        let port = svc["port"].as_u64().unwrap_or(443);
         let path = svc["path"].as_str().unwrap_or("/");
         (
             format!("https://{host}:{port}{path}"),

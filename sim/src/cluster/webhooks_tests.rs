@@ -122,14 +122,13 @@ fn namespace_and_object_selectors_filter_requests() {
 }
 
 #[test]
-fn services_resolve_through_the_mapping_and_policies_default_like_kubernetes() {
-    let services: BTreeMap<String, SocketAddr> = [(
-        "kube-system/vpa-webhook".to_string(),
-        "127.0.0.1:8000".parse().unwrap(),
-    )]
-    .into();
+fn services_resolve_through_the_resolver_and_policies_default_like_kubernetes() {
+    let services = |ns: &str, name: &str, port: u16| match (ns, name, port) {
+        ("kube-system", "vpa-webhook", 443) => Ok("127.0.0.1:8000".parse().unwrap()),
+        _ => Err(format!("no endpoints available for service \"{name}\"")),
+    };
     let h = json!({"clientConfig": {"service": {"namespace": "kube-system", "name": "vpa-webhook", "path": "/mutate"}, "caBundle": "Y2E="}});
-    let e = endpoint(&h, &services).unwrap();
+    let e = endpoint(&h, services).unwrap();
     assert_eq!(e.url, "https://vpa-webhook.kube-system.svc:443/mutate");
     assert_eq!(
         e.resolve,
@@ -142,8 +141,10 @@ fn services_resolve_through_the_mapping_and_policies_default_like_kubernetes() {
     assert_eq!((e.timeout, e.fail_closed), (Duration::from_secs(10), true));
     let other = json!({"clientConfig": {"service": {"namespace": "x", "name": "y"}}});
     assert_eq!(
-        endpoint(&other, &services),
-        Err(EndpointError::UnmappedService("x/y".into()))
+        endpoint(&other, services),
+        Err(EndpointError::Unresolved(
+            "no endpoints available for service \"y\"".into()
+        ))
     );
 }
 
