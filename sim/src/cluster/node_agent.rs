@@ -184,9 +184,12 @@ impl NodeAgent {
             .last_tick
             .map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
         self.last_tick = Some(now);
-        let (exited, verdicts) = match self.runner.as_mut() {
-            Some(r) => (r.reap(), r.probe().await),
-            None => Default::default(),
+        let verdicts = match self.runner.as_mut() {
+            Some(r) => {
+                r.reap();
+                r.probe().await
+            }
+            None => Vec::new(),
         };
         let pods = list_all(&self.client, Kind::Pod).await?;
         let node_objects = list_all(&self.client, Kind::Node).await?;
@@ -297,6 +300,7 @@ impl NodeAgent {
                 let (cpu, memory) = (models.cpu.at(t), models.memory.at(t));
                 let restarts = s["restartCount"].as_i64().unwrap_or(0);
                 let key = (meta(&p, "uid").to_string(), name.clone(), restarts);
+                let exit = self.runner.as_ref().and_then(|r| r.exit_code(&key));
                 if let Some(r) = self.runner.as_mut()
                     && r.ensure(&self.shared, &p, &name, &key)
                     && has_readiness_probe(&p, &name)
@@ -343,11 +347,6 @@ impl NodeAgent {
                 let n = node_usage.entry(node.to_string()).or_default();
                 n.0 += cpu;
                 n.1 += memory;
-                let exit = exited
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, c)| *c)
-                    .or(killed.as_ref().map(|_| 137));
                 if let Some(why) = killed {
                     notes.push((
                         "Warning",

@@ -46,6 +46,9 @@ pub struct Runner {
     runs: HashMap<ProcessKey, Run>,
     /// When each (pod uid, container) last ended, for the back-off.
     exits: HashMap<(String, String), Instant>,
+    /// Processes that ended (exit code) and whose container status still names them: never
+    /// started again, reported until the status moves on.
+    ended: HashMap<ProcessKey, i64>,
     ports: PortMap,
     second: Duration,
     http: reqwest::Client,
@@ -91,6 +94,7 @@ impl Runner {
             processes: Processes::default(),
             runs: HashMap::new(),
             exits: HashMap::new(),
+            ended: HashMap::new(),
             ports,
             second,
             http: reqwest::Client::builder()
@@ -124,7 +128,7 @@ impl Runner {
         let Some(binary) = spec["image"].as_str().and_then(binary_for_image) else {
             return false;
         };
-        if self.processes.contains(key) {
+        if self.processes.contains(key) || self.ended.contains_key(key) {
             return false;
         }
         let Some(ip) = pod
@@ -186,13 +190,17 @@ impl Runner {
             .insert((key.0.clone(), key.1.clone()), Instant::now());
     }
 
-    /// The processes that ended since the last call, with their exit codes.
-    pub fn reap(&mut self) -> Vec<(ProcessKey, i64)> {
-        let done = self.processes.reap();
-        for (key, _) in &done {
-            self.forget(key);
+    /// Collects the processes that ended.
+    pub fn reap(&mut self) {
+        for (key, code) in self.processes.reap() {
+            self.forget(&key);
+            self.ended.insert(key, code);
         }
-        done
+    }
+
+    /// The exit code of the process of `key` when it ended (or was killed: 137).
+    pub fn exit_code(&self, key: &ProcessKey) -> Option<i64> {
+        self.ended.get(key).copied()
     }
 
     /// Whether the back-off after `restarts` restarts of `container` of pod `uid` is over.
@@ -257,6 +265,7 @@ impl Runner {
             if let ProbeVerdict::LivenessFailed(key, _) = v {
                 self.processes.kill(key);
                 self.forget(key);
+                self.ended.insert(key.clone(), 137);
             }
         }
         verdicts
@@ -265,6 +274,7 @@ impl Runner {
     /// Kills processes whose key `keep` rejects (pods gone or containers restarted).
     pub fn retain(&mut self, keep: impl Fn(&ProcessKey) -> bool) {
         self.processes.retain(&keep);
+        self.ended.retain(|k, _| keep(k));
         let gone: Vec<ProcessKey> = self.runs.keys().filter(|k| !keep(k)).cloned().collect();
         for key in &gone {
             self.forget(key);
