@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 use vpa_sim::cluster::ClusterOptions;
@@ -122,12 +122,17 @@ async fn two_replicas_on_the_same_ports_both_run_and_the_service_reaches_both() 
         .iter()
         .map(|p| p.metadata.name.clone().unwrap())
         .collect();
+    let endpoints: Api<Endpoints> = Api::default_namespaced(client.clone());
+    eventually("both pods in the Service's endpoints", || async {
+        let e = endpoints.get("web").await.ok()?;
+        let subsets = e.subsets?;
+        let ready = subsets.first()?.addresses.as_ref()?.len();
+        (ready == 2).then_some(())
+    })
+    .await;
     let mut reached = BTreeSet::new();
-    for _ in 0..6 {
-        let addr = eventually("a ready endpoint of the Service", || async {
-            cluster.resolve_service("default", "web", 443).ok()
-        })
-        .await;
+    for _ in 0..4 {
+        let addr = cluster.resolve_service("default", "web", 443).unwrap();
         let who = get(&format!("http://{addr}/")).await.unwrap_or_default();
         reached.insert(who);
     }

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::kubelet::{running_status, set_condition};
+use super::kubelet::{self, running_status, set_condition};
+use super::probes::crash_backoff;
 
 /// Reason of a container waiting to be restarted after exits.
 pub const CRASH_LOOP_BACK_OFF: &str = "CrashLoopBackOff";
@@ -98,6 +99,38 @@ pub fn restart(pod: &Value, container: &str, has_readiness_probe: bool, now: &st
     status
 }
 
+/// The pod status after the process of `container` exited with `exit_code`, and whether it now
+/// waits in CrashLoopBackOff. Under its restart policy it restarts at once the first time, then
+/// after [`crash_backoff`] of its restart count; otherwise it stays terminated.
+pub fn after_exit(
+    pod: &Value,
+    container: &str,
+    exit_code: i64,
+    has_readiness_probe: bool,
+    now: &str,
+) -> (Value, bool) {
+    let reason = if exit_code == 0 { "Completed" } else { "Error" };
+    if !kubelet::restarts(pod, exit_code) {
+        return (
+            kubelet::terminate(pod, container, reason, exit_code, now, false),
+            false,
+        );
+    }
+    let restarts = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        .and_then(|c| c["restartCount"].as_i64())
+        .unwrap_or(0);
+    let wait = crash_backoff(restarts);
+    let mut p = pod.clone();
+    p["status"] = back_off(pod, container, reason, exit_code, wait, now);
+    if wait > 0.0 {
+        return (p["status"].clone(), true);
+    }
+    (restart(&p, container, has_readiness_probe, now), false)
+}
+
 /// The pod status with `container` ready or not (None when that is already so).
 pub fn set_ready(pod: &Value, container: &str, ready: bool, now: &str) -> Option<Value> {
     let mut status = pod.get("status").cloned().unwrap_or(json!({}));
@@ -162,6 +195,35 @@ mod tests {
             (json!(true), json!(1))
         );
         assert_eq!(condition(&p["status"], "Ready"), "True");
+    }
+
+    #[test]
+    fn exits_restart_at_once_then_back_off_unless_the_policy_says_never() {
+        let p = pod();
+        let (status, waits) = after_exit(&p, "a", 1, false, T1);
+        assert!(!waits);
+        assert_eq!(status["containerStatuses"][0]["restartCount"], 1);
+        assert_eq!(
+            status["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+            1
+        );
+        let mut again = p.clone();
+        again["status"] = status;
+        let (status, waits) = after_exit(&again, "a", 1, false, T1);
+        assert!(waits);
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            CRASH_LOOP_BACK_OFF
+        );
+        assert_eq!(status["containerStatuses"][0]["restartCount"], 1);
+        let mut never = pod();
+        never["spec"]["restartPolicy"] = json!("Never");
+        let (status, waits) = after_exit(&never, "a", 0, false, T1);
+        assert!(!waits);
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
     }
 
     #[test]

@@ -23,7 +23,6 @@ use super::metrics::{self, ContainerUsage, SeriesBoard};
 use super::nodes::{NodeSpec, capacity_of};
 use super::objects::{is_active, meta};
 use super::pod_network::{PortMap, loopback_ip};
-use super::probes::crash_backoff;
 use super::process_runner::{ProbeVerdict, Runner, has_readiness_probe};
 use super::processes::Launcher;
 use super::scenario::UsageScenario;
@@ -360,27 +359,15 @@ impl NodeAgent {
                     ));
                 }
                 if let Some(code) = exit {
-                    // A process that ended: restart at once the first time, then after a
-                    // back-off, waiting in CrashLoopBackOff.
-                    let reason = if code == 0 { "Completed" } else { "Error" };
-                    if kubelet::restarts(&p, code) {
-                        let wait = crash_backoff(restarts);
-                        p["status"] =
-                            container_states::back_off(&p, &name, reason, code, wait, &now_s);
-                        if wait == 0.0 {
-                            let probed = has_readiness_probe(&p, &name);
-                            p["status"] = container_states::restart(&p, &name, probed, &now_s);
-                        } else {
-                            notes.push((
-                                "Warning",
-                                "BackOff",
-                                "Back-off restarting failed container".to_string(),
-                            ));
-                        }
-                    } else {
-                        p["status"] = kubelet::terminate(&p, &name, reason, code, &now_s, false);
-                    }
+                    let probed = has_readiness_probe(&p, &name);
+                    let (status, waits) =
+                        container_states::after_exit(&p, &name, code, probed, &now_s);
+                    p["status"] = status;
                     changed = true;
+                    if waits {
+                        let message = "Back-off restarting failed container".to_string();
+                        notes.push(("Warning", "BackOff", message));
+                    }
                 } else if let Some(limit) = memory_limit(&p, &name).filter(|l| memory > *l) {
                     let restart = kubelet::restarts(&p, 137);
                     p["status"] = kubelet::terminate(&p, &name, OOM_KILLED, 137, &now_s, restart);
