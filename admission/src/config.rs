@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{ArgAction, Parser};
 
 use crate::certs::TlsOptions;
-use crate::registration::{parse_labels, Registration};
+use crate::registration::{Registration, parse_labels};
 use crate::server::parse_listen_address;
 use crate::validation::FeatureGates;
 
@@ -331,8 +331,10 @@ mod tests {
             "--ignored-vpa-object-namespaces=b",
         ]);
         assert!(a.into_config(false).is_err());
-        assert!(parse(&["--min-tls-version=tls1_0"])
-            .into_config(false)
-            .is_err());
+        assert!(
+            parse(&["--min-tls-version=tls1_0"])
+                .into_config(false)
+                .is_err()
+        );
     }
 }

@@ -8,10 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use axum_server::Handle;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
-use vpa_admission_controller::certs::{server_config, CertBundle, CertStore, TlsOptions, Validity};
-use vpa_admission_controller::handler::{router, AppState};
+use rustls::pki_types::pem::PemObject;
+use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
+use vpa_admission_controller::handler::{AppState, router};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::server::serve_webhook;
 use vpa_admission_controller::validation::FeatureGates;
@@ -47,10 +47,12 @@ pub async fn start(
         )
         .unwrap();
     let view = StaticView::new(
-        vec![VpaBuilder::new("default", "hamster-vpa")
-            .container("hamster")
-            .target("250m", "200Mi")
-            .build()],
+        vec![
+            VpaBuilder::new("default", "hamster-vpa")
+                .container("hamster")
+                .target("250m", "200Mi")
+                .build(),
+        ],
         FakeControllers::new()
             .add(
                 "default",
