@@ -2,7 +2,6 @@
 //! resource with a scale subresource): the updater resolves the target's selector through the
 //! scale subresource and walks pods' owners up to it, as upstream does.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 mod support;
@@ -12,13 +11,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::json;
-use support::{NS, cluster, pod_names, sim};
+use support::{NS, cluster, pod_names, sim, start_updater};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_updater::config::UpdaterConfig;
-use vpa_updater::health::Health;
-use vpa_updater::kube_cluster::KubeCluster;
-use vpa_updater::logic::Updater;
-use vpa_updater::metrics::Metrics;
 use vpa_updater::ratelimit::Rate;
 
 /// Serves `rollouts.example.com` with a scale subresource and creates Rollout `app` selecting
@@ -85,16 +80,6 @@ async fn a_vpa_targeting_a_scalable_custom_kind_gets_its_pods_evicted() {
         .await
         .unwrap();
 
-    let cluster = KubeCluster::start(client.clone(), None);
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        cluster.wait_ready(Duration::from_secs(2)),
-    )
-    .await
-    .expect("caches sync")
-    .unwrap();
-    // The caches must have seen both patches before the loop.
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let config = UpdaterConfig {
         interval: Duration::from_secs(20),
         eviction_rate: Rate {
@@ -103,8 +88,9 @@ async fn a_vpa_targeting_a_scalable_custom_kind_gets_its_pods_evicted() {
         },
         ..UpdaterConfig::default()
     };
-    let health = Health::new(config.interval);
-    let mut updater = Updater::new(cluster, config, Arc::new(Metrics::default()), health);
+    let mut updater = start_updater(client.clone(), config).await;
+    // The caches must have seen both patches before the loop.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let report = updater.run_once().await;
     assert_eq!(report.skipped, None, "{report:?}");
     assert_eq!(
