@@ -2,10 +2,12 @@
 //! controllers, behind [`ClusterView`]. Controllers are trimmed to what matching needs (owner
 //! references, selector, replicas) to keep memory small.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -21,6 +23,7 @@ use tracing::warn;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{ControllerKey, ControllerLookup, selector_from_labels};
+use vpa_common::scale::ScaleCache;
 
 use crate::view::ClusterView;
 
@@ -37,8 +40,20 @@ pub struct ReflectorView {
     jobs: Store<Job>,
     cron_jobs: Store<CronJob>,
     replication_controllers: Store<ReplicationController>,
+    scales: Arc<RwLock<ScaleTargets>>,
     synced: Arc<AtomicBool>,
 }
+
+/// VPA targets of kinds outside the well-known ones, resolved through their scale subresource.
+#[derive(Default)]
+struct ScaleTargets {
+    selectors: HashMap<(String, String, String), LabelSelector>,
+    kinds: HashSet<String>,
+}
+
+/// How often the scale-subresource selectors of custom-kind VPA targets are refreshed (only
+/// missing, failed or ten-minute-old answers are fetched again).
+const SCALE_REFRESH: Duration = Duration::from_secs(10);
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
@@ -139,8 +154,38 @@ impl ReflectorView {
                     }
                 },
             ),
+            scales: Arc::default(),
             synced: Arc::new(AtomicBool::new(false)),
         };
+        let (vpas, scales, synced) = (view.vpas.clone(), view.scales.clone(), view.synced.clone());
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut cache = ScaleCache::new(client);
+            loop {
+                // Polls the synced flag rather than awaiting the VPA store from a second task:
+                // in our tests that second wait never resolved (the sync task above got it).
+                if !synced.load(Ordering::Acquire) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                cache.refresh(vpas.state()).await;
+                let mut fresh = ScaleTargets::default();
+                for (namespace, kind, name, answer) in cache.answers() {
+                    match answer {
+                        Ok(selector) => {
+                            let key = (namespace.to_owned(), kind.to_owned(), name.to_owned());
+                            fresh.selectors.insert(key, selector.clone());
+                            fresh.kinds.insert(kind.to_owned());
+                        }
+                        Err(why) => {
+                            tracing::debug!(%namespace, %kind, %name, %why, "VPA target not resolvable")
+                        }
+                    }
+                }
+                *scales.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                tokio::time::sleep(SCALE_REFRESH).await;
+            }
+        });
         let v = view.clone();
         tokio::spawn(async move {
             // HPAs and ReplicationControllers are optional: a cluster (or API server) without
@@ -187,7 +232,11 @@ impl ControllerLookup for ReflectorView {
             "ReplicationController" => get(&self.replication_controllers, ns, n)?
                 .owner_references()
                 .to_vec(),
-            _ => return None,
+            // A scalable custom kind: its own owners are not cached, so the walk stops there.
+            _ => {
+                self.scale_selector(ns, key)?;
+                Vec::new()
+            }
         };
         Some(owners)
     }
@@ -243,8 +292,21 @@ impl ControllerLookup for ReflectorView {
                 let rc = get(&self.replication_controllers, ns, n)?;
                 Some(selector_from_labels(rc.spec.as_ref()?.selector.as_ref()?))
             }
-            _ => None,
+            _ => self.scale_selector(ns, key),
         }
+    }
+
+    fn is_scalable(&self, key: &ControllerKey) -> bool {
+        let scales = self.scales.read().unwrap_or_else(|e| e.into_inner());
+        scales.kinds.contains(&key.kind)
+    }
+}
+
+impl ReflectorView {
+    fn scale_selector(&self, ns: &str, key: &ControllerKey) -> Option<LabelSelector> {
+        let scales = self.scales.read().unwrap_or_else(|e| e.into_inner());
+        let wanted = (ns.to_owned(), key.kind.clone(), key.name.clone());
+        scales.selectors.get(&wanted).cloned()
     }
 }
 

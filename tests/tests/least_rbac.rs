@@ -28,10 +28,11 @@ const COMPONENTS: [(&str, &str); 3] = [
 
 /// Rules (component, apiGroup, resource, verb) the RBAC keeps although this run does not use them.
 const UNUSED_ALLOWED: &[(&str, &str, &str, &str)] = &[
-    // The recommender and updater read /scale to find the selector of targets of custom kinds;
-    // the hamster is a Deployment, resolved from the watch caches.
+    // All three read /scale to find the selector of targets of custom kinds; the hamster is a
+    // Deployment, resolved from the watch caches.
     ("vpa-recommender", "*", "*/scale", "get"),
     ("vpa-updater", "*", "*/scale", "get"),
+    ("vpa-admission-controller", "*", "*/scale", "get"),
     // In-place resize (updateMode InPlaceOrRecreate): the resize subresource and the annotation
     // patch after it. The walkthrough's VPA is in Recreate mode, so it only evicts.
     ("vpa-updater", "", "pods/resize", "patch"),

@@ -1,0 +1,130 @@
+//! A VPA targeting a kind outside the well-known controllers (an Argo-Rollout-like custom
+//! resource with a scale subresource): the admission controller's watch-backed view resolves the
+//! target's selector through `/scale` and walks a new pod's owners up to it, so the pod matches
+//! the VPA as upstream's webhook would.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::json;
+use vpa_admission_controller::cache::ReflectorView;
+use vpa_admission_controller::view::ClusterView;
+use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::matching::{ControllerKey, ControllerLookup, vpa_for_pod};
+use vpa_sim::{Sim, SimOptions};
+
+const NS: &str = "default";
+
+fn rollout_key() -> ControllerKey {
+    ControllerKey {
+        kind: "Rollout".into(),
+        name: "web".into(),
+        api_version: "example.com/v1".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_pod_owned_through_a_scalable_custom_kind_matches_its_vpa() {
+    vpa_common::install_crypto_provider();
+    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let client = sim.client().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let rollout_crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "rollouts.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
+    }))
+    .unwrap();
+    crds.create(&PostParams::default(), &rollout_crd)
+        .await
+        .unwrap();
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Rollout"),
+        "rollouts",
+    );
+    let rollouts: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let rollout = loop {
+        let object = DynamicObject::new("web", &resource).data(json!({"spec": {"replicas": 2}}));
+        match rollouts.create(&PostParams::default(), &object).await {
+            Ok(created) => break created,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "CRD never served: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rollouts
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 2, "selector": "app=web"}})),
+        )
+        .await
+        .unwrap();
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "metadata": {"name": "web-6d4f", "ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Rollout",
+            "name": "web", "uid": rollout.metadata.uid, "controller": true}]},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web"}]}}}
+    }))
+    .unwrap();
+    let rs = Api::<ReplicaSet>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &rs)
+        .await
+        .unwrap();
+    let vpa: VerticalPodAutoscaler = serde_json::from_value(json!({
+        "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+        "metadata": {"name": "web-vpa", "namespace": NS},
+        "spec": {"targetRef": {"apiVersion": "example.com/v1", "kind": "Rollout", "name": "web"}}
+    }))
+    .unwrap();
+    Api::<VerticalPodAutoscaler>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &vpa)
+        .await
+        .unwrap();
+    // The pod as the webhook sees it on CREATE (not stored).
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "web-6d4f-x", "namespace": NS, "labels": {"app": "web"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4f",
+                "uid": rs.metadata.uid, "controller": true}]},
+        "spec": {"containers": [{"name": "web", "image": "web"}]}
+    }))
+    .unwrap();
+
+    let view = ReflectorView::start(&client, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let matched = loop {
+        if view.is_synced() {
+            let vpas = view.vpas(NS);
+            let found = vpa_for_pod(&pod, vpas.iter().map(|v| v.as_ref()), &view)
+                .unwrap()
+                .and_then(|v| v.metadata.name.clone());
+            if let Some(name) = found {
+                break name;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pod never matched the Rollout's VPA (synced: {}, VPAs: {}, Rollout scalable: {}, selector: {:?})",
+            view.is_synced(),
+            view.vpas(NS).len(),
+            view.is_scalable(&rollout_key()),
+            view.selector(NS, &rollout_key()),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(matched, "web-vpa");
+}
