@@ -36,16 +36,7 @@ async fn a_pod_owned_through_a_scalable_custom_kind_matches_its_vpa() {
     for crd in vpa_common::crd::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
-    let rollout_crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "metadata": {"name": "rollouts.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
-                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
-    }))
-    .unwrap();
+    let rollout_crd = vpa_common::testutil::rollout_crd();
     crds.create(&PostParams::default(), &rollout_crd)
         .await
         .unwrap();

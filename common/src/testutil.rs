@@ -417,3 +417,20 @@ impl ControllerLookup for FakeControllers {
         self.scalable.contains(&key.kind)
     }
 }
+
+/// An Argo-Rollout-like CRD (`rollouts.example.com`, kind `Rollout`, v1) with a scale
+/// subresource whose selector is read at `.status.selector`, as Kubernetes does: the custom
+/// workload kind that tests of scale-subresource targets use.
+pub fn rollout_crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "rollouts.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
+    }))
+    .expect("valid CRD")
+}

@@ -217,16 +217,7 @@ async fn apiserver_errors_dropped_watches_and_410_are_survived() {
 #[tokio::test]
 async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
     let c = cluster().await;
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "metadata": {"name": "rollouts.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
-                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
-    }))
-    .unwrap();
+    let crd = vpa_common::testutil::rollout_crd();
     Api::<CustomResourceDefinition>::all(c.client.clone())
         .create(&PostParams::default(), &crd)
         .await

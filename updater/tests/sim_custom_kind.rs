@@ -19,16 +19,7 @@ use vpa_updater::ratelimit::Rate;
 /// Serves `rollouts.example.com` with a scale subresource and creates Rollout `app` selecting
 /// the support cluster's pods (`app=app`); returns its uid.
 async fn rollout(client: &kube::Client) -> String {
-    let crd: CustomResourceDefinition = serde_json::from_value(json!({
-        "metadata": {"name": "rollouts.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
-                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
-    }))
-    .unwrap();
+    let crd = vpa_common::testutil::rollout_crd();
     Api::<CustomResourceDefinition>::all(client.clone())
         .create(&PostParams::default(), &crd)
         .await
