@@ -8,8 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 use vpa_admission_controller::cache::ReflectorView;
 use vpa_admission_controller::view::ClusterView;
@@ -36,35 +35,7 @@ async fn a_pod_owned_through_a_scalable_custom_kind_matches_its_vpa() {
     for crd in vpa_common::crd::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
-    let rollout_crd = vpa_common::testutil::rollout_crd();
-    crds.create(&PostParams::default(), &rollout_crd)
-        .await
-        .unwrap();
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("example.com", "v1", "Rollout"),
-        "rollouts",
-    );
-    let rollouts: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let rollout = loop {
-        let object = DynamicObject::new("web", &resource).data(json!({"spec": {"replicas": 2}}));
-        match rollouts.create(&PostParams::default(), &object).await {
-            Ok(created) => break created,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "CRD never served: {e}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    rollouts
-        .patch_status(
-            "web",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"replicas": 2, "selector": "app=web"}})),
-        )
-        .await
-        .unwrap();
+    let rollout = vpa_common::testutil::create_rollout(&client, NS, "web", "web", 2).await;
     let rs: ReplicaSet = serde_json::from_value(json!({
         "metadata": {"name": "web-6d4f", "ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Rollout",
             "name": "web", "uid": rollout.metadata.uid, "controller": true}]},

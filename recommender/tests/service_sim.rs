@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -217,40 +216,7 @@ async fn apiserver_errors_dropped_watches_and_410_are_survived() {
 #[tokio::test]
 async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
     let c = cluster().await;
-    let crd = vpa_common::testutil::rollout_crd();
-    Api::<CustomResourceDefinition>::all(c.client.clone())
-        .create(&PostParams::default(), &crd)
-        .await
-        .unwrap();
-    let resource = kube::core::ApiResource::from_gvk_with_plural(
-        &kube::core::GroupVersionKind::gvk("example.com", "v1", "Rollout"),
-        "rollouts",
-    );
-    let rollouts: Api<kube::core::DynamicObject> =
-        Api::namespaced_with(c.client.clone(), NS, &resource);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let rollout = loop {
-        let object = kube::core::DynamicObject::new("canary", &resource)
-            .data(json!({"spec": {"replicas": 1, "selector": {"matchLabels": {"app": "canary"}}}}));
-        match rollouts.create(&PostParams::default(), &object).await {
-            Ok(created) => break created,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "CRD never served: {e}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    // Kubernetes reads the scale selector at the CRD's labelSelectorPath (.status.selector);
-    // the sim reads .spec.selector: the object carries both.
-    rollouts
-        .patch_status(
-            "canary",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"replicas": 1, "selector": "app=canary"}})),
-        )
-        .await
-        .unwrap();
+    let rollout = vpa_common::testutil::create_rollout(&c.client, NS, "canary", "canary", 1).await;
     let mut pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "canary-a", "labels": {"app": "canary"}},
         "spec": {"containers": [{"name": "hamster", "image": "hamster"}]}

@@ -7,57 +7,22 @@ use std::time::Duration;
 mod support;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use support::{NS, cluster, pod_names, sim, start_updater};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_updater::config::UpdaterConfig;
 use vpa_updater::ratelimit::Rate;
 
-/// Serves `rollouts.example.com` with a scale subresource and creates Rollout `app` selecting
-/// the support cluster's pods (`app=app`); returns its uid.
-async fn rollout(client: &kube::Client) -> String {
-    let crd = vpa_common::testutil::rollout_crd();
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &crd)
-        .await
-        .unwrap();
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("example.com", "v1", "Rollout"),
-        "rollouts",
-    );
-    let rollouts: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let created = loop {
-        let object = DynamicObject::new("app", &resource)
-            .data(json!({"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "app"}}}}));
-        match rollouts.create(&PostParams::default(), &object).await {
-            Ok(created) => break created,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "CRD never served: {e}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    rollouts
-        .patch_status(
-            "app",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"replicas": 2, "selector": "app=app"}})),
-        )
-        .await
-        .unwrap();
-    created.metadata.uid.unwrap()
-}
-
 #[tokio::test]
 async fn a_vpa_targeting_a_scalable_custom_kind_gets_its_pods_evicted() {
     let sim = sim().await;
     let client = cluster(&sim, 2, "Recreate", 0).await;
-    let uid = rollout(&client).await;
+    let uid = vpa_common::testutil::create_rollout(&client, NS, "app", "app", 2)
+        .await
+        .metadata
+        .uid
+        .unwrap();
     // The ReplicaSet now belongs to the Rollout, and the VPA targets the Rollout.
     let owner = json!({"metadata": {"ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Rollout",
         "name": "app", "uid": uid, "controller": true}]}});
