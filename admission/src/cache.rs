@@ -9,21 +9,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{LimitRange, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use tracing::warn;
+use tokio::task::JoinSet;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{ControllerKey, ControllerLookup, selector_from_labels};
 use vpa_common::scale::ScaleCache;
+use vpa_common::watch::{self, api};
 
 use crate::view::ClusterView;
 
@@ -42,6 +42,8 @@ pub struct ReflectorView {
     replication_controllers: Store<ReplicationController>,
     scales: Arc<RwLock<ScaleTargets>>,
     synced: Arc<AtomicBool>,
+    /// The reflector tasks; they stop when the last clone of the view is dropped.
+    _tasks: Arc<JoinSet<()>>,
 }
 
 /// VPA targets of kinds outside the well-known ones, resolved through their scale subresource.
@@ -55,45 +57,12 @@ struct ScaleTargets {
 /// missing, failed or ten-minute-old answers are fetched again).
 const SCALE_REFRESH: Duration = Duration::from_secs(10);
 
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+/// Starts one reflector on `tasks`; `trim` drops fields the webhook never reads.
+fn reflect<K>(api: Api<K>, tasks: &mut JoinSet<()>, trim: fn(&mut K)) -> Store<K>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// Starts one reflector; `trim` drops fields the webhook never reads.
-fn reflect<K>(api: Api<K>, trim: fn(&mut K)) -> Store<K>
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + Hash + Clone,
-{
-    let (reader, writer) = reflector::store();
-    let kind = K::kind(&K::DynamicType::default()).to_string();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(move |obj: &mut K| {
-            obj.managed_fields_mut().clear();
-            trim(obj);
-        })
-        .reflect(writer)
-        .for_each(move |event| {
-            match event {
-                // An API server without this resource (no HPAs, no ReplicationControllers).
-                Err(watcher::Error::InitialListFailed(kube::Error::Api(s))) if s.code == 404 => {
-                    tracing::debug!(%kind, "Resource not served; retrying");
-                }
-                Err(e) => warn!(%kind, error = %e, "Watch failed; retrying"),
-                Ok(_) => {}
-            }
-            future::ready(())
-        });
-    tokio::spawn(stream);
-    reader
+    watch::reflect(api, watcher::Config::default(), tasks, trim, |_, _| {})
 }
 
 fn keep<K>(_: &mut K) {}
@@ -102,44 +71,47 @@ impl ReflectorView {
     /// Starts every reflector (all namespaces, or one when `namespace` is set) and a task that
     /// marks the view synced once each has listed.
     pub fn start(client: &Client, namespace: Option<&str>) -> Self {
+        let mut tasks = JoinSet::new();
         let view = Self {
-            vpas: reflect(api(client, namespace), keep),
-            limit_ranges: reflect(api(client, namespace), keep),
-            hpas: reflect(api(client, namespace), |h: &mut HorizontalPodAutoscaler| {
-                h.status = None
-            }),
-            deployments: reflect(api(client, namespace), |d: &mut Deployment| {
+            vpas: reflect(api(client, namespace), &mut tasks, keep),
+            limit_ranges: reflect(api(client, namespace), &mut tasks, keep),
+            hpas: reflect(
+                api(client, namespace),
+                &mut tasks,
+                |h: &mut HorizontalPodAutoscaler| h.status = None,
+            ),
+            deployments: reflect(api(client, namespace), &mut tasks, |d: &mut Deployment| {
                 d.status = None;
                 if let Some(s) = d.spec.as_mut() {
                     s.template.spec = None;
                 }
             }),
-            replica_sets: reflect(api(client, namespace), |r: &mut ReplicaSet| {
+            replica_sets: reflect(api(client, namespace), &mut tasks, |r: &mut ReplicaSet| {
                 r.status = None;
                 if let Some(s) = r.spec.as_mut() {
                     s.template = None;
                 }
             }),
-            stateful_sets: reflect(api(client, namespace), |s: &mut StatefulSet| {
+            stateful_sets: reflect(api(client, namespace), &mut tasks, |s: &mut StatefulSet| {
                 s.status = None;
                 if let Some(spec) = s.spec.as_mut() {
                     spec.template.spec = None;
                     spec.volume_claim_templates = None;
                 }
             }),
-            daemon_sets: reflect(api(client, namespace), |d: &mut DaemonSet| {
+            daemon_sets: reflect(api(client, namespace), &mut tasks, |d: &mut DaemonSet| {
                 d.status = None;
                 if let Some(s) = d.spec.as_mut() {
                     s.template.spec = None;
                 }
             }),
-            jobs: reflect(api(client, namespace), |j: &mut Job| {
+            jobs: reflect(api(client, namespace), &mut tasks, |j: &mut Job| {
                 j.status = None;
                 if let Some(s) = j.spec.as_mut() {
                     s.template.spec = None;
                 }
             }),
-            cron_jobs: reflect(api(client, namespace), |c: &mut CronJob| {
+            cron_jobs: reflect(api(client, namespace), &mut tasks, |c: &mut CronJob| {
                 c.status = None;
                 if let Some(js) = c.spec.as_mut().and_then(|s| s.job_template.spec.as_mut()) {
                     js.template.spec = None;
@@ -147,6 +119,7 @@ impl ReflectorView {
             }),
             replication_controllers: reflect(
                 api(client, namespace),
+                &mut tasks,
                 |r: &mut ReplicationController| {
                     r.status = None;
                     if let Some(s) = r.spec.as_mut() {
@@ -156,6 +129,7 @@ impl ReflectorView {
             ),
             scales: Arc::default(),
             synced: Arc::new(AtomicBool::new(false)),
+            _tasks: Arc::new(tasks),
         };
         let (vpas, scales, synced) = (view.vpas.clone(), view.scales.clone(), view.synced.clone());
         let client = client.clone();

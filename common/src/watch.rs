@@ -14,7 +14,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
-use tracing::warn;
+use tracing::{debug, warn};
 
 /// The API of a namespaced kind in `namespace`, or in all namespaces.
 pub fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -62,8 +62,16 @@ where
     tasks.spawn(async move {
         stream
             .for_each(|event| {
-                if let Err(error) = event {
-                    warn!(%kind, %error, "Watch error; retrying");
+                match event {
+                    // An API server without this resource (no HPAs, no ReplicationControllers):
+                    // expected on some clusters, so not a warning on every retry.
+                    Err(watcher::Error::InitialListFailed(kube::Error::Api(s)))
+                        if s.code == 404 =>
+                    {
+                        debug!(%kind, "Resource not served; retrying");
+                    }
+                    Err(error) => warn!(%kind, %error, "Watch error; retrying"),
+                    Ok(_) => {}
                 }
                 futures::future::ready(())
             })
