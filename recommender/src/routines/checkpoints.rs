@@ -4,12 +4,13 @@
 use std::collections::{HashMap, HashSet};
 
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use serde_json::{Value, json};
-use vpa_common::api::VerticalPodAutoscalerCheckpoint;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde::Serialize;
+use vpa_common::api::{VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointStatus};
 
+use super::raw_patch;
 use crate::input::snapshot::Snapshot;
-use crate::model::{AggregateKey, HistogramOptions};
+use crate::model::AggregateKey;
 
 /// Identifies a checkpoint object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,61 +132,45 @@ pub async fn list(
         .items)
 }
 
-/// The merge patch that makes the stored checkpoint equal to `checkpoint`: a merge patch merges
-/// maps key by key, so every bucket index the new histograms lack is set to `null` (removed), and
-/// so is every absent status field. Only the `patch` verb is needed, as upstream's RBAC grants.
-pub fn merge_patch(checkpoint: &VerticalPodAutoscalerCheckpoint) -> Value {
-    let mut status = serde_json::to_value(&checkpoint.status).unwrap_or(Value::Null);
-    if let Some(map) = status.as_object_mut() {
-        for field in [
-            "lastUpdateTime",
-            "version",
-            "cpuHistogram",
-            "memoryHistogram",
-            "firstSampleStart",
-            "lastSampleStart",
-            "totalSamplesCount",
-        ] {
-            map.entry(field).or_insert(Value::Null);
-        }
-        for (field, options) in [
-            ("cpuHistogram", HistogramOptions::cpu()),
-            ("memoryHistogram", HistogramOptions::memory()),
-        ] {
-            let Some(histogram) = map.get_mut(field).and_then(Value::as_object_mut) else {
-                continue;
-            };
-            for key in ["referenceTimestamp", "totalWeight"] {
-                histogram.entry(key).or_insert(Value::Null);
-            }
-            let buckets = histogram
-                .entry("bucketWeights")
-                .or_insert_with(|| json!({}));
-            if let Some(buckets) = buckets.as_object_mut() {
-                for index in 0..options.num_buckets() {
-                    buckets.entry(index.to_string()).or_insert(Value::Null);
-                }
-            }
-        }
+/// The JSON Patch (RFC 6902) that makes the stored checkpoint's status equal to `status`: one
+/// `add` of `/status`, which replaces the whole status (histogram buckets the new one lacks go
+/// with it) and also works on an object without a status. Upstream replaces `/status` the same
+/// way. Serialised straight from the typed status: building a `serde_json::Value` with a `null`
+/// for every absent bucket (as a merge patch needs) took a quarter of the recommender's CPU at
+/// 10k VPAs.
+pub fn status_patch(status: &VerticalPodAutoscalerCheckpointStatus) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Operation<'a> {
+        op: &'static str,
+        path: &'static str,
+        value: &'a VerticalPodAutoscalerCheckpointStatus,
     }
-    json!({ "spec": checkpoint.spec, "status": status })
+    serde_json::to_vec(&[Operation {
+        op: "add",
+        path: "/status",
+        value: status,
+    }])
+    .unwrap_or_default()
 }
 
-/// Writes one checkpoint with [`merge_patch`], creating it when it does not exist yet.
+/// Writes one checkpoint's status with [`status_patch`] (only the `patch` verb, as upstream's
+/// RBAC grants), creating the object when it does not exist yet.
 pub async fn write(
     client: &Client,
     checkpoint: &VerticalPodAutoscalerCheckpoint,
 ) -> Result<(), kube::Error> {
     let namespace = checkpoint.metadata.namespace.as_deref().unwrap_or_default();
     let name = checkpoint.metadata.name.as_deref().unwrap_or_default();
-    let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(client.clone(), namespace);
-    let patch = Patch::Merge(merge_patch(checkpoint));
-    match api.patch(name, &PatchParams::default(), &patch).await {
+    let path = raw_patch::object_path::<VerticalPodAutoscalerCheckpoint>(namespace, name, "");
+    let body = status_patch(checkpoint.status.as_ref().unwrap_or(&Default::default()));
+    match raw_patch::patch(client, &path, raw_patch::JSON_PATCH, body).await {
         Err(kube::Error::Api(e)) if e.code == 404 => {
+            let api: Api<VerticalPodAutoscalerCheckpoint> =
+                Api::namespaced(client.clone(), namespace);
             api.create(&PostParams::default(), checkpoint).await?;
             Ok(())
         }
-        other => other.map(|_| ()),
+        other => other,
     }
 }
 
@@ -218,9 +203,8 @@ mod tests {
     }
 
     #[test]
-    fn merge_patch_removes_buckets_and_fields_the_new_checkpoint_lacks() {
-        let mut c = checkpoint("ns", "web", "app");
-        c.status = Some(vpa_common::api::VerticalPodAutoscalerCheckpointStatus {
+    fn status_patch_replaces_the_whole_status() {
+        let status = vpa_common::api::VerticalPodAutoscalerCheckpointStatus {
             version: Some("v3".into()),
             cpu_histogram: Some(vpa_common::api::HistogramCheckpoint {
                 bucket_weights: Some([(7, 10_000)].into()),
@@ -228,44 +212,27 @@ mod tests {
                 reference_timestamp: None,
             }),
             ..Default::default()
-        });
-        let patch = merge_patch(&c);
-        let cpu = &patch["status"]["cpuHistogram"];
-        assert_eq!(cpu["bucketWeights"]["7"], 10_000);
-        assert_eq!(cpu["bucketWeights"]["0"], Value::Null);
-        assert_eq!(cpu["bucketWeights"].as_object().unwrap().len(), 176);
-        assert_eq!(cpu["referenceTimestamp"], Value::Null);
-        assert_eq!(patch["status"]["memoryHistogram"], Value::Null);
-        assert_eq!(patch["status"]["firstSampleStart"], Value::Null);
-        assert_eq!(patch["spec"]["vpaObjectName"], "web");
-
-        // Applied as a merge patch to a stored checkpoint with other buckets, it leaves exactly
-        // the new ones.
-        let mut stored = json!({"status": {"cpuHistogram": {"bucketWeights": {"3": 5, "7": 1}}}});
-        json_merge(&mut stored, &patch);
-        assert_eq!(
-            stored["status"]["cpuHistogram"]["bucketWeights"],
-            json!({"7": 10_000})
-        );
-    }
-
-    /// RFC 7386 merge.
-    fn json_merge(target: &mut Value, patch: &Value) {
-        let Some(patch) = patch.as_object() else {
-            *target = patch.clone();
-            return;
         };
-        if !target.is_object() {
-            *target = json!({});
-        }
-        let map = target.as_object_mut().unwrap();
-        for (k, v) in patch {
-            if v.is_null() {
-                map.remove(k);
-            } else {
-                json_merge(map.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
+        let patch: json_patch::Patch = serde_json::from_slice(&status_patch(&status)).unwrap();
+        // Applied to a stored checkpoint with other buckets and fields, it leaves exactly the
+        // new status and keeps the spec.
+        let mut stored = serde_json::json!({
+            "spec": {"vpaObjectName": "web", "containerName": "app"},
+            "status": {"version": "v3", "firstSampleStart": "2026-01-01T00:00:00Z",
+                "cpuHistogram": {"bucketWeights": {"3": 5, "7": 1}, "totalWeight": 9},
+                "memoryHistogram": {"bucketWeights": {"1": 2}}}
+        });
+        json_patch::patch(&mut stored, &patch).unwrap();
+        assert_eq!(
+            stored["status"],
+            serde_json::json!({"version": "v3",
+                "cpuHistogram": {"bucketWeights": {"7": 10_000}, "totalWeight": 1.5}})
+        );
+        assert_eq!(stored["spec"]["vpaObjectName"], "web");
+        // An object stored without a status gets one.
+        let mut bare = serde_json::json!({"spec": {}});
+        json_patch::patch(&mut bare, &patch).unwrap();
+        assert_eq!(bare["status"]["version"], "v3");
     }
 
     #[test]

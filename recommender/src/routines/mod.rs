@@ -6,5 +6,6 @@ pub mod checkpoints;
 pub mod feed;
 pub mod history;
 pub mod plan;
+pub mod raw_patch;
 pub mod recommender;
 pub mod status;

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use kube::Client;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -51,35 +53,40 @@ impl Recommender {
             .map(|(i, p)| ((p.namespace.clone(), p.name.clone()), i))
             .collect();
         let live = self.cluster.containers_by_aggregate();
-        let mut written = 0;
-        for (batch_index, batch) in order.chunks(self.config.update_worker_count).enumerate() {
-            if batch_index > 0 && Instant::now() >= deadline {
-                debug!(
-                    left = order.len() - batch_index * batch.len(),
-                    "Checkpoint budget spent"
-                );
-                break;
-            }
-            let writes: Vec<_> = batch
-                .iter()
-                .filter_map(|key| by_key.get(key).map(|&i| &plans[i]))
-                .map(|p| {
-                    write_vpa_checkpoints(
-                        self.client.clone(),
-                        p.namespace.clone(),
-                        p.name.clone(),
-                        plan::checkpoints_of(p, &self.cluster, &live, now),
-                    )
-                })
-                .collect();
-            for key in futures::future::join_all(writes)
-                .await
-                .into_iter()
-                .flatten()
+        let workers = self.config.update_worker_count.max(1);
+        let mut running = FuturesUnordered::new();
+        let (mut next, mut started, mut written) = (0, 0, 0);
+        loop {
+            // Keep `workers` VPAs in flight; after the deadline start no more, except that each
+            // worker writes at least one VPA (as upstream's).
+            while running.len() < workers
+                && next < order.len()
+                && (started < workers || Instant::now() < deadline)
             {
-                self.checkpointed.insert(key, now);
-                written += 1;
+                let key = &order[next];
+                next += 1;
+                let Some(p) = by_key.get(key).map(|&i| &plans[i]) else {
+                    continue;
+                };
+                started += 1;
+                running.push(write_vpa_checkpoints(
+                    self.client.clone(),
+                    p.namespace.clone(),
+                    p.name.clone(),
+                    plan::checkpoints_of(p, &self.cluster, &live, now),
+                ));
             }
+            match running.next().await {
+                Some(Some(key)) => {
+                    self.checkpointed.insert(key, now);
+                    written += 1;
+                }
+                Some(None) => {}
+                None => break,
+            }
+        }
+        if next < order.len() {
+            debug!(left = order.len() - next, "Checkpoint budget spent");
         }
         written
     }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 use vpa_common::api::VerticalPodAutoscaler;
@@ -13,6 +12,7 @@ use vpa_common::api::VerticalPodAutoscaler;
 use super::Recommender;
 use crate::input::snapshot::Snapshot;
 use crate::routines::plan::VpaPlan;
+use crate::routines::raw_patch;
 
 /// The status as a merge patch body: absent fields become `null` so they are removed.
 pub(super) fn status_patch(plan: &VpaPlan) -> Value {
@@ -26,13 +26,11 @@ pub(super) fn status_patch(plan: &VpaPlan) -> Value {
 }
 
 /// Patches one VPA's status (owned arguments keep the future free of borrows); whether it was
-/// written.
+/// written. The answer (the whole VPA) is not decoded.
 async fn patch_status(client: Client, namespace: String, name: String, body: Value) -> bool {
-    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, &namespace);
-    match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(body))
-        .await
-    {
+    let path = raw_patch::object_path::<VerticalPodAutoscaler>(&namespace, &name, "/status");
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    match raw_patch::patch(&client, &path, raw_patch::MERGE_PATCH, bytes).await {
         Ok(_) => {
             debug!(%namespace, vpa = %name, "Status written");
             true
