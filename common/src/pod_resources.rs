@@ -7,7 +7,9 @@
 //! in for a missing limit). Amounts are millicores for CPU and bytes for memory.
 
 use crate::api::{ContainerControlledValues, UpdateMode, VerticalPodAutoscaler};
-use crate::capping::{PodContainer, cap_for_pod, recommendations_from_status};
+use crate::capping::{
+    ContainerRecommendation, PodContainer, cap_for_pod, recommendations_from_status,
+};
 use crate::limitrange::NamespaceLimits;
 use crate::limits::proportional_limits;
 use crate::policy;
@@ -33,22 +35,52 @@ pub fn resources_for_pod(
     containers: &[PodContainer],
     limits: &NamespaceLimits,
 ) -> Result<Vec<Option<ContainerResources>>, QuantityError> {
+    let recs = parsed_recommendation(vpa)?;
+    Ok(resources_for_pod_parsed(
+        vpa,
+        recs.as_deref(),
+        containers,
+        limits,
+    ))
+}
+
+/// The VPA's recommendation in integer amounts, as [`resources_for_pod_parsed`] takes it:
+/// `None` when the status has no recommendation at all. Fails on the first unparsable
+/// quantity. A caller that sees the same VPA version many times (the admission controller,
+/// once per pod) parses it once with this and keeps the result.
+pub fn parsed_recommendation(
+    vpa: &VerticalPodAutoscaler,
+) -> Result<Option<Vec<ContainerRecommendation>>, QuantityError> {
     let has_recommendation = vpa
         .status
         .as_ref()
         .is_some_and(|s| s.recommendation.is_some());
     if !has_recommendation {
-        return Ok(vec![None; containers.len()]);
+        return Ok(None);
     }
-    let recs = recommendations_from_status(vpa)?;
+    recommendations_from_status(vpa).map(Some)
+}
+
+/// [`resources_for_pod`] with the VPA's recommendation already parsed by
+/// [`parsed_recommendation`] (`recs` is `None` when the VPA has no recommendation). The VPA
+/// itself is read only for its resource policy and update mode.
+pub fn resources_for_pod_parsed(
+    vpa: &VerticalPodAutoscaler,
+    recs: Option<&[ContainerRecommendation]>,
+    containers: &[PodContainer],
+    limits: &NamespaceLimits,
+) -> Vec<Option<ContainerResources>> {
+    let Some(recs) = recs else {
+        return vec![None; containers.len()];
+    };
     let pod_policy = vpa.spec.resource_policy.as_ref();
-    let mut capped = cap_for_pod(&recs, pod_policy, containers, limits);
+    let mut capped = cap_for_pod(recs, pod_policy, containers, limits);
     // Upstream reads controlledValues from the policy only when the VPA is not Off.
     let values_policy = (policy::update_mode(vpa) != UpdateMode::Off)
         .then_some(pod_policy)
         .flatten();
     let default_limits = limits.container_defaults();
-    Ok(containers
+    containers
         .iter()
         .map(|c| {
             let rec = capped
@@ -72,7 +104,7 @@ pub fn resources_for_pod(
             }
             Some(out)
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -156,6 +188,29 @@ mod tests {
         let pod = PodBuilder::new("ns", "p").container("app").build();
         let got = resources_for_pod(&vpa, &containers(&pod), &NamespaceLimits::default()).unwrap();
         assert_eq!(got, vec![None]);
+    }
+
+    #[test]
+    fn parsed_once_gives_the_same_resources() {
+        let vpa = VpaBuilder::new("ns", "v")
+            .container("app")
+            .target("250m", "200Mi")
+            .build();
+        let pod = PodBuilder::new("ns", "p")
+            .container("app")
+            .requests("100m", "100Mi")
+            .limits("150m", "200Mi")
+            .build();
+        let (c, l) = (containers(&pod), NamespaceLimits::default());
+        let recs = parsed_recommendation(&vpa).unwrap();
+        assert_eq!(recs.as_ref().map(Vec::len), Some(1));
+        assert_eq!(
+            resources_for_pod_parsed(&vpa, recs.as_deref(), &c, &l),
+            resources_for_pod(&vpa, &c, &l).unwrap()
+        );
+        let none = VpaBuilder::new("ns", "v").build();
+        assert_eq!(parsed_recommendation(&none).unwrap(), None);
+        assert_eq!(resources_for_pod_parsed(&none, None, &c, &l), vec![None]);
     }
 
     #[test]
