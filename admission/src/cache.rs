@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{LimitRange, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
@@ -26,11 +27,15 @@ use vpa_common::scale::ScaleCache;
 use vpa_common::watch::{self, api};
 
 use crate::view::ClusterView;
+use crate::vpa_index::{IndexedVpa, VpaIndex};
 
 /// Reflector-backed cluster state.
 #[derive(Clone)]
 pub struct ReflectorView {
-    vpas: Store<VerticalPodAutoscaler>,
+    /// VPAs by namespace with parsed recommendations, fed by their own watch (not a `Store`,
+    /// so that deletes and relists reach the index).
+    vpas: Arc<RwLock<VpaIndex>>,
+    vpas_ready: tokio::sync::watch::Receiver<bool>,
     limit_ranges: Store<LimitRange>,
     hpas: Store<HorizontalPodAutoscaler>,
     deployments: Store<Deployment>,
@@ -67,13 +72,54 @@ where
 
 fn keep<K>(_: &mut K) {}
 
+/// Starts on `tasks` the VPA watch that feeds `index` (a plain watch rather than a reflector
+/// `Store`, so that the index sees deletes and relists); `ready` turns true once the first list
+/// is in. Errors are logged as `vpa_common::watch::reflect` logs them and retried with the
+/// same backoff.
+fn index_vpas(
+    api: Api<VerticalPodAutoscaler>,
+    tasks: &mut JoinSet<()>,
+    index: Arc<RwLock<VpaIndex>>,
+    ready: tokio::sync::watch::Sender<bool>,
+) {
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|v: &mut VerticalPodAutoscaler| v.managed_fields_mut().clear());
+    tasks.spawn(stream.for_each(move |event| {
+        match event {
+            Ok(event) => {
+                let mut index = index.write().unwrap_or_else(|e| e.into_inner());
+                index.handle(event);
+                if index.is_ready() {
+                    ready.send_if_modified(|r| !std::mem::replace(r, true));
+                }
+            }
+            // No VPA CRD yet: expected while the cluster is being set up.
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(s))) if s.code == 404 => {
+                tracing::debug!(
+                    kind = "VerticalPodAutoscaler",
+                    "Resource not served; retrying"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(kind = "VerticalPodAutoscaler", %error, "Watch error; retrying")
+            }
+        }
+        futures::future::ready(())
+    }));
+}
+
 impl ReflectorView {
     /// Starts every reflector (all namespaces, or one when `namespace` is set) and a task that
     /// marks the view synced once each has listed.
     pub fn start(client: &Client, namespace: Option<&str>) -> Self {
         let mut tasks = JoinSet::new();
+        let vpas = Arc::new(RwLock::new(VpaIndex::default()));
+        let (ready_tx, vpas_ready) = tokio::sync::watch::channel(false);
+        index_vpas(api(client, namespace), &mut tasks, vpas.clone(), ready_tx);
         let view = Self {
-            vpas: reflect(api(client, namespace), &mut tasks, keep),
+            vpas,
+            vpas_ready,
             limit_ranges: reflect(api(client, namespace), &mut tasks, keep),
             hpas: reflect(
                 api(client, namespace),
@@ -142,7 +188,8 @@ impl ReflectorView {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
-                cache.refresh(vpas.state()).await;
+                let all = vpas.read().unwrap_or_else(|e| e.into_inner()).all();
+                cache.refresh(all).await;
                 let mut fresh = ScaleTargets::default();
                 for (namespace, kind, name, answer) in cache.answers() {
                     match answer {
@@ -164,8 +211,12 @@ impl ReflectorView {
         tokio::spawn(async move {
             // HPAs and ReplicationControllers are optional: a cluster (or API server) without
             // them must not keep every pod unpatched.
+            let mut vpas_ready = v.vpas_ready.clone();
             let _ = futures::join!(
-                v.vpas.wait_until_ready(),
+                async {
+                    // The guard `wait_for` returns is not Send: drop it here.
+                    let _ = vpas_ready.wait_for(|ready| *ready).await.is_ok();
+                },
                 v.limit_ranges.wait_until_ready(),
                 v.deployments.wait_until_ready(),
                 v.replica_sets.wait_until_ready(),
@@ -289,12 +340,9 @@ impl ClusterView for ReflectorView {
         self.synced.load(Ordering::Acquire)
     }
 
-    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>> {
-        self.vpas
-            .state()
-            .into_iter()
-            .filter(|v| in_namespace(v.as_ref(), namespace))
-            .collect()
+    fn vpas(&self, namespace: &str) -> Vec<Arc<IndexedVpa>> {
+        let index = self.vpas.read().unwrap_or_else(|e| e.into_inner());
+        index.in_namespace(namespace)
     }
 
     fn limits(&self, namespace: &str) -> NamespaceLimits {

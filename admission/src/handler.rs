@@ -25,7 +25,7 @@ use vpa_common::matching::{target_key, vpa_for_pod};
 use vpa_common::policy;
 
 use crate::metrics::{Metrics, Status};
-use crate::patch::pod_patch;
+use crate::patch::pod_patch_parsed;
 use crate::pod::decode_pod;
 use crate::review::{self, AdmissionRequest, AdmissionResponse};
 use crate::validation::{self, FeatureGates};
@@ -129,7 +129,7 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
     };
     let req = &decoded.request;
     let (resource, (resp, status)) =
-        match (req.resource.group.as_str(), req.resource.resource.as_str()) {
+        match (req.resource.group.as_ref(), req.resource.resource.as_ref()) {
             ("", "pods")
                 if req.operation == "CREATE"
                     && req.sub_resource.as_deref().unwrap_or_default().is_empty() =>
@@ -137,7 +137,7 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
                 ("Pod", admit_pod_guarded(&state, req))
             }
             ("autoscaling.k8s.io", "verticalpodautoscalers")
-                if matches!(req.operation.as_str(), "CREATE" | "UPDATE") =>
+                if matches!(req.operation.as_ref(), "CREATE" | "UPDATE") =>
             {
                 ("VPA", admit_vpa(&state, req))
             }
@@ -154,7 +154,7 @@ fn pod_name(req: &AdmissionRequest, pod: Option<&Pod>) -> String {
     let meta = pod.map(|p| &p.metadata);
     match (
         meta.and_then(|m| m.name.clone())
-            .or_else(|| req.name.clone()),
+            .or_else(|| req.name.as_deref().map(str::to_owned)),
         meta.and_then(|m| m.generate_name.clone()),
     ) {
         (Some(name), _) if !name.is_empty() => name,
@@ -200,7 +200,7 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         .unwrap_or_default()
         .is_empty()
     {
-        pod.metadata.namespace = req.namespace.clone();
+        pod.metadata.namespace = req.namespace.as_deref().map(str::to_owned);
     }
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     if !state.view.is_synced() {
@@ -213,10 +213,16 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
     let vpas = state.view.vpas(&namespace);
     let candidates = vpas
         .iter()
-        .map(|v| v.as_ref())
+        .map(|v| v.vpa.as_ref())
         .filter(|v| policy::admission_applies(v));
-    let vpa = match vpa_for_pod(&pod, candidates, state.view.as_ref()) {
-        Ok(Some(vpa)) => vpa,
+    let (vpa, recommendation) = match vpa_for_pod(&pod, candidates, state.view.as_ref()) {
+        Ok(Some(vpa)) => {
+            let entry = vpas
+                .iter()
+                .find(|v| std::ptr::eq(v.vpa.as_ref(), vpa))
+                .expect("the matched VPA is one of the candidates");
+            (vpa, &entry.recommendation)
+        }
         Ok(None) => {
             debug!(%namespace, pod = %name, "No VPA controls this pod");
             state.metrics.pod_admitted(false);
@@ -230,7 +236,10 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         return (AdmissionResponse::allow(), Status::Skipped);
     }
     let limits = state.view.limits(&namespace);
-    match pod_patch(&pod, vpa, &limits) {
+    let patch = recommendation
+        .as_ref()
+        .map(|recs| pod_patch_parsed(&pod, vpa, recs.as_deref(), &limits));
+    match patch {
         Ok(patch) => {
             let vpa_name = vpa.metadata.name.as_deref().unwrap_or_default();
             debug!(%namespace, pod = %name, vpa = %vpa_name, changed = patch.resources_changed, "Patching pod");
@@ -247,7 +256,7 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
 }
 
 fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
-    let parse = |v: &Option<Box<RawValue>>| {
+    let parse = |v: Option<&RawValue>| {
         v.as_ref()
             .map(|raw| {
                 // Through a Value, so that a bad field is reported with its path.
@@ -258,7 +267,7 @@ fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
             })
             .transpose()
     };
-    let vpa = match parse(&req.object) {
+    let vpa = match parse(req.object) {
         Ok(Some(v)) => v,
         Ok(None) => {
             return (
@@ -268,7 +277,7 @@ fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         }
         Err(e) => return (AdmissionResponse::invalid(e), Status::Skipped),
     };
-    let old = parse(&req.old_object).ok().flatten();
+    let old = parse(req.old_object).ok().flatten();
     if let Err(message) = validation::validate(&vpa, state.gates, old.as_ref()) {
         return (AdmissionResponse::invalid(message), Status::Skipped);
     }
@@ -276,7 +285,7 @@ fn admit_vpa(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         .metadata
         .namespace
         .clone()
-        .or_else(|| req.namespace.clone())
+        .or_else(|| req.namespace.as_deref().map(str::to_owned))
         .unwrap_or_default();
     let hpas = state.view.hpas(&namespace);
     let replicas = state.view.replicas(&namespace, &target_key(&vpa));

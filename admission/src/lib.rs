@@ -12,6 +12,7 @@ pub mod pod;
 pub mod review;
 pub mod validation;
 pub mod view;
+pub mod vpa_index;
 
 /// Installs ring as the process-wide rustls provider (see [`vpa_common::install_crypto_provider`]).
 pub fn install_crypto() {

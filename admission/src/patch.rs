@@ -13,9 +13,11 @@ use json_patch::{AddOperation, PatchOperation};
 use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::Value;
 use vpa_common::api::VerticalPodAutoscaler;
-use vpa_common::capping::PodContainer;
+use vpa_common::capping::{ContainerRecommendation, PodContainer};
 use vpa_common::limitrange::NamespaceLimits;
-use vpa_common::pod_resources::{ContainerResources, resources_for_pod};
+use vpa_common::pod_resources::{
+    ContainerResources, parsed_recommendation, resources_for_pod_parsed,
+};
 use vpa_common::quantity::QuantityError;
 use vpa_common::resources::{self, Amounts};
 
@@ -33,9 +35,26 @@ pub struct PodPatch {
     pub resources_changed: bool,
 }
 
+/// An `add` at the path made of `tokens` (RFC 6901 escaping applied), the path built in one
+/// allocation (this runs a dozen times per pod).
 fn add(tokens: &[&str], value: Value) -> PatchOperation {
+    let mut path = String::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
+    for token in tokens {
+        path.push('/');
+        for (i, part) in token.split('~').enumerate() {
+            if i > 0 {
+                path.push_str("~0");
+            }
+            for (j, piece) in part.split('/').enumerate() {
+                if j > 0 {
+                    path.push_str("~1");
+                }
+                path.push_str(piece);
+            }
+        }
+    }
     PatchOperation::Add(AddOperation {
-        path: PointerBuf::from_tokens(tokens.iter().copied()),
+        path: PointerBuf::parse(path).expect("escaped tokens form a JSON pointer"),
         value,
     })
 }
@@ -58,6 +77,19 @@ pub fn pod_patch(
     vpa: &VerticalPodAutoscaler,
     limits: &NamespaceLimits,
 ) -> Result<PodPatch, QuantityError> {
+    let recs = parsed_recommendation(vpa)?;
+    Ok(pod_patch_parsed(pod, vpa, recs.as_deref(), limits))
+}
+
+/// [`pod_patch`] with the VPA's recommendation already parsed (see
+/// [`vpa_common::pod_resources::parsed_recommendation`]; `None` when it has none), as the
+/// webhook keeps it per VPA version.
+pub fn pod_patch_parsed(
+    pod: &Pod,
+    vpa: &VerticalPodAutoscaler,
+    recs: Option<&[ContainerRecommendation]>,
+    limits: &NamespaceLimits,
+) -> PodPatch {
     let spec = pod.spec.as_ref();
     let mut targets: Vec<Target<'_>> = Vec::new();
     if let Some(spec) = spec {
@@ -82,7 +114,7 @@ pub fn pod_patch(
         .iter()
         .map(|t| PodContainer::from_container(t.container))
         .collect();
-    let new = resources_for_pod(vpa, &views, limits)?;
+    let new = resources_for_pod_parsed(vpa, recs, &views, limits);
 
     let mut out = PodPatch::default();
     if pod.metadata.annotations.is_none() {
@@ -116,7 +148,7 @@ pub fn pod_patch(
         &["metadata", "annotations", OBSERVED_CONTAINERS_ANNOTATION],
         Value::String(observed.join(", ")),
     ));
-    Ok(out)
+    out
 }
 
 /// Operations for one container and its `vpaUpdates` entry.

@@ -6,6 +6,8 @@
 //! For speed, the objects under review stay undecoded JSON text ([`RawValue`]) until the handler
 //! knows what they are, and the response is serialised straight to bytes.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use json_patch::PatchOperation;
 use serde::{Deserialize, Serialize};
@@ -16,61 +18,67 @@ pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
 
 /// Group, version and resource of the object under review.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-pub struct GroupVersionResource {
+pub struct GroupVersionResource<'a> {
     /// API group; empty for the core group.
-    #[serde(default)]
-    pub group: String,
+    #[serde(default, borrow)]
+    pub group: Cow<'a, str>,
     /// API version, e.g. `v1`.
-    #[serde(default)]
-    pub version: String,
+    #[serde(default, borrow)]
+    pub version: Cow<'a, str>,
     /// Plural resource name, e.g. `pods`.
-    #[serde(default)]
-    pub resource: String,
+    #[serde(default, borrow)]
+    pub resource: Cow<'a, str>,
 }
 
-/// The fields of an AdmissionRequest the webhook reads.
+/// The fields of an AdmissionRequest the webhook reads, borrowed from the request body where
+/// JSON escaping allows.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdmissionRequest {
+pub struct AdmissionRequest<'a> {
     /// Identifier echoed in the response.
-    pub uid: String,
+    #[serde(borrow)]
+    pub uid: Cow<'a, str>,
     /// The resource under review.
-    #[serde(default)]
-    pub resource: GroupVersionResource,
+    #[serde(default, borrow)]
+    pub resource: GroupVersionResource<'a>,
     /// Subresource, empty for the main resource.
-    #[serde(default)]
-    pub sub_resource: Option<String>,
+    #[serde(default, borrow)]
+    pub sub_resource: Option<Cow<'a, str>>,
     /// Object name; may be empty on CREATE (generateName).
-    #[serde(default)]
-    pub name: Option<String>,
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
     /// Namespace of the object.
-    #[serde(default)]
-    pub namespace: Option<String>,
+    #[serde(default, borrow)]
+    pub namespace: Option<Cow<'a, str>>,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
-    pub operation: String,
+    #[serde(borrow)]
+    pub operation: Cow<'a, str>,
     /// The new object, as JSON text.
-    #[serde(default)]
-    pub object: Option<Box<RawValue>>,
+    #[serde(default, borrow)]
+    pub object: Option<&'a RawValue>,
     /// The previous object on UPDATE, as JSON text.
-    #[serde(default)]
-    pub old_object: Option<Box<RawValue>>,
+    #[serde(default, borrow)]
+    pub old_object: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Review {
-    api_version: Option<String>,
-    kind: Option<String>,
-    request: Option<AdmissionRequest>,
+struct Review<'a> {
+    #[serde(borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    request: Option<AdmissionRequest<'a>>,
 }
 
-/// A decoded review: the request and the API version to answer with.
+/// A decoded review: the request and the API version to answer with, borrowing the body.
 #[derive(Clone, Debug)]
-pub struct DecodedReview {
+pub struct DecodedReview<'a> {
     /// `admission.k8s.io/v1` or `v1beta1`.
-    pub api_version: String,
+    pub api_version: Cow<'a, str>,
     /// The request.
-    pub request: AdmissionRequest,
+    pub request: AdmissionRequest<'a>,
 }
 
 /// Why a body is not an AdmissionReview.
@@ -104,15 +112,15 @@ impl ReviewError {
 }
 
 /// Decodes an AdmissionReview body.
-pub fn decode(body: &[u8]) -> Result<DecodedReview, ReviewError> {
+pub fn decode(body: &[u8]) -> Result<DecodedReview<'_>, ReviewError> {
     let review: Review = serde_json::from_slice(body)?;
     let api_version = review.api_version.clone().unwrap_or_default();
     let admission_version =
         api_version == ADMISSION_V1 || api_version == "admission.k8s.io/v1beta1";
     if review.kind.as_deref() != Some("AdmissionReview") || !admission_version {
         return Err(ReviewError::WrongKind {
-            api_version: review.api_version,
-            kind: review.kind,
+            api_version: review.api_version.map(Cow::into_owned),
+            kind: review.kind.map(Cow::into_owned),
         });
     }
     let request = review.request.ok_or(ReviewError::NoRequest)?;
@@ -164,29 +172,6 @@ impl AdmissionResponse {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReviewOut<'a> {
-    api_version: &'a str,
-    kind: &'static str,
-    response: ResponseOut<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseOut<'a> {
-    uid: &'a str,
-    allowed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch: Option<String>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<StatusOut<'a>>,
-}
-
-#[derive(Serialize)]
 struct StatusOut<'a> {
     metadata: Empty,
     status: &'static str,
@@ -198,38 +183,71 @@ struct StatusOut<'a> {
 #[derive(Serialize)]
 struct Empty {}
 
+/// Appends `value` as JSON (strings escaped).
+fn push_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail");
+}
+
+/// Rough bytes of one serialised patch operation, to size the buffer once.
+const BYTES_PER_OPERATION: usize = 96;
+
 /// The full AdmissionReview answering `uid`, as JSON bytes.
+///
+/// Written piece by piece rather than through a derived `Serialize`: the base64 patch (most of
+/// the answer) goes straight into the output, which needs no escaping, instead of being built
+/// as a `String` and then scanned for characters to escape.
 pub fn encode(api_version: &str, uid: &str, resp: &AdmissionResponse) -> Vec<u8> {
-    let patch = (!resp.patch.is_empty()).then(|| {
-        let bytes = serde_json::to_vec(&resp.patch).expect("patch operations serialize");
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    });
-    let out = ReviewOut {
-        api_version: if api_version.is_empty() {
-            ADMISSION_V1
-        } else {
-            api_version
-        },
-        kind: "AdmissionReview",
-        response: ResponseOut {
-            uid,
-            allowed: resp.allowed,
-            patch_type: patch.as_ref().map(|_| "JSONPatch"),
-            patch,
-            warnings: &resp.warnings,
-            status: resp
-                .denial
-                .as_ref()
-                .map(|(code, reason, message)| StatusOut {
-                    metadata: Empty {},
-                    status: "Failure",
-                    code: *code,
-                    reason,
-                    message,
-                }),
-        },
+    let api_version = if api_version.is_empty() {
+        ADMISSION_V1
+    } else {
+        api_version
     };
-    serde_json::to_vec(&out).expect("an AdmissionReview serializes")
+    let mut patch = Vec::new();
+    if !resp.patch.is_empty() {
+        patch.reserve(resp.patch.len() * BYTES_PER_OPERATION);
+        push_json(&mut patch, &resp.patch);
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::with_capacity(160 + uid.len() + patch.len() * 4 / 3);
+    out.extend_from_slice(b"{\"apiVersion\":");
+    push_json(&mut out, api_version);
+    out.extend_from_slice(b",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":");
+    push_json(&mut out, uid);
+    out.extend_from_slice(if resp.allowed {
+        b",\"allowed\":true"
+    } else {
+        b",\"allowed\":false"
+    });
+    if !patch.is_empty() {
+        out.extend_from_slice(b",\"patchType\":\"JSONPatch\",\"patch\":\"");
+        let at = out.len();
+        out.resize(
+            at + base64::encoded_len(patch.len(), true).expect("patch size fits"),
+            0,
+        );
+        let written = b64
+            .encode_slice(&patch, &mut out[at..])
+            .expect("buffer sized for the encoding");
+        out.truncate(at + written);
+        out.push(b'"');
+    }
+    if !resp.warnings.is_empty() {
+        out.extend_from_slice(b",\"warnings\":");
+        push_json(&mut out, &resp.warnings);
+    }
+    if let Some((code, reason, message)) = &resp.denial {
+        out.extend_from_slice(b",\"status\":");
+        let status = StatusOut {
+            metadata: Empty {},
+            status: "Failure",
+            code: *code,
+            reason,
+            message,
+        };
+        push_json(&mut out, &status);
+    }
+    out.extend_from_slice(b"}}");
+    out
 }
 
 #[cfg(test)]

@@ -10,12 +10,14 @@ use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{ControllerKey, ControllerLookup};
 
+use crate::vpa_index::{IndexedVpa, VpaIndex};
+
 /// Read access to the cached cluster state the admission controller needs.
 pub trait ClusterView: ControllerLookup + Send + Sync + 'static {
     /// Whether every cache has completed its initial list.
     fn is_synced(&self) -> bool;
-    /// The VPAs of a namespace.
-    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>>;
+    /// The VPAs of a namespace, each with its parsed recommendation.
+    fn vpas(&self, namespace: &str) -> Vec<Arc<IndexedVpa>>;
     /// The merged LimitRanges of a namespace.
     fn limits(&self, namespace: &str) -> NamespaceLimits;
     /// The HPAs of a namespace.
@@ -26,8 +28,8 @@ pub trait ClusterView: ControllerLookup + Send + Sync + 'static {
 
 /// A fixed snapshot: VPAs, LimitRanges, HPAs and a controller lookup.
 pub struct StaticView<L> {
-    /// All VPAs (any namespace).
-    pub vpas: Vec<Arc<VerticalPodAutoscaler>>,
+    /// All VPAs (any namespace), recommendations parsed.
+    pub vpas: VpaIndex,
     /// All LimitRanges (any namespace).
     pub limit_ranges: Vec<LimitRange>,
     /// All HPAs.
@@ -44,7 +46,7 @@ impl<L: ControllerLookup> StaticView<L> {
     /// A synced view with these VPAs and controllers and nothing else.
     pub fn new(vpas: Vec<VerticalPodAutoscaler>, controllers: L) -> Self {
         Self {
-            vpas: vpas.into_iter().map(Arc::new).collect(),
+            vpas: VpaIndex::from_vpas(vpas.into_iter().map(Arc::new)),
             limit_ranges: Vec::new(),
             hpas: Vec::new(),
             controllers,
@@ -78,12 +80,8 @@ impl<L: ControllerLookup + Send + Sync + 'static> ClusterView for StaticView<L> 
     fn is_synced(&self) -> bool {
         self.synced
     }
-    fn vpas(&self, namespace: &str) -> Vec<Arc<VerticalPodAutoscaler>> {
-        self.vpas
-            .iter()
-            .filter(|v| in_ns(v.metadata.namespace.as_ref(), namespace))
-            .cloned()
-            .collect()
+    fn vpas(&self, namespace: &str) -> Vec<Arc<IndexedVpa>> {
+        self.vpas.in_namespace(namespace)
     }
     fn limits(&self, namespace: &str) -> NamespaceLimits {
         NamespaceLimits::from_limit_ranges(

@@ -71,7 +71,7 @@ async fn a_pod_owned_through_a_scalable_custom_kind_matches_its_vpa() {
     let matched = loop {
         if view.is_synced() {
             let vpas = view.vpas(NS);
-            let found = vpa_for_pod(&pod, vpas.iter().map(|v| v.as_ref()), &view)
+            let found = vpa_for_pod(&pod, vpas.iter().map(|v| &*v.vpa), &view)
                 .unwrap()
                 .and_then(|v| v.metadata.name.clone());
             if let Some(name) = found {

@@ -252,3 +252,17 @@ fn vpa_without_recommendation_only_adds_observed_containers() {
         ]
     );
 }
+
+#[test]
+fn path_tokens_are_escaped_as_from_tokens_does() {
+    for tokens in [
+        &["spec", "containers", "0", "resources", "requests", "cpu"][..],
+        &["metadata", "annotations", "example.com/a~b"],
+        &["x", "~1/~0", ""],
+    ] {
+        let PatchOperation::Add(op) = add(tokens, Value::Null) else {
+            panic!("an add operation");
+        };
+        assert_eq!(op.path, PointerBuf::from_tokens(tokens.iter().copied()));
+    }
+}
