@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
+use vpa_common::duration::parse_positive_duration;
 
 use crate::certs::TlsOptions;
 use crate::registration::{Registration, parse_labels};
@@ -74,7 +75,7 @@ pub struct Args {
     #[arg(long, default_value = "vpa-tls-certs")]
     pub tls_secret_name: String,
     /// How often the certificate Secret is re-read and renewed when due (e.g. 1m).
-    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    #[arg(long, default_value = "1m", value_parser = parse_positive_duration)]
     pub cert_refresh_interval: Duration,
     /// Name of the status Lease the updater checks.
     #[arg(long, default_value = "vpa-admission-controller")]
@@ -83,7 +84,7 @@ pub struct Args {
     #[arg(long, default_value = "")]
     pub status_lease_namespace: String,
     /// How often the status Lease is renewed.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
     pub status_lease_update_interval: Duration,
     /// Namespace of the webhook Service, the Secret and the Lease.
     #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
@@ -119,38 +120,6 @@ pub struct Args {
 
 /// Default period of the certificate file poll with `--reload-cert`.
 pub const DEFAULT_CERT_FILE_POLL: Duration = Duration::from_secs(5);
-
-/// Parses Go-style durations: `500ms`, `10s`, `1m`, `1h30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(digits);
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let seconds = match unit {
-            "ms" => value / 1000.0,
-            "s" => value,
-            "m" => value * 60.0,
-            "h" => value * 3600.0,
-            _ => return Err(format!("invalid duration {text:?}: unit {unit:?}")),
-        };
-        total += Duration::from_secs_f64(seconds);
-        rest = tail;
-    }
-    Ok(total)
-}
 
 /// Where certificates come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -320,8 +289,15 @@ mod tests {
         assert!(c.registration.is_none());
         assert!(matches!(c.certs, CertSource::Files { reload: true, .. }));
         assert_eq!(c.cert_file_poll, Duration::from_secs(5));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("5x").is_err());
+        let short = parse(&["--cert-refresh-interval=500ms"]);
+        assert_eq!(short.cert_refresh_interval, Duration::from_millis(500));
+        for bad in ["5x", "0s", ""] {
+            let refused = Args::try_parse_from([
+                "vpa-admission-controller".to_string(),
+                format!("--cert-refresh-interval={bad}"),
+            ]);
+            assert!(refused.is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]
