@@ -23,16 +23,51 @@ use crate::registration::Registration;
 use crate::server::{serve_plain, serve_webhook};
 use crate::view::ClusterView;
 
+/// The Kubernetes client, without kube's default retry of 429 and 503 answers: every caller
+/// here retries on its own (the watches with their backoff, the first certificate load and the
+/// registration with [`retry_until_done`]'s, the certificate refresh and the Lease renewal on
+/// their next tick, the scale-target cache on its next refresh), and the extra layer would
+/// only hold a Lease renewal or a certificate refresh far past its interval.
 async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    if kubeconfig.is_empty() {
-        return Client::try_default()
+    let mut config = if kubeconfig.is_empty() {
+        kube::Config::infer()
             .await
-            .context("building a Kubernetes client");
+            .context("finding the Kubernetes configuration")?
+    } else {
+        let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+            .with_context(|| format!("reading {kubeconfig}"))?;
+        kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .context("loading the kubeconfig")?
+    };
+    config.default_retry = false;
+    Client::try_from(config).context("building a Kubernetes client")
+}
+
+/// First delay of [`retry_until_done`], doubled after each failure up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// Longest delay of [`retry_until_done`].
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Runs `attempt` until it succeeds, logging each failure as `what` and waiting 1 s, 2 s, 4 s
+/// ... (at most 30 s) in between.
+async fn retry_until_done<
+    T,
+    E: std::fmt::Display,
+    F: std::future::Future<Output = Result<T, E>>,
+>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    let mut delay = RETRY_FIRST;
+    loop {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(e) => warn!(error = %e, retry_in = ?delay, "{what} failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(RETRY_MAX);
     }
-    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
-        .with_context(|| format!("reading {kubeconfig}"))?;
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
 }
 
 /// Reads the certificate files: (chain, key, CA bundle).
@@ -79,22 +114,15 @@ async fn register_until_done(
     reg: &Registration,
     store: &CertStore,
 ) {
-    let mut delay = Duration::from_secs(1);
-    loop {
+    retry_until_done("Webhook registration", || {
         let bundle = store.ca_bundle().unwrap_or_default();
-        match register_webhook(api, reg, &bundle).await {
-            Ok(()) => {
-                info!(
-                    name = crate::registration::WEBHOOK_CONFIG_NAME,
-                    "Registered webhook"
-                );
-                return;
-            }
-            Err(e) => warn!(error = %e, "Webhook registration failed; retrying"),
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-    }
+        async move { register_webhook(api, reg, &bundle).await }
+    })
+    .await;
+    info!(
+        name = crate::registration::WEBHOOK_CONFIG_NAME,
+        "Registered webhook"
+    );
 }
 
 async fn shutdown_signal() {
@@ -124,9 +152,20 @@ pub async fn run_until(
     let metrics = Arc::new(Metrics::new());
     let store = Arc::new(CertStore::new());
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
-    refresh_certs(&config, &store, &secrets)
-        .await
-        .context("loading certificates")?;
+    match &config.certs {
+        // The API server may be briefly unavailable at start (the client does not retry 429 or
+        // 503 by itself): keep trying, unready, rather than exit.
+        CertSource::Secret(name) => {
+            let what = format!("Loading the certificate Secret {}/{name}", config.namespace);
+            retry_until_done(&what, || refresh_certs(&config, &store, &secrets)).await;
+        }
+        // Missing or broken mounted files are a deployment error: fail at once.
+        CertSource::Files { .. } => {
+            refresh_certs(&config, &store, &secrets)
+                .await
+                .context("loading certificates")?;
+        }
+    }
     info!(source = ?config.certs, "Certificates loaded");
 
     let view = ReflectorView::start(&client, config.watch_namespace.as_deref());

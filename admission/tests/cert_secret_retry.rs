@@ -1,0 +1,88 @@
+//! The first load of the certificate Secret retries by itself: with the API server answering
+//! 503 to every Secret read for a while (longer than kube's own retry layer, which the
+//! controller's client turns off, would have waited), the controller stays up and unready, and
+//! serves once the API server recovers.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use clap::Parser;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::PostParams;
+use vpa_admission_controller::config::Args;
+use vpa_sim::faults::{FaultConfig, FaultRule};
+use vpa_sim::{Sim, SimOptions};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
+    vpa_common::install_crypto_provider();
+    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let client = sim.client().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in vpa_common::crd::crds() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "kube-system"}}));
+    let _ = namespaces
+        .create(&PostParams::default(), &ns.unwrap())
+        .await;
+    sim.faults().set(FaultConfig {
+        rules: vec!["get:secrets:1.0:503".parse::<FaultRule>().unwrap()],
+        ..Default::default()
+    });
+
+    let (port, admin) = (free_port(), free_port());
+    let args = Args::try_parse_from([
+        "vpa-admission-controller".to_string(),
+        format!("--kubeconfig={}", sim.kubeconfig_path().display()),
+        format!("--port={port}"),
+        format!("--address=127.0.0.1:{admin}"),
+        "--register-webhook=false".into(),
+        "--namespace=kube-system".into(),
+    ])
+    .unwrap();
+    let config = args.into_config(false).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(vpa_admission_controller::run::run_until(config, async {
+        let _ = stop_rx.await;
+    }));
+
+    // Failed attempts at 0 s, 1 s and 3 s; kube's retry layer would have given up within
+    // 3.5 s. Still running, not serving, no Secret.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(!controller.is_finished(), "the controller gave up");
+    let ready_url = format!("http://127.0.0.1:{admin}/readyz");
+    assert!(reqwest::get(&ready_url).await.is_err(), "serving already");
+    sim.faults().clear();
+    let secrets: Api<Secret> = Api::namespaced(client, "kube-system");
+    assert!(secrets.get_opt("vpa-tls-certs").await.unwrap().is_none());
+
+    // The next attempt (at 7 s) succeeds: the Secret is created and the webhook serves.
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(&ready_url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "not ready 10 s after the API server recovered");
+    assert!(secrets.get_opt("vpa-tls-certs").await.unwrap().is_some());
+    let _ = stop_tx.send(());
+    controller.await.unwrap().unwrap();
+    sim.shutdown().await;
+}
