@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 pub use owners::{
     ControllerKey, ControllerLookup, OwnerError, WELL_KNOWN_KINDS, controller_ref,
-    topmost_controller,
+    topmost_controller, topmost_controller_from,
 };
 pub use selector::{
     SelectorError, from_labels as selector_from_labels, matches as selector_matches,

@@ -95,13 +95,23 @@ pub fn topmost_controller(
     pod_owners: &[OwnerReference],
     lookup: &(impl ControllerLookup + ?Sized),
 ) -> Result<Option<ControllerKey>, OwnerError> {
-    let Some(first) = controller_ref(pod_owners) else {
-        return Ok(None);
-    };
+    match controller_ref(pod_owners) {
+        Some(first) => topmost_controller_from(namespace, ControllerKey::from_owner(first), lookup),
+        None => Ok(None),
+    }
+}
+
+/// [`topmost_controller`] for a pod whose controlling owner reference is already known as
+/// `first` (callers that keep only that reference of each pod, to save memory).
+pub fn topmost_controller_from(
+    namespace: &str,
+    first: ControllerKey,
+    lookup: &(impl ControllerLookup + ?Sized),
+) -> Result<Option<ControllerKey>, OwnerError> {
     if first.kind == "Node" {
         return Ok(None);
     }
-    let mut key = ControllerKey::from_owner(first);
+    let mut key = first;
     let mut visited = BTreeSet::new();
     let mut topmost = None;
     loop {

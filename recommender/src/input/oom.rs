@@ -8,7 +8,7 @@
 
 use k8s_openapi::api::core::v1::Event;
 
-use super::pod::{CachedContainerStatus, CachedPod};
+use super::pod::{CachedPod, RunState, Termination};
 
 /// One OOM kill of one container.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,88 +25,42 @@ pub struct OomEvent {
     pub memory_bytes: i64,
 }
 
-fn memory_request(pod: &CachedPod, container: &str) -> i64 {
-    let spec = pod.spec.as_ref();
-    let from_spec = spec
-        .and_then(|s| s.containers.iter().find(|c| c.name == container))
-        .and_then(|c| c.resources.as_ref())
-        .and_then(|r| r.requests.as_ref())
-        .and_then(|r| r.get("memory"));
-    // Kubernetes 1.33+ reports the allocated requests in the container status after a resize.
-    let from_status = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.name == container))
-        .and_then(|c| c.resources.as_ref())
-        .and_then(|r| r.requests.as_ref())
-        .and_then(|r| r.get("memory"));
-    from_status
-        .or(from_spec)
-        .and_then(|q| vpa_common::resources::amount("memory", q).ok())
-        .unwrap_or(0)
-}
-
-fn statuses(pod: &CachedPod) -> &[CachedContainerStatus] {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_deref())
-        .unwrap_or_default()
-}
-
 fn unix(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> i64 {
     t.0.as_second()
 }
 
 /// OOM kills that happened between `old` and `new` versions of one pod.
 pub fn ooms_in_pod_update(old: Option<&CachedPod>, new: &CachedPod) -> Vec<OomEvent> {
-    let namespace = new.metadata.namespace.clone().unwrap_or_default();
-    let pod = new.metadata.name.clone().unwrap_or_default();
     let mut out = Vec::new();
-    for status in statuses(new) {
-        let before = old.and_then(|o| statuses(o).iter().find(|s| s.name == status.name));
+    for status in new.containers.iter() {
+        let before = old.and_then(|o| o.container(&status.name));
         let restarted = before.is_some_and(|b| status.restart_count > b.restart_count);
-        let state = status.state.as_ref();
-        // (a) terminated now by the OOM killer.
-        if let Some(t) = state
-            .and_then(|s| s.terminated.as_ref())
-            .filter(|t| t.reason.as_deref() == Some("OOMKilled"))
-        {
-            let was_terminated = before
-                .and_then(|b| b.state.as_ref())
-                .is_some_and(|s| s.terminated.is_some());
-            if !was_terminated || restarted {
-                out.push(OomEvent {
-                    namespace: namespace.clone(),
-                    pod: pod.clone(),
-                    container: status.name.clone(),
-                    timestamp: t.finished_at.as_ref().map(unix).unwrap_or_default(),
-                    memory_bytes: memory_request(new, &status.name),
-                });
+        let event = |t: &Termination, memory_bytes: i64| OomEvent {
+            namespace: new.namespace.to_string(),
+            pod: new.name.to_string(),
+            container: status.name.to_string(),
+            timestamp: t.finished_at,
+            memory_bytes,
+        };
+        match status.state {
+            // (a) terminated now by the OOM killer.
+            RunState::Terminated(t) if t.oom_killed => {
+                let was_terminated =
+                    before.is_some_and(|b| matches!(b.state, RunState::Terminated(_)));
+                if !was_terminated || restarted {
+                    out.push(event(&t, status.memory_request_bytes));
+                }
             }
-            continue;
-        }
-        // (b) running again after an OOM kill.
-        let running_now = state.is_some_and(|s| s.running.is_some());
-        let was_running = before
-            .and_then(|b| b.state.as_ref())
-            .is_some_and(|s| s.running.is_some());
-        let last = status
-            .last_state
-            .as_ref()
-            .and_then(|s| s.terminated.as_ref());
-        if let (true, true, true, Some(t)) = (running_now, was_running, restarted, last)
-            && t.reason.as_deref() == Some("OOMKilled")
-        {
-            out.push(OomEvent {
-                namespace: namespace.clone(),
-                pod: pod.clone(),
-                container: status.name.clone(),
-                timestamp: t.finished_at.as_ref().map(unix).unwrap_or_default(),
-                memory_bytes: old
-                    .map(|o| memory_request(o, &status.name))
-                    .unwrap_or_default(),
-            });
+            // (b) running again after an OOM kill.
+            RunState::Running => {
+                let was_running = before.is_some_and(|b| b.state == RunState::Running);
+                if let (true, true, Some(t)) = (was_running, restarted, status.last_termination)
+                    && t.oom_killed
+                {
+                    out.push(event(&t, before.map_or(0, |b| b.memory_request_bytes)));
+                }
+            }
+            _ => {}
         }
     }
     out

@@ -2,14 +2,14 @@
 //! workload and a pod selector, and the pods mapped to their workload. Built from watch-cache
 //! contents; nothing here talks to the API server.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use vpa_common::api::VerticalPodAutoscaler;
-use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller};
+use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller_from};
 
-use super::pod::CachedPod;
+use super::pod::{CachedPod, Labels};
 use crate::model::Timestamp;
 use crate::service::config::{DEFAULT_RECOMMENDER_NAME, NamespaceFilter};
 
@@ -40,7 +40,7 @@ pub struct ControllerInfo {
 /// Controllers by namespace, kind and name, plus the selectors read from scale subresources.
 #[derive(Clone, Debug, Default)]
 pub struct Controllers {
-    objects: HashMap<(String, String, String), ControllerInfo>,
+    objects: HashMap<(String, String, String), Arc<ControllerInfo>>,
     /// Selectors of other kinds' objects, from their scale subresource; the error says why not.
     scale: HashMap<(String, String, String), Result<LabelSelector, String>>,
     scalable_kinds: HashSet<String>,
@@ -49,6 +49,17 @@ pub struct Controllers {
 impl Controllers {
     /// Adds a controller.
     pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, info: ControllerInfo) {
+        self.insert_shared(namespace, kind, name, Arc::new(info));
+    }
+
+    /// Adds a controller as the watch cache holds it.
+    pub fn insert_shared(
+        &mut self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        info: Arc<ControllerInfo>,
+    ) {
         self.objects
             .insert((namespace.into(), kind.into(), name.into()), info);
     }
@@ -72,6 +83,7 @@ impl Controllers {
     fn get(&self, namespace: &str, key: &ControllerKey) -> Option<&ControllerInfo> {
         self.objects
             .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
+            .map(|info| &**info)
     }
 }
 
@@ -128,19 +140,68 @@ impl VpaInfo {
     }
 }
 
-/// One pod as the model sees it.
+/// One pod as the model sees it (sharing its strings and labels with the watch cache).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodInfo {
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// Name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// Workload id of its topmost controller; `None` for pods without a usable controller.
-    pub workload: Option<String>,
+    pub workload: Option<Arc<str>>,
     /// Names of its regular containers (init containers are not modelled).
-    pub containers: Vec<String>,
+    pub containers: Vec<Arc<str>>,
+}
+
+/// Pods by namespace and name, looked up without building owned keys.
+#[derive(Clone, Debug, Default)]
+pub struct PodIndex(HashMap<Arc<str>, HashMap<Arc<str>, PodInfo>>);
+
+impl PodIndex {
+    /// Adds (or replaces) a pod.
+    pub fn insert(&mut self, pod: PodInfo) {
+        self.0
+            .entry(pod.namespace.clone())
+            .or_default()
+            .insert(pod.name.clone(), pod);
+    }
+
+    /// The pod `namespace`/`name`.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&PodInfo> {
+        self.0.get(namespace)?.get(name)
+    }
+
+    /// Whether the pod `namespace`/`name` exists.
+    pub fn contains(&self, namespace: &str, name: &str) -> bool {
+        self.get(namespace, name).is_some()
+    }
+
+    /// Every pod, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &PodInfo> {
+        self.0.values().flat_map(HashMap::values)
+    }
+
+    /// How many pods there are.
+    pub fn len(&self) -> usize {
+        self.0.values().map(HashMap::len).sum()
+    }
+
+    /// Whether there is no pod.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<PodInfo> for PodIndex {
+    fn from_iter<I: IntoIterator<Item = PodInfo>>(pods: I) -> Self {
+        let mut index = Self::default();
+        for pod in pods {
+            index.insert(pod);
+        }
+        index
+    }
 }
 
 /// One loop's input.
@@ -150,8 +211,8 @@ pub struct Snapshot {
     pub now: Timestamp,
     /// VPAs this recommender handles, sorted by namespace and name.
     pub vpas: Vec<VpaInfo>,
-    /// Pods by (namespace, name).
-    pub pods: BTreeMap<(String, String), PodInfo>,
+    /// Pods by namespace and name.
+    pub pods: PodIndex,
 }
 
 /// Resolves a VPA's target: the controller must exist and have a selector, and must itself be
@@ -206,25 +267,33 @@ pub fn resolve_target(
     })
 }
 
+/// Workload ids of controllers already walked in one snapshot: pods of one ReplicaSet share
+/// the walk and the id string.
+type WorkloadMemo = HashMap<(Arc<str>, ControllerKey), Option<Arc<str>>>;
+
 /// The model's view of a pod: its workload via its topmost controller (pods whose chain is
 /// broken or that have no controller get `None`).
 pub fn pod_info(pod: &CachedPod, controllers: &Controllers) -> PodInfo {
-    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-    let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
-    let workload = topmost_controller(&namespace, owners, controllers)
-        .ok()
-        .flatten()
-        .map(|c| workload_id(&c.kind, &c.name));
+    pod_info_memo(pod, controllers, &mut WorkloadMemo::new())
+}
+
+fn pod_info_memo(pod: &CachedPod, controllers: &Controllers, memo: &mut WorkloadMemo) -> PodInfo {
+    let workload = pod.controller.as_ref().and_then(|first| {
+        memo.entry((pod.namespace.clone(), first.clone()))
+            .or_insert_with(|| {
+                topmost_controller_from(&pod.namespace, first.clone(), controllers)
+                    .ok()
+                    .flatten()
+                    .map(|c| workload_id(&c.kind, &c.name).into())
+            })
+            .clone()
+    });
     PodInfo {
-        name: pod.metadata.name.clone().unwrap_or_default(),
-        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        namespace: pod.namespace.clone(),
+        name: pod.name.clone(),
+        labels: pod.labels.clone(),
         workload,
-        containers: pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-            .unwrap_or_default(),
-        namespace,
+        containers: pod.containers.iter().map(|c| c.name.clone()).collect(),
     }
 }
 
@@ -248,10 +317,10 @@ pub fn build(
         })
         .collect();
     handled.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+    let mut memo = WorkloadMemo::new();
     let pods = pods
         .iter()
-        .map(|p| pod_info(p, controllers))
-        .map(|p| ((p.namespace.clone(), p.name.clone()), p))
+        .map(|p| pod_info_memo(p, controllers, &mut memo))
         .collect();
     Snapshot {
         now,

@@ -11,21 +11,22 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, ReplicationController};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::Store;
 use kube::runtime::reflector::store::WriterDropped;
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::warn;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::selector_from_labels;
-use vpa_common::watch::{api, reflect as cache, synced_within as wait};
+use vpa_common::watch::compact::{CompactStore, reflect_compact};
+use vpa_common::watch::{api, reflect as cache};
 
 use super::oom::{OomEvent, ooms_in_eviction_event, ooms_in_pod_update};
-use super::pod::CachedPod;
+use super::pod::{CachedPod, LabelInterner, WirePod};
 use super::snapshot::{ControllerInfo, Controllers};
 
 /// Field selector of the pods modelled: everything past Pending, as upstream.
@@ -40,82 +41,76 @@ pub struct Watches {
     /// VPAs.
     pub vpas: Store<VerticalPodAutoscaler>,
     /// Pods past Pending.
-    pub pods: Store<CachedPod>,
-    deployments: Store<Deployment>,
-    replica_sets: Store<ReplicaSet>,
-    stateful_sets: Store<StatefulSet>,
-    daemon_sets: Store<DaemonSet>,
-    jobs: Store<Job>,
-    cron_jobs: Store<CronJob>,
-    replication_controllers: Store<ReplicationController>,
+    pub pods: CompactStore<CachedPod>,
+    /// Controllers by kind: their controlling owner and pod selector.
+    controllers: Vec<(&'static str, CompactStore<ControllerInfo>)>,
     _tasks: JoinSet<()>,
 }
 
-fn no_trim<K>(_: &mut K) {}
-
 fn ignore<K>(_: Option<&K>, _: &K) {}
 
-/// Drops what the cached pod type still decodes but the recommender does not read.
-fn trim_pod(pod: &mut CachedPod) {
-    pod.metadata.annotations = None;
+/// What the snapshot keeps of a controller: its own controlling owner reference (if any) and
+/// its pod selector.
+fn controller_info(meta: ObjectMeta, selector: Option<LabelSelector>) -> ControllerInfo {
+    ControllerInfo {
+        owner_references: meta
+            .owner_references
+            .into_iter()
+            .flatten()
+            .filter(|o| o.controller == Some(true))
+            .take(1)
+            .collect(),
+        selector,
+    }
 }
 
-macro_rules! trim_template {
-    ($name:ident, $ty:ty, |$o:ident| $body:expr) => {
-        fn $name($o: &mut $ty) {
-            $o.metadata.annotations = None;
-            $o.status = None;
-            $body;
-        }
-    };
+fn deployment(d: Deployment) -> ControllerInfo {
+    controller_info(d.metadata, d.spec.map(|s| s.selector))
 }
 
-trim_template!(
-    trim_deployment,
-    Deployment,
-    |o| if let Some(s) = o.spec.as_mut() {
-        s.template = Default::default()
-    }
-);
-trim_template!(
-    trim_replica_set,
-    ReplicaSet,
-    |o| if let Some(s) = o.spec.as_mut() {
-        s.template = None
-    }
-);
-trim_template!(
-    trim_stateful_set,
-    StatefulSet,
-    |o| if let Some(s) = o.spec.as_mut() {
-        s.template = Default::default();
-        s.volume_claim_templates = None;
-    }
-);
-trim_template!(
-    trim_daemon_set,
-    DaemonSet,
-    |o| if let Some(s) = o.spec.as_mut() {
-        s.template = Default::default()
-    }
-);
-trim_template!(trim_job, Job, |o| if let Some(s) = o.spec.as_mut() {
-    s.template = Default::default()
-});
-trim_template!(trim_cron_job, CronJob, |o| if let Some(s) = o.spec.as_mut()
-    && let Some(t) = s.job_template.spec.as_mut()
-{
-    t.template.spec = None
-});
-trim_template!(
-    trim_rc,
-    ReplicationController,
-    |o| if let Some(s) = o.spec.as_mut()
-        && let Some(t) = s.template.as_mut()
-    {
-        t.spec = None
-    }
-);
+fn replica_set(r: ReplicaSet) -> ControllerInfo {
+    controller_info(r.metadata, r.spec.map(|s| s.selector))
+}
+
+fn stateful_set(s: StatefulSet) -> ControllerInfo {
+    controller_info(s.metadata, s.spec.map(|s| s.selector))
+}
+
+fn daemon_set(d: DaemonSet) -> ControllerInfo {
+    controller_info(d.metadata, d.spec.map(|s| s.selector))
+}
+
+fn job(j: Job) -> ControllerInfo {
+    controller_info(j.metadata, j.spec.and_then(|s| s.selector))
+}
+
+/// A CronJob selects the pods of its jobs by the job template's pod labels.
+fn cron_job(c: CronJob) -> ControllerInfo {
+    let selector = c
+        .spec
+        .as_ref()
+        .and_then(|s| s.job_template.spec.as_ref())
+        .and_then(|j| j.template.metadata.as_ref())
+        .and_then(|m| m.labels.as_ref())
+        .map(selector_from_labels);
+    controller_info(c.metadata, selector)
+}
+
+/// A ReplicationController's selector is a label map, defaulting to its template's labels.
+fn replication_controller(rc: ReplicationController) -> ControllerInfo {
+    let selector = rc.spec.as_ref().and_then(|spec| {
+        spec.selector
+            .as_ref()
+            .or_else(|| {
+                spec.template
+                    .as_ref()
+                    .and_then(|t| t.metadata.as_ref())
+                    .and_then(|m| m.labels.as_ref())
+            })
+            .map(selector_from_labels)
+    });
+    controller_info(rc.metadata, selector)
+}
 
 impl Watches {
     /// Starts every watch (all namespaces, or only `namespace`); OOM kills go to `ooms`.
@@ -124,11 +119,12 @@ impl Watches {
         let mut tasks = JoinSet::new();
         let all = watcher::Config::default;
         let pod_ooms = ooms.clone();
-        let pods = cache(
-            api(client, namespace),
+        let mut labels = LabelInterner::default();
+        let pods = reflect_compact(
+            api::<WirePod>(client, namespace),
             all().fields(POD_FIELD_SELECTOR),
             &mut tasks,
-            trim_pod,
+            move |pod| CachedPod::from_wire(pod, &mut labels),
             // Only updates count, as upstream: a pod first seen already OOM-killed (for example
             // after a restart of the recommender) was most likely counted before.
             move |old: Option<&CachedPod>, new: &CachedPod| {
@@ -156,52 +152,70 @@ impl Watches {
                 })
                 .await;
         });
+        let mut controllers = Vec::new();
+        let mut watch = |kind: &'static str, store| controllers.push((kind, store));
+        watch(
+            "Deployment",
+            reflect_compact(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                deployment,
+                ignore,
+            ),
+        );
+        watch(
+            "ReplicaSet",
+            reflect_compact(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                replica_set,
+                ignore,
+            ),
+        );
+        watch(
+            "StatefulSet",
+            reflect_compact(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                stateful_set,
+                ignore,
+            ),
+        );
+        watch(
+            "DaemonSet",
+            reflect_compact(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                daemon_set,
+                ignore,
+            ),
+        );
+        watch(
+            "Job",
+            reflect_compact(api(client, namespace), all(), &mut tasks, job, ignore),
+        );
+        watch(
+            "CronJob",
+            reflect_compact(api(client, namespace), all(), &mut tasks, cron_job, ignore),
+        );
+        watch(
+            "ReplicationController",
+            reflect_compact(
+                api(client, namespace),
+                all(),
+                &mut tasks,
+                replication_controller,
+                ignore,
+            ),
+        );
         Self {
-            vpas: cache(api(client, namespace), all(), &mut tasks, no_trim, ignore),
+            vpas: cache(api(client, namespace), all(), &mut tasks, |_| {}, ignore),
             pods,
-            deployments: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_deployment,
-                ignore,
-            ),
-            replica_sets: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_replica_set,
-                ignore,
-            ),
-            stateful_sets: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_stateful_set,
-                ignore,
-            ),
-            daemon_sets: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_daemon_set,
-                ignore,
-            ),
-            jobs: cache(api(client, namespace), all(), &mut tasks, trim_job, ignore),
-            cron_jobs: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_cron_job,
-                ignore,
-            ),
-            replication_controllers: cache(
-                api(client, namespace),
-                all(),
-                &mut tasks,
-                trim_rc,
-                ignore,
-            ),
+            controllers,
             _tasks: tasks,
         }
     }
@@ -213,29 +227,18 @@ impl Watches {
         let core: Pin<Box<dyn Future<Output = Result<(), WriterDropped>> + Send>> =
             Box::pin(async move {
                 vpas.wait_until_ready().await?;
-                pods.wait_until_ready().await
+                pods.wait_until_ready().await;
+                Ok(())
             });
         core.await?;
-        let t = controllers_timeout;
-        let (deployments, replica_sets, stateful_sets, daemon_sets, jobs, cron_jobs, rcs) = futures::join!(
-            wait(self.deployments.clone(), t),
-            wait(self.replica_sets.clone(), t),
-            wait(self.stateful_sets.clone(), t),
-            wait(self.daemon_sets.clone(), t),
-            wait(self.jobs.clone(), t),
-            wait(self.cron_jobs.clone(), t),
-            wait(self.replication_controllers.clone(), t),
-        );
-        let kinds = [
-            ("Deployment", deployments),
-            ("ReplicaSet", replica_sets),
-            ("StatefulSet", stateful_sets),
-            ("DaemonSet", daemon_sets),
-            ("Job", jobs),
-            ("CronJob", cron_jobs),
-            ("ReplicationController", rcs),
-        ];
-        for (kind, ready) in kinds {
+        let waits = self.controllers.iter().map(|(kind, store)| {
+            let store = store.clone();
+            async move {
+                let ready = tokio::time::timeout(controllers_timeout, store.wait_until_ready());
+                (*kind, matches!(ready.await, Ok(true)))
+            }
+        });
+        for (kind, ready) in futures::future::join_all(waits).await {
             if !ready {
                 warn!(
                     kind,
@@ -246,90 +249,54 @@ impl Watches {
         Ok(())
     }
 
-    /// The controllers as the snapshot needs them.
+    /// The controllers as the snapshot needs them (sharing the cached records).
     pub fn controllers(&self) -> Controllers {
         let mut out = Controllers::default();
-        add(&mut out, &self.deployments, |d| {
-            d.spec.as_ref().map(|s| s.selector.clone())
-        });
-        add(&mut out, &self.replica_sets, |r| {
-            r.spec.as_ref().map(|s| s.selector.clone())
-        });
-        add(&mut out, &self.stateful_sets, |s| {
-            s.spec.as_ref().map(|s| s.selector.clone())
-        });
-        add(&mut out, &self.daemon_sets, |d| {
-            d.spec.as_ref().map(|s| s.selector.clone())
-        });
-        add(&mut out, &self.jobs, |j| {
-            j.spec.as_ref().and_then(|s| s.selector.clone())
-        });
-        add(&mut out, &self.cron_jobs, |c| {
-            c.spec
-                .as_ref()
-                .and_then(|s| s.job_template.spec.as_ref())
-                .and_then(|j| j.template.metadata.as_ref())
-                .and_then(|m| m.labels.as_ref())
-                .map(selector_from_labels)
-        });
-        add(&mut out, &self.replication_controllers, |rc| {
-            let spec = rc.spec.as_ref()?;
-            let labels = spec.selector.as_ref().or_else(|| {
-                spec.template
-                    .as_ref()
-                    .and_then(|t| t.metadata.as_ref())
-                    .and_then(|m| m.labels.as_ref())
-            })?;
-            Some(selector_from_labels(labels))
-        });
+        for (kind, store) in &self.controllers {
+            store.for_each(|namespace, name, info| {
+                out.insert_shared(namespace, kind, name, info.clone())
+            });
+        }
         out
-    }
-}
-
-fn add<K: Resource<DynamicType = ()> + Clone + 'static>(
-    out: &mut Controllers,
-    store: &Store<K>,
-    selector: impl Fn(&K) -> Option<LabelSelector>,
-) {
-    let kind = K::kind(&());
-    for o in store.state() {
-        out.insert(
-            o.meta().namespace.as_deref().unwrap_or_default(),
-            &kind,
-            o.meta().name.as_deref().unwrap_or_default(),
-            ControllerInfo {
-                owner_references: o.meta().owner_references.clone().unwrap_or_default(),
-                selector: selector(&o),
-            },
-        );
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use vpa_common::testutil::PodBuilder;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
     use super::*;
 
+    fn owner(kind: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            kind: kind.into(),
+            name: "x".into(),
+            controller: Some(controller),
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn trimmed_pods_keep_what_the_recommender_reads() {
-        let mut pod = PodBuilder::new("ns", "web-1")
-            .label("app", "web")
-            .annotation("big", "x")
-            .owner("ReplicaSet", "web-rs")
-            .container("app")
-            .requests("100m", "50Mi")
-            .init_container("setup", false)
-            .build();
-        pod.spec.as_mut().unwrap().containers[0].image = Some("registry/app:1".into());
-        let mut cached = CachedPod::from(&pod);
-        trim_pod(&mut cached);
-        assert_eq!(cached.metadata.annotations, None);
-        assert!(cached.metadata.labels.is_some() && cached.metadata.owner_references.is_some());
-        let spec = cached.spec.unwrap();
-        assert_eq!(spec.containers.len(), 1, "init containers are not kept");
-        let app = &spec.containers[0];
-        assert_eq!(app.name, "app");
-        assert!(app.resources.as_ref().unwrap().requests.is_some());
+    fn controllers_keep_their_controlling_owner_and_selector_only() {
+        let mut rc = ReplicationController::default();
+        rc.metadata.owner_references = Some(vec![owner("Thing", false), owner("Rollout", true)]);
+        rc.spec = Some(k8s_openapi::api::core::v1::ReplicationControllerSpec {
+            template: Some(k8s_openapi::api::core::v1::PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some([("app".to_string(), "web".to_string())].into()),
+                    ..Default::default()
+                }),
+                spec: None,
+            }),
+            ..Default::default()
+        });
+        let info = replication_controller(rc);
+        assert_eq!(info.owner_references, [owner("Rollout", true)]);
+        let labels = info.selector.unwrap().match_labels.unwrap();
+        assert_eq!(
+            labels["app"], "web",
+            "an RC without selector selects its template's labels"
+        );
+        assert_eq!(deployment(Deployment::default()).selector, None);
     }
 }

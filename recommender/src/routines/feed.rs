@@ -55,8 +55,8 @@ fn workload_of<'a>(
     pod: &str,
     container: &str,
 ) -> Option<&'a str> {
-    let info = snapshot.pods.get(&(namespace.to_owned(), pod.to_owned()))?;
-    if !info.containers.iter().any(|c| c == container) {
+    let info = snapshot.pods.get(namespace, pod)?;
+    if !info.containers.iter().any(|c| &**c == container) {
         return None;
     }
     info.workload.as_deref()
@@ -166,7 +166,6 @@ pub fn feed_history(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use vpa_common::testutil::VpaBuilder;
@@ -179,8 +178,8 @@ mod tests {
         let pod = |name: &str, workload: Option<&str>| PodInfo {
             namespace: "ns".into(),
             name: name.into(),
-            labels: BTreeMap::new(),
-            workload: workload.map(str::to_owned),
+            labels: Default::default(),
+            workload: workload.map(Into::into),
             containers: vec!["app".into()],
         };
         Snapshot {
@@ -197,8 +196,8 @@ mod tests {
                 pod("other-1", Some("Deployment/other")),
                 pod("bare", None),
             ]
-            .map(|p| ((p.namespace.clone(), p.name.clone()), p))
-            .into(),
+            .into_iter()
+            .collect(),
         }
     }
 

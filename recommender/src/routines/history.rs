@@ -46,9 +46,7 @@ pub fn feed_sample(
     if feed::feed_history(cluster, snapshot, sample) {
         return true;
     }
-    let known = snapshot
-        .pods
-        .contains_key(&(sample.namespace.clone(), sample.pod.clone()));
+    let known = snapshot.pods.contains(&sample.namespace, &sample.pod);
     let Some(workload) = (!known)
         .then(|| guess_workload(snapshot, &sample.namespace, &sample.pod))
         .flatten()

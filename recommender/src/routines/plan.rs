@@ -82,7 +82,7 @@ impl<'a> PlanIndex<'a> {
         let mut pods: HashMap<_, Vec<&PodInfo>> = HashMap::new();
         for pod in snapshot.pods.values() {
             if let Some(workload) = &pod.workload {
-                pods.entry((pod.namespace.as_str(), workload.as_str()))
+                pods.entry((&*pod.namespace, &**workload))
                     .or_default()
                     .push(pod);
             }

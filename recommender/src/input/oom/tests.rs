@@ -8,7 +8,7 @@ fn pod(
     last: serde_json::Value,
     request: &str,
 ) -> CachedPod {
-    serde_json::from_value(json!({
+    let wire: crate::input::pod::WirePod = serde_json::from_value(json!({
         "metadata": {"name": "web-1", "namespace": "shop"},
         "spec": {"containers": [{"name": "app", "resources": {"requests": {"memory": request}}}]},
         "status": {"containerStatuses": [{
@@ -16,7 +16,8 @@ fn pod(
             "state": state, "lastState": last
         }]}
     }))
-    .unwrap()
+    .unwrap();
+    CachedPod::from_wire(wire, &mut Default::default())
 }
 
 fn running() -> serde_json::Value {

@@ -114,7 +114,7 @@ fn pods_map_to_their_topmost_controller_and_skip_init_containers() {
         .build();
     let info = pod_info(&CachedPod::from(&pod), &controllers());
     assert_eq!(info.workload.as_deref(), Some("Deployment/web"));
-    assert_eq!(info.containers, ["app"]);
+    assert_eq!(info.containers, [Arc::from("app")]);
     let orphan = PodBuilder::new("ns", "lonely").container("app").build();
     assert_eq!(
         pod_info(&CachedPod::from(&orphan), &controllers()).workload,

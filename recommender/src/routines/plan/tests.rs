@@ -49,7 +49,7 @@ fn snapshot(vpa: VerticalPodAutoscaler, target: Result<VpaTarget, String>) -> Sn
     let pod = |name: &str| PodInfo {
         namespace: "ns".into(),
         name: name.into(),
-        labels: BTreeMap::from([("app".to_string(), "web".to_string())]),
+        labels: BTreeMap::from([("app".to_string(), "web".to_string())]).into(),
         workload: Some("Deployment/web".into()),
         containers: vec!["app".into(), "sidecar".into()],
     };
@@ -59,9 +59,7 @@ fn snapshot(vpa: VerticalPodAutoscaler, target: Result<VpaTarget, String>) -> Sn
             vpa: Arc::new(vpa),
             target,
         }],
-        pods: ["web-1", "web-2"]
-            .map(|n| (("ns".to_string(), n.to_string()), pod(n)))
-            .into(),
+        pods: ["web-1", "web-2"].map(pod).into_iter().collect(),
     }
 }
 

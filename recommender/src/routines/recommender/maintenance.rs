@@ -136,11 +136,8 @@ impl Recommender {
     }
 
     pub(super) fn garbage_collect(&mut self, snapshot: &Snapshot) {
-        self.cluster.retain_containers(|id| {
-            snapshot
-                .pods
-                .contains_key(&(id.namespace.clone(), id.pod.clone()))
-        });
+        self.cluster
+            .retain_containers(|id| snapshot.pods.contains(&id.namespace, &id.pod));
         let removed = self.cluster.garbage_collect(snapshot.now);
         if !removed.is_empty() {
             info!(removed = removed.len(), "Dropped expired aggregates");

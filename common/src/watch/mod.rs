@@ -104,3 +104,5 @@ where
         )
     })
 }
+
+pub mod compact;
