@@ -8,6 +8,8 @@
 //! `restartPolicy: Always`) are patched like containers when the VPA recommends for them; plain
 //! init containers never are.
 
+use std::fmt::Write;
+
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation};
 use k8s_openapi::api::core::v1::{Container, Pod};
@@ -41,6 +43,10 @@ fn add(tokens: &[&str], value: Value) -> PatchOperation {
     let mut path = String::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
     for token in tokens {
         path.push('/');
+        if !token.contains(['~', '/']) {
+            path.push_str(token);
+            continue;
+        }
         for (i, part) in token.split('~').enumerate() {
             if i > 0 {
                 path.push_str("~0");
@@ -151,6 +157,30 @@ pub fn pod_patch_parsed(
     out
 }
 
+/// A container's `vpaUpdates` entry, `"<label> <index>: <note>, <note>"`, written into one
+/// string as the notes come.
+struct Summary {
+    text: String,
+    notes: usize,
+}
+
+impl Summary {
+    fn new(label: &str, index: usize) -> Self {
+        let mut text = String::with_capacity(96);
+        let _ = write!(text, "{label} {index}: ");
+        Self { text, notes: 0 }
+    }
+
+    /// Appends one note made of `parts`.
+    fn note(&mut self, parts: &[&str]) {
+        if self.notes > 0 {
+            self.text.push_str(", ");
+        }
+        self.notes += 1;
+        parts.iter().for_each(|p| self.text.push_str(p));
+    }
+}
+
 /// Operations for one container and its `vpaUpdates` entry.
 fn container_patch(
     target: &Target<'_>,
@@ -160,7 +190,13 @@ fn container_patch(
     let index = target.index.to_string();
     let base = [target.list, index.as_str(), "resources"];
     let mut ops = Vec::new();
-    let mut notes = new.notes.clone();
+    let label = if target.list == "containers" {
+        "container"
+    } else {
+        "initContainer"
+    };
+    let mut summary = Summary::new(label, target.index);
+    new.notes.iter().for_each(|n| summary.note(&[n]));
     let writes_something = !new.requests.is_empty() || !new.limits.is_empty();
     if writes_something && !view.has_requests && !view.has_limits {
         ops.push(add(
@@ -169,25 +205,17 @@ fn container_patch(
         ));
     }
     for (field, word, values, present) in [
-        ("requests", "request", &new.requests, view.has_requests),
-        ("limits", "limit", &new.limits, view.has_limits),
+        ("requests", " request", &new.requests, view.has_requests),
+        ("limits", " limit", &new.limits, view.has_limits),
     ] {
-        append_values(&mut ops, &mut notes, &base, field, word, values, present);
+        append_values(&mut ops, &mut summary, &base, field, word, values, present);
     }
-    let label = if target.list == "containers" {
-        "container"
-    } else {
-        "initContainer"
-    };
-    (
-        ops,
-        format!("{label} {}: {}", target.index, notes.join(", ")),
-    )
+    (ops, summary.text)
 }
 
 fn append_values(
     ops: &mut Vec<PatchOperation>,
-    notes: &mut Vec<String>,
+    summary: &mut Summary,
     base: &[&str; 3],
     field: &str,
     word: &str,
@@ -209,7 +237,7 @@ fn append_values(
             &["spec", base[0], base[1], base[2], field, resource],
             Value::String(quantity.0),
         ));
-        notes.push(format!("{resource} {word}"));
+        summary.note(&[resource, word]);
     }
 }
 

@@ -188,6 +188,28 @@ fn push_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail");
 }
 
+/// Appends the JSON of `ops`: `add` operations (all a pod patch holds) written directly, others
+/// through their derived `Serialize`; the same text either way.
+fn push_patch(out: &mut Vec<u8>, ops: &[PatchOperation]) {
+    out.push(b'[');
+    for (i, op) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match op {
+            PatchOperation::Add(add) => {
+                out.extend_from_slice(b"{\"op\":\"add\",\"path\":");
+                push_json(out, add.path.as_str());
+                out.extend_from_slice(b",\"value\":");
+                push_json(out, &add.value);
+                out.push(b'}');
+            }
+            other => push_json(out, other),
+        }
+    }
+    out.push(b']');
+}
+
 /// Rough bytes of one serialised patch operation, to size the buffer once.
 const BYTES_PER_OPERATION: usize = 96;
 
@@ -205,7 +227,7 @@ pub fn encode(api_version: &str, uid: &str, resp: &AdmissionResponse) -> Vec<u8>
     let mut patch = Vec::new();
     if !resp.patch.is_empty() {
         patch.reserve(resp.patch.len() * BYTES_PER_OPERATION);
-        push_json(&mut patch, &resp.patch);
+        push_patch(&mut patch, &resp.patch);
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut out = Vec::with_capacity(160 + uid.len() + patch.len() * 4 / 3);
@@ -279,6 +301,24 @@ mod tests {
         assert_eq!(back, json!([{"op": "add", "path": "/a", "value": 1}]));
         assert_eq!(out["response"]["patchType"], "JSONPatch");
         assert_eq!(out["response"]["uid"], "u1");
+    }
+
+    #[test]
+    fn patch_text_is_what_the_derived_serialisation_writes() {
+        let ops: Vec<PatchOperation> = serde_json::from_value(json!([
+            {"op": "add", "path": "/metadata/annotations", "value": {}},
+            {"op": "add", "path": "/spec/containers/0/resources/requests/cpu", "value": "250m"},
+            {"op": "add", "path": "/metadata/annotations/a~1b", "value": "say \"hi\"\n"},
+            {"op": "replace", "path": "/x", "value": [1, {"a": null}]},
+            {"op": "remove", "path": "/y"}
+        ]))
+        .unwrap();
+        let mut ours = Vec::new();
+        push_patch(&mut ours, &ops);
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(&ops).unwrap()
+        );
     }
 
     #[test]
