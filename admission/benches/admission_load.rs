@@ -279,6 +279,7 @@ async fn idle_rss_kib() -> Option<u64> {
         .args([
             format!("--kubeconfig={}", sim.kubeconfig_path().display()),
             format!("--port={port}"),
+            "--bind-address=127.0.0.1".into(),
             format!("--address=127.0.0.1:{admin}"),
             "--namespace=kube-system".into(),
         ])

@@ -1,7 +1,7 @@
 //! Command-line flags with upstream's names and defaults (spec §4.6), and their validation into a
 //! plain [`Config`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
@@ -21,6 +21,10 @@ pub struct Args {
     /// Port of the TLS webhook server.
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+    /// IP address the TLS webhook server listens on with --port (ours: upstream always listens
+    /// on all interfaces, which the default keeps), e.g. 127.0.0.1 or ::.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
     /// Address of the plain HTTP server for /healthz, /readyz and /metrics (":8944" = all interfaces).
     #[arg(long, default_value = ":8944")]
     pub address: String,
@@ -230,7 +234,7 @@ impl Args {
             self.status_lease_namespace.clone()
         };
         Ok(Config {
-            webhook_addr: SocketAddr::from(([0, 0, 0, 0], self.port)),
+            webhook_addr: SocketAddr::new(self.bind_address, self.port),
             admin_addr: parse_listen_address(&self.address)?,
             tls,
             certs,
@@ -271,6 +275,7 @@ mod tests {
         let c = a.into_config(false).unwrap();
         assert_eq!(c.certs, CertSource::Secret("vpa-tls-certs".into()));
         assert_eq!(c.admin_addr, "0.0.0.0:8944".parse().unwrap());
+        assert_eq!(c.webhook_addr, "0.0.0.0:8000".parse().unwrap());
         assert_eq!(c.dns_names[0], "vpa-webhook.kube-system.svc");
     }
 
@@ -298,6 +303,20 @@ mod tests {
             ]);
             assert!(refused.is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn webhook_listens_on_the_bind_address() {
+        for (flag, want) in [
+            ("--bind-address=127.0.0.1", "127.0.0.1:9443"),
+            ("--bind-address=::1", "[::1]:9443"),
+        ] {
+            let c = parse(&[flag, "--port=9443"]).into_config(false).unwrap();
+            assert_eq!(c.webhook_addr, want.parse().unwrap());
+        }
+        let refused =
+            Args::try_parse_from(["vpa-admission-controller", "--bind-address=localhost"]);
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -47,6 +47,7 @@ async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
         "vpa-admission-controller".to_string(),
         format!("--kubeconfig={}", sim.kubeconfig_path().display()),
         format!("--port={port}"),
+        "--bind-address=127.0.0.1".into(),
         format!("--address=127.0.0.1:{admin}"),
         "--register-webhook=false".into(),
         "--namespace=kube-system".into(),

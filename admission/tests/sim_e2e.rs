@@ -246,6 +246,7 @@ async fn admission_controller_in_the_sim_patches_new_pods() {
         "vpa-admission-controller",
         &format!("--kubeconfig={kubeconfig}"),
         &format!("--port={port}"),
+        "--bind-address=127.0.0.1",
         &format!("--address=127.0.0.1:{admin}"),
         "--register-by-url",
         "--webhook-address=https://127.0.0.1",
