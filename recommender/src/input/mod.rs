@@ -7,6 +7,7 @@ pub mod pod;
 pub mod prometheus_history;
 pub mod scale;
 pub mod snapshot;
+pub mod vpa;
 pub mod watches;
 
 /// One live usage measurement of one container, in the engine's units.

@@ -10,7 +10,9 @@ use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller_from};
 
 use super::pod::{CachedPod, Labels};
+use super::vpa::CachedVpa;
 use crate::model::Timestamp;
+use crate::routines::status::StoredStatus;
 use crate::service::config::{DEFAULT_RECOMMENDER_NAME, NamespaceFilter};
 
 /// The workload id of a controller: `Kind/name`, unique within a namespace. It keys the model's
@@ -122,8 +124,10 @@ pub struct VpaTarget {
 /// One handled VPA.
 #[derive(Clone, Debug)]
 pub struct VpaInfo {
-    /// The object as cached.
+    /// The object as cached (without its status).
     pub vpa: Arc<VerticalPodAutoscaler>,
+    /// What is stored of its status, if it has one.
+    pub status: Option<Arc<StoredStatus>>,
     /// Its resolved target, or why it cannot be served (`ConfigUnsupported`).
     pub target: Result<VpaTarget, String>,
 }
@@ -301,7 +305,7 @@ fn pod_info_memo(pod: &CachedPod, controllers: &Controllers, memo: &mut Workload
 /// namespaces, and every pod.
 pub fn build(
     now: Timestamp,
-    vpas: &[Arc<VerticalPodAutoscaler>],
+    vpas: &[Arc<CachedVpa>],
     pods: &[Arc<CachedPod>],
     controllers: &Controllers,
     recommender_name: &str,
@@ -309,11 +313,12 @@ pub fn build(
 ) -> Snapshot {
     let mut handled: Vec<VpaInfo> = vpas
         .iter()
-        .filter(|v| namespaces.allows(v.metadata.namespace.as_deref().unwrap_or_default()))
-        .filter(|v| handles(v, recommender_name))
+        .filter(|v| namespaces.allows(v.vpa.metadata.namespace.as_deref().unwrap_or_default()))
+        .filter(|v| handles(&v.vpa, recommender_name))
         .map(|v| VpaInfo {
-            target: resolve_target(v, controllers),
-            vpa: v.clone(),
+            target: resolve_target(&v.vpa, controllers),
+            vpa: v.vpa.clone(),
+            status: v.status.clone(),
         })
         .collect();
     handled.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));

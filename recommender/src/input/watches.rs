@@ -14,20 +14,19 @@ use k8s_openapi::api::core::v1::{Event, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::Client;
 use kube::api::Api;
-use kube::runtime::reflector::Store;
-use kube::runtime::reflector::store::WriterDropped;
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::warn;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::selector_from_labels;
+use vpa_common::watch::api;
 use vpa_common::watch::compact::{CompactStore, reflect_compact};
-use vpa_common::watch::{api, reflect as cache};
 
 use super::oom::{OomEvent, ooms_in_eviction_event, ooms_in_pod_update};
 use super::pod::{CachedPod, LabelInterner, WirePod};
 use super::snapshot::{ControllerInfo, Controllers};
+use super::vpa::CachedVpa;
 
 /// Field selector of the pods modelled: everything past Pending, as upstream.
 pub const POD_FIELD_SELECTOR: &str = "status.phase!=Pending";
@@ -39,7 +38,7 @@ pub const OOM_BUFFER: usize = 5000;
 /// The caches; dropping this stops every watch.
 pub struct Watches {
     /// VPAs.
-    pub vpas: Store<VerticalPodAutoscaler>,
+    pub vpas: CompactStore<CachedVpa>,
     /// Pods past Pending.
     pub pods: CompactStore<CachedPod>,
     /// Controllers by kind: their controlling owner and pod selector.
@@ -213,7 +212,13 @@ impl Watches {
             ),
         );
         Self {
-            vpas: cache(api(client, namespace), all(), &mut tasks, |_| {}, ignore),
+            vpas: reflect_compact(
+                api::<VerticalPodAutoscaler>(client, namespace),
+                all(),
+                &mut tasks,
+                CachedVpa::from,
+                ignore,
+            ),
             pods,
             controllers,
             _tasks: tasks,
@@ -224,13 +229,11 @@ impl Watches {
     /// `controllers_timeout` (a kind the server does not serve stays empty, with a warning).
     pub async fn wait_ready(&self, controllers_timeout: Duration) -> anyhow::Result<()> {
         let (vpas, pods) = (self.vpas.clone(), self.pods.clone());
-        let core: Pin<Box<dyn Future<Output = Result<(), WriterDropped>> + Send>> =
-            Box::pin(async move {
-                vpas.wait_until_ready().await?;
-                pods.wait_until_ready().await;
-                Ok(())
-            });
-        core.await?;
+        let core: Pin<Box<dyn Future<Output = bool> + Send>> =
+            Box::pin(async move { vpas.wait_until_ready().await && pods.wait_until_ready().await });
+        if !core.await {
+            anyhow::bail!("the VPA or pod watch stopped before its first list");
+        }
         let waits = self.controllers.iter().map(|(kind, store)| {
             let store = store.clone();
             async move {

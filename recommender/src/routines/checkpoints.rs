@@ -249,6 +249,7 @@ mod tests {
         ];
         let vpa = |target: Result<VpaTarget, String>| Snapshot {
             vpas: vec![VpaInfo {
+                status: None,
                 vpa: Arc::new(VpaBuilder::new("ns", "web-vpa").build()),
                 target,
             }],

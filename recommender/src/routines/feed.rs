@@ -185,6 +185,7 @@ mod tests {
         Snapshot {
             now: 0,
             vpas: vec![VpaInfo {
+                status: None,
                 vpa: Arc::new(VpaBuilder::new("ns", "web-vpa").build()),
                 target: Ok(VpaTarget {
                     workload: "Deployment/web".into(),

@@ -109,6 +109,7 @@ mod tests {
             vpas: workloads
                 .iter()
                 .map(|w| VpaInfo {
+                    status: None,
                     vpa: Arc::new(
                         VpaBuilder::new("ns", &format!("{}-vpa", w.replace('/', "-"))).build(),
                     ),

@@ -183,7 +183,7 @@ pub fn plan_vpa(
         })
         .min_by(|a, b| a.confidence.total_cmp(&b.confidence));
     let matched_pods = index.matched_pods(namespace, vpa);
-    let previous = vpa.vpa.status.as_ref();
+    let previous = vpa.status.as_deref();
     let status = next_status(StatusInput {
         previous,
         generation: vpa.vpa.metadata.generation,

@@ -177,14 +177,17 @@ impl Recommender {
     /// Refreshes the scale-subresource selectors of targets outside the well-known kinds, then
     /// takes a snapshot of the caches.
     pub async fn snapshot(&mut self) -> Snapshot {
-        self.scales.refresh(self.watches.vpas.state()).await;
+        let vpas = self.watches.vpas.state();
+        self.scales
+            .refresh(vpas.iter().map(|v| v.vpa.clone()).collect())
+            .await;
         let mut controllers = self.watches.controllers();
         for (namespace, kind, name, selector) in self.scales.answers() {
             controllers.insert_scale(namespace, kind, name, selector.clone());
         }
         snapshot::build(
             unix_now(),
-            &self.watches.vpas.state(),
+            &vpas,
             &self.watches.pods.state(),
             &controllers,
             &self.config.recommender_name,

@@ -28,7 +28,7 @@ pub struct ConfidenceInfo {
 #[derive(Clone, Debug)]
 pub struct StatusInput<'a> {
     /// The status currently stored, if any.
-    pub previous: Option<&'a VerticalPodAutoscalerStatus>,
+    pub previous: Option<&'a StoredStatus>,
     /// The VPA's `metadata.generation`.
     pub generation: Option<i64>,
     /// The recommendation computed this loop (after capping); `None` when there is none.
@@ -156,12 +156,43 @@ pub fn next_status(input: StatusInput<'_>) -> VerticalPodAutoscalerStatus {
     }
 }
 
+/// A stored VPA status as the watch cache keeps it: conditions and generation as they are,
+/// the recommendation only as a fingerprint. A recommendation in API form is four quantity maps
+/// per container (kilobytes per VPA); the loop only needs to know whether its new one differs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredStatus {
+    /// Conditions, as stored.
+    pub conditions: Option<Vec<VerticalPodAutoscalerCondition>>,
+    /// `observedGeneration`, as stored.
+    pub observed_generation: Option<i64>,
+    /// [`fingerprint`] of the stored recommendation, if there is one.
+    pub recommendation: Option<u64>,
+}
+
+impl StoredStatus {
+    /// What the cache keeps of `status`.
+    pub fn of(status: &VerticalPodAutoscalerStatus) -> Self {
+        Self {
+            conditions: status.conditions.clone(),
+            observed_generation: status.observed_generation,
+            recommendation: status.recommendation.as_ref().map(fingerprint),
+        }
+    }
+}
+
+/// A hash of the recommendation's JSON form: equal recommendations (as typed values, which is
+/// what the API round-trips for a custom resource) give equal fingerprints; a different one
+/// collides with probability about 2^-64.
+pub fn fingerprint(recommendation: &RecommendedPodResources) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(&serde_json::to_vec(recommendation).unwrap_or_default());
+    hasher.finish()
+}
+
 /// Whether `next` differs from what is stored, i.e. whether a status patch is needed.
-pub fn needs_write(
-    previous: Option<&VerticalPodAutoscalerStatus>,
-    next: &VerticalPodAutoscalerStatus,
-) -> bool {
-    previous != Some(next)
+pub fn needs_write(previous: Option<&StoredStatus>, next: &VerticalPodAutoscalerStatus) -> bool {
+    previous != Some(&StoredStatus::of(next))
 }
 
 #[cfg(test)]

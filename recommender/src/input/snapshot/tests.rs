@@ -4,6 +4,7 @@ use vpa_common::api::VerticalPodAutoscalerRecommenderSelector;
 use vpa_common::testutil::{PodBuilder, VpaBuilder, owner_ref};
 
 use super::*;
+use crate::input::vpa::CachedVpa;
 
 fn selector(app: &str) -> LabelSelector {
     vpa_common::matching::selector_from_labels(&BTreeMap::from([(
@@ -124,12 +125,14 @@ fn pods_map_to_their_topmost_controller_and_skip_init_containers() {
 
 #[test]
 fn snapshot_keeps_handled_vpas_of_allowed_namespaces_sorted() {
-    let vpas: Vec<Arc<VerticalPodAutoscaler>> = vec![
-        Arc::new(VpaBuilder::new("ns", "web-vpa").build()),
-        Arc::new(VpaBuilder::new("ns", "a-vpa").build()),
-        Arc::new(with_recommenders(&["custom"])),
-        Arc::new(VpaBuilder::new("kube-system", "dns-vpa").build()),
-    ];
+    let vpas: Vec<Arc<CachedVpa>> = [
+        VpaBuilder::new("ns", "web-vpa").build(),
+        VpaBuilder::new("ns", "a-vpa").build(),
+        with_recommenders(&["custom"]),
+        VpaBuilder::new("kube-system", "dns-vpa").build(),
+    ]
+    .map(|v| Arc::new(CachedVpa::from(v)))
+    .into();
     let filter = NamespaceFilter {
         only: None,
         ignored: vec!["kube-system".into()],

@@ -9,6 +9,7 @@ use super::*;
 use crate::input::snapshot::{PodInfo, VpaTarget};
 use crate::logic::RecommenderConfig;
 use crate::model::{AggregationsConfig, ContainerId, ContainerUsageSample, Resource};
+use crate::routines::status::StoredStatus;
 
 const T0: Timestamp = 1_795_132_800;
 
@@ -56,6 +57,7 @@ fn snapshot(vpa: VerticalPodAutoscaler, target: Result<VpaTarget, String>) -> Sn
     Snapshot {
         now: T0 + 3600,
         vpas: vec![VpaInfo {
+            status: vpa.status.as_ref().map(|s| Arc::new(StoredStatus::of(s))),
             vpa: Arc::new(vpa),
             target,
         }],

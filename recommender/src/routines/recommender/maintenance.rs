@@ -100,18 +100,10 @@ impl Recommender {
                 return;
             }
         };
-        let all_vpas: HashSet<(String, String)> = self
-            .watches
-            .vpas
-            .state()
-            .iter()
-            .map(|v| {
-                (
-                    v.metadata.namespace.clone().unwrap_or_default(),
-                    v.metadata.name.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
+        let mut all_vpas: HashSet<(String, String)> = HashSet::new();
+        self.watches.vpas.for_each(|namespace, name, _| {
+            all_vpas.insert((namespace.to_owned(), name.to_owned()));
+        });
         let containers = plans
             .iter()
             .filter(|p| !p.aggregates.is_empty())

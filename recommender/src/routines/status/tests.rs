@@ -21,7 +21,7 @@ fn recommendation() -> RecommendedPodResources {
     }
 }
 
-fn input(previous: Option<&VerticalPodAutoscalerStatus>) -> StatusInput<'_> {
+fn input(previous: Option<&StoredStatus>) -> StatusInput<'_> {
     StatusInput {
         previous,
         generation: Some(3),
@@ -130,12 +130,13 @@ fn fetching_history_and_config_unsupported_are_reported() {
 #[test]
 fn unchanged_loop_keeps_transition_times_and_needs_no_write() {
     let first = next_status(input(None));
+    let stored = StoredStatus::of(&first);
     let later = StatusInput {
         now: at("2026-11-28T10:05:00Z"),
-        ..input(Some(&first))
+        ..input(Some(&stored))
     };
     let second = next_status(later);
-    assert!(!needs_write(Some(&first), &second));
+    assert!(!needs_write(Some(&StoredStatus::of(&first)), &second));
 }
 
 #[test]
@@ -144,11 +145,12 @@ fn a_status_flip_moves_the_transition_time_and_needs_a_write() {
         recommendation: None,
         ..input(None)
     });
+    let stored = StoredStatus::of(&first);
     let second = next_status(StatusInput {
         now: at("2026-11-28T11:00:00Z"),
-        ..input(Some(&first))
+        ..input(Some(&stored))
     });
-    assert!(needs_write(Some(&first), &second));
+    assert!(needs_write(Some(&StoredStatus::of(&first)), &second));
     let provided = second
         .conditions
         .as_ref()
@@ -168,4 +170,27 @@ fn durations_read_naturally() {
     assert_eq!(human_duration(3 * 3600 + 59), "3h");
     assert_eq!(human_duration(2 * 86_400), "2d");
     assert_eq!(human_duration(2 * 86_400 + 5 * 3600), "2d5h");
+}
+
+#[test]
+fn a_new_recommendation_needs_a_write_even_with_the_same_conditions() {
+    let first = next_status(input(None));
+    let stored = StoredStatus::of(&first);
+    let mut changed = recommendation();
+    changed.container_recommendations.as_mut().unwrap()[0]
+        .target
+        .insert("cpu".into(), Quantity("600m".into()));
+    let second = next_status(StatusInput {
+        recommendation: Some(changed),
+        ..input(Some(&stored))
+    });
+    assert_eq!(second.conditions, first.conditions);
+    assert!(needs_write(Some(&stored), &second));
+    // The fingerprint survives the API's JSON round trip.
+    let round_trip: RecommendedPodResources =
+        serde_json::from_slice(&serde_json::to_vec(&second.recommendation).unwrap()).unwrap();
+    assert_eq!(
+        fingerprint(&round_trip),
+        fingerprint(second.recommendation.as_ref().unwrap())
+    );
 }
