@@ -16,7 +16,7 @@ use tracing::{debug, info, instrument, warn};
 use super::checkpoints;
 use super::feed::{self, WorkloadFilter};
 use super::history::HistoryLoad;
-use super::plan::{self, PlanContext};
+use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
 use crate::checkpoint;
 use crate::input::metrics::{PodMetrics, usage_samples};
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
@@ -29,7 +29,11 @@ use crate::logic::PodResourceRecommender;
 use crate::model::{ClusterState, Timestamp};
 use crate::service::admin::Health;
 use crate::service::config::ServiceConfig;
-use crate::service::metrics::{Metrics, step};
+use crate::service::metrics::{LoopObservations, Metrics, step};
+
+/// VPAs planned and written at a time: large enough that status writes stay pipelined
+/// (`--update-worker-count` in flight), small enough that a chunk's plans cost little memory.
+pub const PLAN_CHUNK: usize = 500;
 
 mod maintenance;
 mod output;
@@ -289,18 +293,7 @@ impl Recommender {
         drop(pod_metrics);
         laps.lap(&self.metrics, step::LOAD_METRICS);
 
-        let plans = plan::plan(
-            &snapshot,
-            &self.cluster,
-            PlanContext {
-                recommender: &self.engine,
-                output: &self.config.output,
-                confidence_interval: self.config.estimation.confidence_interval_cpu,
-                fetching_history: self.fetching_history.as_deref(),
-            },
-        );
-        let statuses_written = self.write_statuses(&plans).await;
-        self.observe(&plans, &snapshot);
+        let (plans, statuses_written) = self.update_vpas(&snapshot).await;
         self.warn_missing(&plans);
         laps.lap(&self.metrics, step::UPDATE_VPAS);
 
@@ -346,6 +339,34 @@ impl Recommender {
             steps = %laps,
             "Loop done"
         );
+    }
+
+    /// Plans every VPA and writes the statuses that changed, [`PLAN_CHUNK`] VPAs at a time: each
+    /// chunk's plans (statuses and recommendation maps, kilobytes per VPA) are dropped once
+    /// written and observed, leaving a [`PlanSummary`] per VPA for the rest of the loop. Returns
+    /// the summaries and how many statuses were written.
+    async fn update_vpas(&self, snapshot: &Snapshot) -> (Vec<PlanSummary>, usize) {
+        let ctx = PlanContext {
+            recommender: &self.engine,
+            output: &self.config.output,
+            confidence_interval: self.config.estimation.confidence_interval_cpu,
+            fetching_history: self.fetching_history.as_deref(),
+        };
+        let index = PlanIndex::new(snapshot, &self.cluster);
+        let mut summaries = Vec::with_capacity(snapshot.vpas.len());
+        let mut observed = LoopObservations::default();
+        let mut written = 0;
+        for chunk in snapshot.vpas.chunks(PLAN_CHUNK) {
+            let plans: Vec<VpaPlan> = chunk
+                .iter()
+                .map(|vpa| plan::plan_vpa(vpa, &index, ctx, snapshot.now))
+                .collect();
+            written += self.write_statuses(&plans).await;
+            self.observe(&plans, chunk, snapshot.now, &mut observed);
+            summaries.extend(plans.into_iter().map(PlanSummary::from));
+        }
+        self.metrics.publish(observed);
+        (summaries, written)
     }
 
     /// Lists PodMetrics; `None` (logged) when the metrics API fails.

@@ -1,12 +1,15 @@
 //! Prometheus metrics of the recommender (`vpa_recommender_*`, upstream's names where they
-//! exist), registered in an explicit registry. [`Metrics::observe_plans`] turns a loop's plans
-//! into the per-VPA gauges, dropping the series of VPAs and containers that are gone.
+//! exist), registered in an explicit registry. A loop fills a [`LoopObservations`] chunk by
+//! chunk and [`Metrics::publish`] replaces the per-VPA gauges with it at the loop's end, so the
+//! series of VPAs and containers that are gone disappear.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -40,21 +43,6 @@ pub struct StepLabel {
     pub step: String,
 }
 
-/// `{namespace, vpa, container, resource, bound}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RecommendationLabels {
-    /// VPA namespace.
-    pub namespace: String,
-    /// VPA name.
-    pub vpa: String,
-    /// Container name.
-    pub container: String,
-    /// `cpu` or `memory`.
-    pub resource: String,
-    /// `target`, `lowerBound`, `upperBound` or `uncappedTarget`.
-    pub bound: String,
-}
-
 /// Upstream's `{update_mode, has_recommendation, api, matches_pods, unsupported_config}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VpaLabels {
@@ -72,10 +60,114 @@ pub struct VpaLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// (namespace, VPA, container) of a container's recommendation series.
-type ContainerSeries = (String, String, String);
-
 const BOUNDS: [&str; 4] = ["target", "lowerBound", "upperBound", "uncappedTarget"];
+const RESOURCES: [&str; 2] = [CPU, MEMORY];
+
+/// One container's recommendation as exported: for each bound of [`BOUNDS`], CPU in cores and
+/// memory in bytes (`NaN` where the recommendation has no value).
+#[derive(Clone, Debug)]
+pub struct RecommendationRow {
+    /// VPA namespace.
+    pub namespace: String,
+    /// VPA name.
+    pub vpa: String,
+    /// Container name.
+    pub container: String,
+    /// `[bound][resource]`, in [`BOUNDS`] and [`RESOURCES`] order.
+    pub values: [[f64; 2]; 4],
+}
+
+/// `vpa_recommender_recommendation{namespace, vpa, container, resource, bound}`, encoded from
+/// a table of rows at scrape time. A `Family` of gauges kept 160,000 label sets of five strings
+/// at 10k VPAs (about 40 MiB); a row of eight numbers per container is a tenth of that.
+#[derive(Debug, Default)]
+pub struct RecommendationGauges {
+    rows: RwLock<Vec<RecommendationRow>>,
+}
+
+impl RecommendationGauges {
+    /// Replaces every row.
+    pub fn replace(&self, rows: Vec<RecommendationRow>) {
+        *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
+    }
+}
+
+impl Collector for RecommendationGauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let rows = self.rows.read().unwrap_or_else(|e| e.into_inner());
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            "recommendation",
+            "Recommended resources per container (cores for cpu, bytes for memory)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for row in rows.iter() {
+            for (bound, values) in BOUNDS.iter().zip(&row.values) {
+                for (resource, value) in RESOURCES.iter().zip(values) {
+                    if value.is_nan() {
+                        continue;
+                    }
+                    let labels = [
+                        ("namespace", row.namespace.as_str()),
+                        ("vpa", row.vpa.as_str()),
+                        ("container", row.container.as_str()),
+                        ("resource", resource),
+                        ("bound", bound),
+                    ];
+                    family.encode_family(&labels)?.encode_gauge(value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one loop learned for the per-VPA metrics, gathered chunk by chunk.
+#[derive(Debug, Default)]
+pub struct LoopObservations {
+    rows: Vec<RecommendationRow>,
+    counts: std::collections::HashMap<VpaLabels, i64>,
+}
+
+impl LoopObservations {
+    /// Adds one planned VPA with its update mode.
+    pub fn add(&mut self, plan: &VpaPlan, mode: &str) {
+        let labels = VpaLabels {
+            update_mode: mode.to_owned(),
+            has_recommendation: (!plan.recommendations.is_empty()).to_string(),
+            api: "v1".into(),
+            matches_pods: (plan.matched_pods > 0).to_string(),
+            unsupported_config: plan.unsupported.to_string(),
+        };
+        *self.counts.entry(labels).or_default() += 1;
+        for rec in &plan.recommendations {
+            let mut values = [[f64::NAN; 2]; 4];
+            let bounds = [
+                &rec.target,
+                &rec.lower_bound,
+                &rec.upper_bound,
+                &rec.uncapped_target,
+            ];
+            for (row, amounts) in values.iter_mut().zip(bounds) {
+                if let Some(millicores) = amounts.get(CPU) {
+                    row[0] = *millicores as f64 / 1000.0;
+                }
+                if let Some(bytes) = amounts.get(MEMORY) {
+                    row[1] = *bytes as f64;
+                }
+            }
+            self.rows.push(RecommendationRow {
+                namespace: plan.namespace.clone(),
+                vpa: plan.name.clone(),
+                container: rec.container_name.clone(),
+                values,
+            });
+        }
+    }
+}
 
 /// All recommender metrics.
 #[derive(Debug)]
@@ -91,11 +183,9 @@ pub struct Metrics {
     /// Unix time of the end of the last loop, seconds.
     pub last_loop_timestamp: FloatGauge,
     /// Recommended values: cores for CPU, bytes for memory.
-    pub recommendation: Family<RecommendationLabels, FloatGauge>,
-    /// The (namespace, VPA, container) triples and VPA label sets with series, to drop the
-    /// series of those that are gone (triples rather than all 16 label sets per container keep
-    /// this small at 10k VPAs).
-    series: Mutex<(HashSet<ContainerSeries>, HashSet<VpaLabels>)>,
+    pub recommendation: Arc<RecommendationGauges>,
+    /// The VPA label sets with series, to drop those that are gone.
+    vpa_series: Mutex<HashSet<VpaLabels>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -111,8 +201,8 @@ impl Default for Metrics {
             aggregate_container_states: Gauge::default(),
             vpa_objects: Family::default(),
             last_loop_timestamp: FloatGauge::default(),
-            recommendation: Family::default(),
-            series: Mutex::default(),
+            recommendation: Arc::default(),
+            vpa_series: Mutex::default(),
         }
     }
 }
@@ -146,11 +236,7 @@ impl Metrics {
             "Unix time at which the last recommender loop finished",
             self.last_loop_timestamp.clone(),
         );
-        r.register(
-            "recommendation",
-            "Recommended resources per container (cores for cpu, bytes for memory)",
-            self.recommendation.clone(),
-        );
+        r.register_collector(Box::new(self.recommendation.clone()));
     }
 
     /// Records how long `step` took.
@@ -160,70 +246,19 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Sets the per-VPA gauges from a loop's plans, removing series that are gone.
-    pub fn observe_plans<'a>(&self, plans: impl IntoIterator<Item = (&'a VpaPlan, &'a str)>) {
-        let mut recs = HashSet::new();
-        let mut counts: std::collections::HashMap<VpaLabels, i64> = Default::default();
-        for (plan, mode) in plans {
-            let labels = VpaLabels {
-                update_mode: mode.to_owned(),
-                has_recommendation: (!plan.recommendations.is_empty()).to_string(),
-                api: "v1".into(),
-                matches_pods: (plan.matched_pods > 0).to_string(),
-                unsupported_config: plan.unsupported.to_string(),
-            };
-            *counts.entry(labels).or_default() += 1;
-            for rec in &plan.recommendations {
-                recs.insert((
-                    plan.namespace.clone(),
-                    plan.name.clone(),
-                    rec.container_name.clone(),
-                ));
-                let values = [
-                    &rec.target,
-                    &rec.lower_bound,
-                    &rec.upper_bound,
-                    &rec.uncapped_target,
-                ];
-                for (bound, values) in BOUNDS.into_iter().zip(values) {
-                    for (resource, amount) in values {
-                        let value = match resource.as_str() {
-                            CPU => *amount as f64 / 1000.0,
-                            MEMORY => *amount as f64,
-                            _ => continue,
-                        };
-                        let labels = RecommendationLabels {
-                            namespace: plan.namespace.clone(),
-                            vpa: plan.name.clone(),
-                            container: rec.container_name.clone(),
-                            resource: resource.clone(),
-                            bound: bound.into(),
-                        };
-                        self.recommendation.get_or_create(&labels).set(value);
-                    }
-                }
-            }
-        }
-        for (labels, count) in &counts {
+    /// Replaces the per-VPA gauges with a loop's observations (series of VPAs and containers
+    /// that are gone disappear).
+    pub fn publish(&self, observed: LoopObservations) {
+        self.recommendation.replace(observed.rows);
+        for (labels, count) in &observed.counts {
             self.vpa_objects.get_or_create(labels).set(*count);
         }
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        for (namespace, vpa, container) in series.0.difference(&recs) {
-            for (bound, resource) in BOUNDS.iter().flat_map(|b| [(b, CPU), (b, MEMORY)]) {
-                self.recommendation.remove(&RecommendationLabels {
-                    namespace: namespace.clone(),
-                    vpa: vpa.clone(),
-                    container: container.clone(),
-                    resource: resource.into(),
-                    bound: (*bound).into(),
-                });
-            }
-        }
-        let vpa_labels: HashSet<VpaLabels> = counts.into_keys().collect();
-        for gone in series.1.difference(&vpa_labels) {
+        let mut series = self.vpa_series.lock().unwrap_or_else(|e| e.into_inner());
+        let now: HashSet<VpaLabels> = observed.counts.into_keys().collect();
+        for gone in series.difference(&now) {
             self.vpa_objects.remove(gone);
         }
-        *series = (recs, vpa_labels);
+        *series = now;
     }
 }
 
@@ -263,7 +298,14 @@ mod tests {
     fn recommendations_are_exported_in_cores_and_bytes_and_vanish_with_their_vpa() {
         let metrics = Metrics::default();
         let (a, b) = (plan("a", 587), plan("b", 1000));
-        metrics.observe_plans([(&a, "Recreate"), (&b, "Off")]);
+        let observe = |plans: &[(&VpaPlan, &str)]| {
+            let mut observed = LoopObservations::default();
+            for (plan, mode) in plans {
+                observed.add(plan, mode);
+            }
+            metrics.publish(observed);
+        };
+        observe(&[(&a, "Recreate"), (&b, "Off")]);
         let text = encode(&metrics);
         assert!(text.contains(
             r#"vpa_recommender_recommendation{namespace="ns",vpa="a",container="app",resource="cpu",bound="target"} 0.587"#
@@ -271,7 +313,7 @@ mod tests {
         assert!(text.contains(
             r#"vpa_recommender_recommendation{namespace="ns",vpa="b",container="app",resource="memory",bound="target"} 1048576"#
         ), "{text}");
-        metrics.observe_plans([(&a, "Recreate")]);
+        observe(&[(&a, "Recreate")]);
         let text = encode(&metrics);
         assert!(!text.contains(r#"vpa="b""#), "{text}");
         assert!(!text.contains(r#"update_mode="Off""#), "{text}");

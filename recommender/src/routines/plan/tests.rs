@@ -207,7 +207,12 @@ fn checkpoints_are_named_after_vpa_and_container() {
         &exact(),
     );
     let cluster = cluster();
-    let objects = checkpoints_of(&p, &cluster, &cluster.containers_by_aggregate(), T0 + 3600);
+    let objects = checkpoints_of(
+        &PlanSummary::from(p),
+        &cluster,
+        &cluster.containers_by_aggregate(),
+        T0 + 3600,
+    );
     let names: Vec<&str> = objects
         .iter()
         .filter_map(|c| c.metadata.name.as_deref())

@@ -14,7 +14,7 @@ use super::Recommender;
 use crate::input::snapshot::Snapshot;
 use crate::model::Timestamp;
 use crate::routines::checkpoints::{self, CheckpointRef};
-use crate::routines::plan::{self, VpaPlan};
+use crate::routines::plan::{self, PlanSummary};
 
 /// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
 async fn write_vpa_checkpoints(
@@ -39,7 +39,11 @@ impl Recommender {
     /// Writes checkpoints, least recently written VPAs first, `update_worker_count` VPAs at a
     /// time, until the time budget is spent (the first batch is always written). Returns how many
     /// VPAs had all their checkpoints written.
-    pub(super) async fn write_checkpoints(&mut self, plans: &[VpaPlan], now: Timestamp) -> usize {
+    pub(super) async fn write_checkpoints(
+        &mut self,
+        plans: &[PlanSummary],
+        now: Timestamp,
+    ) -> usize {
         let deadline = Instant::now() + self.config.checkpoints_timeout;
         let mut order: Vec<(String, String)> = plans
             .iter()
@@ -91,7 +95,7 @@ impl Recommender {
         written
     }
 
-    pub(super) async fn collect_checkpoints(&mut self, plans: &[VpaPlan]) {
+    pub(super) async fn collect_checkpoints(&mut self, plans: &[PlanSummary]) {
         let namespace = self.config.namespaces.only.as_deref();
         let listed = match checkpoints::list(&self.client, namespace).await {
             Ok(listed) => listed,

@@ -10,9 +10,11 @@ use tracing::{debug, warn};
 use vpa_common::api::VerticalPodAutoscaler;
 
 use super::Recommender;
-use crate::input::snapshot::Snapshot;
-use crate::routines::plan::VpaPlan;
+use crate::input::snapshot::VpaInfo;
+use crate::model::Timestamp;
+use crate::routines::plan::{PlanSummary, VpaPlan};
 use crate::routines::raw_patch;
+use crate::service::metrics::LoopObservations;
 
 /// The status as a merge patch body: absent fields become `null` so they are removed.
 pub(super) fn status_patch(plan: &VpaPlan) -> Value {
@@ -48,10 +50,10 @@ pub const RECOMMENDATION_MISSING_WARNING: std::time::Duration =
 
 impl Recommender {
     /// Warns, every 30 minutes per VPA, about VPAs that still have no recommendation.
-    pub(super) fn warn_missing(&mut self, plans: &[VpaPlan]) {
+    pub(super) fn warn_missing(&mut self, plans: &[PlanSummary]) {
         let now = tokio::time::Instant::now();
         let mut still_missing = HashMap::new();
-        for plan in plans.iter().filter(|p| p.recommendations.is_empty()) {
+        for plan in plans.iter().filter(|p| !p.has_recommendation) {
             let key = (plan.namespace.clone(), plan.name.clone());
             let mut since = self.missing_since.get(&key).copied().unwrap_or(now);
             if now.duration_since(since) >= RECOMMENDATION_MISSING_WARNING {
@@ -93,38 +95,26 @@ impl Recommender {
         }
     }
 
-    /// Updates the per-VPA metrics from a loop's plans.
-    pub(super) fn observe(&self, plans: &[VpaPlan], snapshot: &Snapshot) {
-        for plan in plans.iter().filter(|p| p.write && p.first_recommendation) {
-            let created = snapshot
-                .vpas
-                .iter()
-                .find(|v| v.namespace() == plan.namespace && v.name() == plan.name)
-                .and_then(|v| v.vpa.metadata.creation_timestamp.as_ref())
-                .map(|t| t.0.as_second());
-            if let Some(created) = created {
+    /// Records a chunk's plans for the per-VPA metrics (`vpas[i]` is the VPA of `plans[i]`),
+    /// and the recommendation latency of VPAs getting their first recommendation.
+    pub(super) fn observe(
+        &self,
+        plans: &[VpaPlan],
+        vpas: &[VpaInfo],
+        now: Timestamp,
+        observed: &mut LoopObservations,
+    ) {
+        for (plan, vpa) in plans.iter().zip(vpas) {
+            if plan.write
+                && plan.first_recommendation
+                && let Some(created) = vpa.vpa.metadata.creation_timestamp.as_ref()
+            {
                 self.metrics
                     .recommendation_latency
-                    .observe((snapshot.now - created).max(0) as f64);
+                    .observe((now - created.0.as_second()).max(0) as f64);
             }
+            observed.add(plan, vpa_common::policy::update_mode(&vpa.vpa).as_str());
         }
-        let modes: HashMap<(&str, &str), &'static str> = snapshot
-            .vpas
-            .iter()
-            .map(|v| {
-                (
-                    (v.namespace(), v.name()),
-                    vpa_common::policy::update_mode(&v.vpa).as_str(),
-                )
-            })
-            .collect();
-        self.metrics.observe_plans(plans.iter().map(|p| {
-            let mode = modes
-                .get(&(p.namespace.as_str(), p.name.as_str()))
-                .copied()
-                .unwrap_or("Recreate");
-            (p, mode)
-        }));
     }
 }
 
