@@ -3,56 +3,77 @@
 
 use std::borrow::Cow;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use vpa_common::quantity::Quantity;
 
 use super::ContainerUsage;
 
+/// A `PodMetricsList` decoded without copying: names, times and quantities borrow the response
+/// text. At 50k pods the typed list (a quantity map per container) took about 90 MiB for the
+/// moment it lived; this takes a few.
+#[derive(Debug, Deserialize)]
+pub struct PodMetricsList<'a> {
+    /// One entry per pod.
+    #[serde(borrow, default)]
+    pub items: Vec<PodMetrics<'a>>,
+}
+
 /// Usage of one pod's containers over a window ending at `timestamp`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct PodMetrics {
-    /// Standard metadata (name and namespace of the pod).
-    pub metadata: ObjectMeta,
-    /// End of the measurement window.
-    pub timestamp: Time,
+#[derive(Debug, Deserialize)]
+pub struct PodMetrics<'a> {
+    /// Name and namespace of the pod.
+    #[serde(borrow)]
+    pub metadata: PodMetricsMeta<'a>,
+    /// End of the measurement window (RFC 3339).
+    #[serde(borrow)]
+    pub timestamp: Cow<'a, str>,
     /// Length of the window, e.g. `30s`.
-    pub window: String,
+    #[serde(borrow, default)]
+    pub window: Cow<'a, str>,
     /// One entry per container.
-    #[serde(default)]
-    pub containers: Vec<ContainerMetrics>,
+    #[serde(borrow, default)]
+    pub containers: Vec<ContainerMetrics<'a>>,
+}
+
+/// `metadata` of [`PodMetrics`].
+#[derive(Debug, Deserialize)]
+pub struct PodMetricsMeta<'a> {
+    /// Pod name.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    /// Pod namespace.
+    #[serde(borrow, default)]
+    pub namespace: Cow<'a, str>,
 }
 
 /// Usage of one container.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct ContainerMetrics {
+#[derive(Debug, Deserialize)]
+pub struct ContainerMetrics<'a> {
     /// Container name.
-    pub name: String,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
     /// `cpu` and `memory` usage.
-    #[serde(default)]
-    pub usage: vpa_common::api::ResourceList,
+    #[serde(borrow, default)]
+    pub usage: Usage<'a>,
 }
 
-impl k8s_openapi::Resource for PodMetrics {
-    const API_VERSION: &'static str = "metrics.k8s.io/v1beta1";
-    const GROUP: &'static str = "metrics.k8s.io";
-    const KIND: &'static str = "PodMetrics";
-    const VERSION: &'static str = "v1beta1";
-    const URL_PATH_SEGMENT: &'static str = "pods";
-    type Scope = k8s_openapi::NamespaceResourceScope;
+/// The two quantities of a container's usage.
+#[derive(Debug, Default, Deserialize)]
+pub struct Usage<'a> {
+    /// CPU, e.g. `501234567n`.
+    #[serde(borrow)]
+    pub cpu: Option<Cow<'a, str>>,
+    /// Memory working set, e.g. `61440Ki`.
+    #[serde(borrow)]
+    pub memory: Option<Cow<'a, str>>,
 }
 
-impl k8s_openapi::Metadata for PodMetrics {
-    type Ty = ObjectMeta;
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
+/// The path listing PodMetrics of every namespace, or of `namespace` only.
+pub fn list_path(namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"),
+        None => "/apis/metrics.k8s.io/v1beta1/pods".to_owned(),
     }
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl k8s_openapi::ListableResource for PodMetrics {
-    const LIST_KIND: &'static str = "PodMetricsList";
 }
 
 /// Parses a Go duration as metrics-server writes it (`30s`, `1m0s`, `1.5s`) into seconds.
@@ -87,22 +108,25 @@ pub fn parse_window_seconds(window: &str) -> Option<f64> {
 
 /// One CPU and memory sample per container; the measurement starts at `timestamp - window`, as the
 /// window is what the usage averages over. Containers with unparsable usage are skipped.
-pub fn usage_samples(metrics: &PodMetrics) -> Vec<ContainerUsage> {
-    let end = metrics.timestamp.0.as_second();
+pub fn usage_samples(metrics: &PodMetrics<'_>) -> Vec<ContainerUsage> {
+    let Ok(end) = metrics.timestamp.parse::<k8s_openapi::jiff::Timestamp>() else {
+        return Vec::new();
+    };
+    let end = end.as_second();
     let window = parse_window_seconds(&metrics.window).unwrap_or(0.0) as i64;
     metrics
         .containers
         .iter()
         .filter_map(|c| {
-            let cpu = vpa_common::resources::amount("cpu", c.usage.get("cpu")?).ok()?;
-            let memory = vpa_common::resources::amount("memory", c.usage.get("memory")?).ok()?;
+            let cpu = c.usage.cpu.as_deref()?.parse::<Quantity>().ok()?;
+            let memory = c.usage.memory.as_deref()?.parse::<Quantity>().ok()?;
             Some(ContainerUsage {
-                namespace: metrics.metadata.namespace.clone().unwrap_or_default(),
-                pod: metrics.metadata.name.clone().unwrap_or_default(),
-                container: c.name.clone(),
+                namespace: metrics.metadata.namespace.to_string(),
+                pod: metrics.metadata.name.to_string(),
+                container: c.name.to_string(),
                 measure_start: end - window,
-                cpu_millicores: cpu,
-                memory_bytes: memory,
+                cpu_millicores: cpu.millis_ceil(),
+                memory_bytes: memory.units_ceil(),
             })
         })
         .collect()
@@ -111,6 +135,15 @@ pub fn usage_samples(metrics: &PodMetrics) -> Vec<ContainerUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_all_namespaces_or_one() {
+        assert_eq!(list_path(None), "/apis/metrics.k8s.io/v1beta1/pods");
+        assert_eq!(
+            list_path(Some("shop")),
+            "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods"
+        );
+    }
 
     #[test]
     fn go_durations_parse() {
@@ -124,18 +157,23 @@ mod tests {
 
     #[test]
     fn pod_metrics_from_metrics_server_become_samples() {
-        let pm: PodMetrics = serde_json::from_value(serde_json::json!({
+        let text = serde_json::json!({"kind": "PodMetricsList", "items": [{
             "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
-            "metadata": {"name": "hamster-1", "namespace": "default"},
+            "metadata": {"name": "hamster-1", "namespace": "default",
+                "labels": {"app": "hamster"}, "creationTimestamp": "2026-11-28T10:00:31Z"},
             "timestamp": "2026-11-28T10:00:30Z", "window": "30s",
             "containers": [
                 {"name": "hamster", "usage": {"cpu": "501234567n", "memory": "61440Ki"}},
-                {"name": "broken", "usage": {"cpu": "lots"}}
+                {"name": "broken", "usage": {"cpu": "lots"}},
+                {"name": "esc\\aped", "usage": {"cpu": "1", "memory": "1Gi"}}
             ]
-        }))
-        .unwrap();
-        let samples = usage_samples(&pm);
-        assert_eq!(samples.len(), 1);
+        }]})
+        .to_string();
+        let list: PodMetricsList<'_> = serde_json::from_str(&text).unwrap();
+        let samples = usage_samples(&list.items[0]);
+        assert_eq!(samples.len(), 2);
+        assert_eq!(samples[1].container, "esc\\aped");
+        let samples = &samples[..1];
         let s = &samples[0];
         assert_eq!(
             (s.container.as_str(), s.cpu_millicores, s.memory_bytes),

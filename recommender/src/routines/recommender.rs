@@ -8,7 +8,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use kube::Client;
-use kube::api::{Api, ListParams};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, instrument, warn};
@@ -18,7 +17,7 @@ use super::feed::{self, WorkloadFilter};
 use super::history::HistoryLoad;
 use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
 use crate::checkpoint;
-use crate::input::metrics::{PodMetrics, usage_samples};
+use crate::input::metrics::{PodMetricsList, list_path, usage_samples};
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
 use crate::input::oom::OomEvent;
@@ -30,6 +29,9 @@ use crate::model::{ClusterState, Timestamp};
 use crate::service::admin::Health;
 use crate::service::config::ServiceConfig;
 use crate::service::metrics::{LoopObservations, Metrics, step};
+
+/// PodMetrics turned into samples and fed at a time.
+pub const FEED_CHUNK: usize = 1000;
 
 /// VPAs planned and written at a time: large enough that status writes stay pipelined
 /// (`--update-worker-count` in flight), small enough that a chunk's plans cost little memory.
@@ -289,7 +291,7 @@ impl Recommender {
 
         let pod_metrics = self.list_pod_metrics().await.unwrap_or_default();
         self.feed(&pod_metrics, &snapshot, &filter);
-        // Tens of MiB at 50k pods: freed before planning and writing, not at the loop's end.
+        // Tens of MiB of text at 50k pods: freed before planning and writing.
         drop(pod_metrics);
         laps.lap(&self.metrics, step::LOAD_METRICS);
 
@@ -369,14 +371,19 @@ impl Recommender {
         (summaries, written)
     }
 
-    /// Lists PodMetrics; `None` (logged) when the metrics API fails.
-    async fn list_pod_metrics(&self) -> Option<Vec<PodMetrics>> {
-        let api: Api<PodMetrics> = match self.config.namespaces.only.as_deref() {
-            Some(ns) => Api::namespaced(self.client.clone(), ns),
-            None => Api::all(self.client.clone()),
+    /// Lists PodMetrics as the response's text (decoded while feeding); `None` (logged) when
+    /// the metrics API fails.
+    async fn list_pod_metrics(&self) -> Option<String> {
+        let path = list_path(self.config.namespaces.only.as_deref());
+        let request = match http::Request::get(path).body(Vec::new()) {
+            Ok(request) => request,
+            Err(error) => {
+                warn!(%error, "Cannot build the PodMetrics request");
+                return None;
+            }
         };
-        match api.list(&ListParams::default()).await {
-            Ok(list) => Some(list.items),
+        match self.client.request_text(request).await {
+            Ok(text) => Some(text),
             Err(error) => {
                 warn!(%error, "Cannot list PodMetrics; no usage this loop");
                 None
@@ -384,12 +391,29 @@ impl Recommender {
         }
     }
 
-    /// Feeds listed usage and the OOM kills received since the last loop.
-    fn feed(&mut self, metrics: &[PodMetrics], snapshot: &Snapshot, filter: &WorkloadFilter) {
-        let usage: Vec<_> = metrics.iter().flat_map(usage_samples).collect();
-        let stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
+    /// Feeds listed usage (`metrics`: a `PodMetricsList` as JSON text, empty for none) and the
+    /// OOM kills received since the last loop. Usage is fed [`FEED_CHUNK`] pods at a time, so
+    /// only a chunk's samples exist at once.
+    fn feed(&mut self, metrics: &str, snapshot: &Snapshot, filter: &WorkloadFilter) {
+        let list = match metrics {
+            "" => PodMetricsList { items: Vec::new() },
+            text => match serde_json::from_str::<PodMetricsList<'_>>(text) {
+                Ok(list) => list,
+                Err(error) => {
+                    warn!(%error, "Cannot decode PodMetrics; no usage this loop");
+                    PodMetricsList { items: Vec::new() }
+                }
+            },
+        };
+        let mut stats = feed::FeedStats::default();
+        for chunk in list.items.chunks(FEED_CHUNK) {
+            let usage: Vec<_> = chunk.iter().flat_map(usage_samples).collect();
+            let chunk_stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
+            stats.accepted += chunk_stats.accepted;
+            stats.skipped += chunk_stats.skipped;
+        }
         debug!(
-            pods = metrics.len(),
+            pods = list.items.len(),
             accepted = stats.accepted,
             skipped = stats.skipped,
             "Fed usage"
