@@ -364,3 +364,50 @@ async fn client_gives_up_at_once_on_429_and_503_and_the_loop_retries_next_interv
         assert_eq!(gets, 1, "one request for one call ({code})");
     }
 }
+
+#[tokio::test]
+async fn checkpoints_are_listed_in_pages_with_and_without_histograms() {
+    use vpa_common::api::{
+        VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
+        VerticalPodAutoscalerCheckpointStatus,
+    };
+    use vpa_recommender::routines::checkpoints::{CheckpointMeta, LIST_PAGE, list_pages};
+
+    let c = cluster_with(false).await;
+    let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(c.client.clone(), NS);
+    let count = LIST_PAGE as usize * 2 + 7;
+    for i in 0..count {
+        let mut object = VerticalPodAutoscalerCheckpoint::new(
+            &format!("vpa-{i}-app"),
+            VerticalPodAutoscalerCheckpointSpec {
+                vpa_object_name: Some(format!("vpa-{i}")),
+                container_name: Some("app".into()),
+            },
+        );
+        object.status = Some(VerticalPodAutoscalerCheckpointStatus {
+            version: Some("v3".into()),
+            ..Default::default()
+        });
+        api.create(&PostParams::default(), &object).await.unwrap();
+    }
+    let mut pages = Vec::new();
+    let listed = list_pages(
+        &c.client,
+        Some(NS),
+        |page: Vec<VerticalPodAutoscalerCheckpoint>| {
+            assert!(page.iter().all(|c| c.status.is_some()), "whole checkpoints");
+            pages.push(page.len());
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed, count);
+    assert_eq!(pages, [LIST_PAGE as usize, LIST_PAGE as usize, 7]);
+    let mut vpas = std::collections::BTreeSet::new();
+    list_pages(&c.client, None, |page: Vec<CheckpointMeta>| {
+        vpas.extend(page.into_iter().filter_map(|c| c.spec.vpa_object_name));
+    })
+    .await
+    .unwrap();
+    assert_eq!(vpas.len(), count, "every checkpoint listed once");
+}

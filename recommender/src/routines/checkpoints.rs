@@ -3,10 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde::Serialize;
-use vpa_common::api::{VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointStatus};
+use serde::{Deserialize, Serialize};
+use vpa_common::api::{
+    VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
+    VerticalPodAutoscalerCheckpointStatus,
+};
 
 use super::raw_patch;
 use crate::input::snapshot::Snapshot;
@@ -22,6 +26,15 @@ pub struct CheckpointRef {
 }
 
 fn fields(c: &VerticalPodAutoscalerCheckpoint) -> (&str, &str, &str, &str) {
+    (
+        c.metadata.namespace.as_deref().unwrap_or_default(),
+        c.metadata.name.as_deref().unwrap_or_default(),
+        c.spec.vpa_object_name.as_deref().unwrap_or_default(),
+        c.spec.container_name.as_deref().unwrap_or_default(),
+    )
+}
+
+fn meta_fields(c: &CheckpointMeta) -> (&str, &str, &str, &str) {
     (
         c.metadata.namespace.as_deref().unwrap_or_default(),
         c.metadata.name.as_deref().unwrap_or_default(),
@@ -84,18 +97,53 @@ pub fn awaiting_target<'a>(
         .collect()
 }
 
+/// A checkpoint as garbage collection lists it: metadata and spec, without the histograms
+/// (which the decoder skips), so listing tens of thousands costs little memory.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct CheckpointMeta {
+    /// Standard metadata.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The VPA and container it belongs to.
+    #[serde(default)]
+    pub spec: VerticalPodAutoscalerCheckpointSpec,
+}
+
+impl k8s_openapi::Resource for CheckpointMeta {
+    const API_VERSION: &'static str = "autoscaling.k8s.io/v1";
+    const GROUP: &'static str = "autoscaling.k8s.io";
+    const KIND: &'static str = "VerticalPodAutoscalerCheckpoint";
+    const VERSION: &'static str = "v1";
+    const URL_PATH_SEGMENT: &'static str = "verticalpodautoscalercheckpoints";
+    type Scope = k8s_openapi::NamespaceResourceScope;
+}
+
+impl k8s_openapi::Metadata for CheckpointMeta {
+    type Ty = ObjectMeta;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl k8s_openapi::ListableResource for CheckpointMeta {
+    const LIST_KIND: &'static str = "VerticalPodAutoscalerCheckpointList";
+}
+
 /// Checkpoints to delete: those whose VPA no longer exists (`all_vpas` holds every VPA, of any
 /// recommender), and those of handled VPAs (`containers`, by namespace and VPA name) for a
 /// container the model no longer has.
 pub fn stale_checkpoints(
-    checkpoints: &[VerticalPodAutoscalerCheckpoint],
+    checkpoints: &[CheckpointMeta],
     all_vpas: &HashSet<(String, String)>,
     containers: &HashMap<(String, String), HashSet<String>>,
 ) -> Vec<CheckpointRef> {
     checkpoints
         .iter()
         .filter(|c| {
-            let (namespace, _, vpa, container) = fields(c);
+            let (namespace, _, vpa, container) = meta_fields(c);
             let key = (namespace.to_owned(), vpa.to_owned());
             if !all_vpas.contains(&key) {
                 return true;
@@ -105,7 +153,7 @@ pub fn stale_checkpoints(
                 .is_some_and(|known| !known.contains(container))
         })
         .map(|c| {
-            let (namespace, name, _, _) = fields(c);
+            let (namespace, name, _, _) = meta_fields(c);
             CheckpointRef {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
@@ -114,22 +162,36 @@ pub fn stale_checkpoints(
         .collect()
 }
 
-fn api(client: &Client, namespace: Option<&str>) -> Api<VerticalPodAutoscalerCheckpoint> {
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
+/// Checkpoints listed per request: memory stays bounded by a page whatever their number.
+pub const LIST_PAGE: u32 = 500;
 
-/// Lists every checkpoint (of one namespace when given).
-pub async fn list(
+/// Lists every checkpoint of kind `K` (whole checkpoints, or [`CheckpointMeta`]) of one
+/// namespace or all, a page of [`LIST_PAGE`] at a time, handing each page to `page`; returns how
+/// many were listed.
+pub async fn list_pages<K>(
     client: &Client,
     namespace: Option<&str>,
-) -> Result<Vec<VerticalPodAutoscalerCheckpoint>, kube::Error> {
-    Ok(api(client, namespace)
-        .list(&ListParams::default())
-        .await?
-        .items)
+    mut page: impl FnMut(Vec<K>),
+) -> Result<usize, kube::Error>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = vpa_common::watch::api(client, namespace);
+    let mut params = ListParams::default().limit(LIST_PAGE);
+    let mut listed = 0;
+    loop {
+        let list = api.list(&params).await?;
+        listed += list.items.len();
+        let next = list.metadata.continue_.filter(|token| !token.is_empty());
+        page(list.items);
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(listed),
+        }
+    }
 }
 
 /// The JSON Patch (RFC 6902) that makes the stored checkpoint's status equal to `status`: one
@@ -280,7 +342,11 @@ mod tests {
             checkpoint("ns", "kept", "old-sidecar"),
             checkpoint("ns", "deleted", "app"),
             checkpoint("ns", "other-recommender", "app"),
-        ];
+        ]
+        .map(|c| CheckpointMeta {
+            metadata: c.metadata,
+            spec: c.spec,
+        });
         let all: HashSet<(String, String)> = [
             ("ns".to_string(), "kept".to_string()),
             ("ns".to_string(), "other-recommender".to_string()),

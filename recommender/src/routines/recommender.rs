@@ -206,19 +206,29 @@ impl Recommender {
     #[instrument(skip_all)]
     pub async fn restore_checkpoints(&mut self) -> Result<usize, kube::Error> {
         let snapshot = self.snapshot().await;
-        let all = checkpoints::list(&self.client, self.config.namespaces.only.as_deref()).await?;
-        let restored = self.restore_from(&all, &snapshot);
+        let client = self.client.clone();
+        let namespace = self.config.namespaces.only.clone();
+        self.pending_restore.clear();
+        let mut restored = 0;
+        let listed = checkpoints::list_pages(
+            &client,
+            namespace.as_deref(),
+            |page: Vec<VerticalPodAutoscalerCheckpoint>| {
+                restored += self.restore_from(&page, &snapshot);
+            },
+        )
+        .await?;
         info!(
             restored,
-            listed = all.len(),
+            listed,
             awaiting_target = self.pending_restore.len(),
             "Restored checkpoints"
         );
         Ok(restored)
     }
 
-    /// Restores the checkpoints whose VPA target resolves in `snapshot`; keeps those of VPAs
-    /// whose target does not resolve yet for a later loop.
+    /// Restores the checkpoints whose VPA target resolves in `snapshot`; adds those of VPAs
+    /// whose target does not resolve yet to the ones kept for a later loop.
     fn restore_from(
         &mut self,
         objects: &[VerticalPodAutoscalerCheckpoint],
@@ -242,10 +252,11 @@ impl Recommender {
                 ),
             }
         }
-        self.pending_restore = checkpoints::awaiting_target(objects, snapshot)
-            .into_iter()
-            .cloned()
-            .collect();
+        self.pending_restore.extend(
+            checkpoints::awaiting_target(objects, snapshot)
+                .into_iter()
+                .cloned(),
+        );
         restored
     }
 
