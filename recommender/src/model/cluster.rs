@@ -6,32 +6,35 @@
 //! of a workload feeds one [`AggregateContainerState`], each through its own [`ContainerState`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::aggregate::AggregateContainerState;
 use super::config::AggregationsConfig;
 use super::container::{ContainerState, OomError};
 use super::types::{ContainerUsageSample, ResourceAmount, Timestamp};
 
-/// Identifies the aggregate of one container of one workload.
+/// Identifies the aggregate of one container of one workload. The names are shared strings:
+/// every instance of a workload's container carries its aggregate's key, and at 100k instances
+/// owned copies of the names were about a fifth of the model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AggregateKey {
     /// Namespace of the workload.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// Name of the workload (the VPA's target controller).
-    pub workload: String,
+    pub workload: Arc<str>,
     /// Container name.
-    pub container: String,
+    pub container: Arc<str>,
 }
 
-/// Identifies one container instance: a container of a pod.
+/// Identifies one container instance: a container of a pod (names shared with the pod cache).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContainerId {
     /// Namespace of the pod.
-    pub namespace: String,
+    pub namespace: Arc<str>,
     /// Pod name.
-    pub pod: String,
+    pub pod: Arc<str>,
     /// Container name.
-    pub container: String,
+    pub container: Arc<str>,
 }
 
 #[derive(Clone, Debug)]
@@ -172,7 +175,7 @@ impl ClusterState {
         if !self.instances.contains_key(id) {
             let aggregate = AggregateKey {
                 namespace: id.namespace.clone(),
-                workload: workload.to_owned(),
+                workload: workload.into(),
                 container: id.container.clone(),
             };
             let state = ContainerState::new();
@@ -242,7 +245,7 @@ mod tests {
         cluster.add_sample(&id("new-1"), "new", &cpu(T0 + 5 * DAY));
         let removed = cluster.garbage_collect(T0 + 8 * DAY);
         assert_eq!(removed.len(), 1);
-        assert_eq!(removed[0].workload, "old");
+        assert_eq!(&*removed[0].workload, "old");
         assert!(cluster.container(&id("old-1")).is_none());
         assert!(cluster.container(&id("new-1")).is_some());
     }

@@ -63,9 +63,9 @@ pub fn replay(
     let mut workloads: BTreeMap<(&str, &str), BTreeMap<&str, _>> = BTreeMap::new();
     for (key, state) in cluster.aggregates() {
         workloads
-            .entry((key.namespace.as_str(), key.workload.as_str()))
+            .entry((&*key.namespace, &*key.workload))
             .or_default()
-            .insert(key.container.as_str(), state);
+            .insert(&*key.container, state);
     }
     let recommender = PodResourceRecommender::new(estimation);
     let mut result = Vec::new();
@@ -97,9 +97,9 @@ pub fn replay(
 /// row, an OOM event (an OOM too old for the current memory window is dropped, as upstream).
 fn feed(cluster: &mut ClusterState, row: &SampleRow) {
     let id = ContainerId {
-        namespace: row.namespace.clone(),
-        pod: row.pod.clone(),
-        container: row.container.clone(),
+        namespace: row.namespace.as_str().into(),
+        pod: row.pod.as_str().into(),
+        container: row.container.as_str().into(),
     };
     let memory = memory_amount_from_bytes(row.memory_bytes);
     for (resource, usage) in [

@@ -45,9 +45,9 @@ pub fn workload_of_pod(pod: &str) -> &str {
 /// Feeds one history sample into `cluster`, under the workload its pod name suggests.
 pub fn feed(cluster: &mut ClusterState, sample: &HistorySample) -> bool {
     let id = ContainerId {
-        namespace: sample.namespace.clone(),
-        pod: sample.pod.clone(),
-        container: sample.container.clone(),
+        namespace: sample.namespace.as_str().into(),
+        pod: sample.pod.as_str().into(),
+        container: sample.container.as_str().into(),
     };
     let (resource, usage) = match sample.resource {
         HistoryResource::Cpu => (Resource::Cpu, cpu_amount_from_cores(sample.value)),
@@ -112,7 +112,7 @@ pub fn rows(
     let mut workloads: BTreeMap<(&str, &str), Vec<ContainerInput>> = BTreeMap::new();
     for (key, state) in cluster.aggregates() {
         workloads
-            .entry((key.namespace.as_str(), key.workload.as_str()))
+            .entry((&*key.namespace, &*key.workload))
             .or_default()
             .push(ContainerInput {
                 name: &key.container,

@@ -66,9 +66,9 @@ pub fn restore_targets<'a>(
             let workload = workloads.get(&(namespace, vpa))?;
             Some((
                 AggregateKey {
-                    namespace: namespace.to_owned(),
-                    workload: (*workload).to_owned(),
-                    container: container.to_owned(),
+                    namespace: namespace.into(),
+                    workload: (*workload).into(),
+                    container: container.into(),
                 },
                 c,
             ))
@@ -331,7 +331,7 @@ mod tests {
         }));
         let targets = restore_targets(&checkpoints, &resolved);
         assert_eq!(targets.len(), 1);
-        assert_eq!(targets[0].0.workload, "Rollout/web");
+        assert_eq!(&*targets[0].0.workload, "Rollout/web");
         assert!(awaiting_target(&checkpoints, &resolved).is_empty());
     }
 

@@ -49,25 +49,22 @@ impl WorkloadFilter {
     }
 }
 
+/// The container instance `namespace`/`pod`/`container` (its names shared with the snapshot)
+/// and its pod's workload, when the snapshot knows both.
 fn workload_of<'a>(
     snapshot: &'a Snapshot,
     namespace: &str,
     pod: &str,
     container: &str,
-) -> Option<&'a str> {
+) -> Option<(ContainerId, &'a str)> {
     let info = snapshot.pods.get(namespace, pod)?;
-    if !info.containers.iter().any(|c| &**c == container) {
-        return None;
-    }
-    info.workload.as_deref()
-}
-
-fn id(namespace: &str, pod: &str, container: &str) -> ContainerId {
-    ContainerId {
-        namespace: namespace.to_owned(),
-        pod: pod.to_owned(),
-        container: container.to_owned(),
-    }
+    let container = info.containers.iter().find(|c| &***c == container)?;
+    let id = ContainerId {
+        namespace: info.namespace.clone(),
+        pod: info.name.clone(),
+        container: container.clone(),
+    };
+    Some((id, info.workload.as_deref()?))
 }
 
 /// Adds one CPU and one memory sample per live measurement.
@@ -79,13 +76,12 @@ pub fn feed_usage(
 ) -> FeedStats {
     let mut stats = FeedStats::default();
     for u in usage {
-        let Some(workload) =
-            workload_of(snapshot, &u.namespace, &u.pod, &u.container).filter(|w| filter.allows(w))
+        let Some((container, workload)) = workload_of(snapshot, &u.namespace, &u.pod, &u.container)
+            .filter(|(_, w)| filter.allows(w))
         else {
             stats.skipped += 2;
             continue;
         };
-        let container = id(&u.namespace, &u.pod, &u.container);
         for (resource, amount) in [
             (Resource::Cpu, u.cpu_millicores),
             (Resource::Memory, u.memory_bytes),
@@ -115,15 +111,10 @@ pub fn feed_ooms(
     let mut stats = FeedStats::default();
     for oom in ooms {
         let recorded = workload_of(snapshot, &oom.namespace, &oom.pod, &oom.container)
-            .filter(|w| filter.allows(w))
-            .is_some_and(|workload| {
+            .filter(|(_, w)| filter.allows(w))
+            .is_some_and(|(id, workload)| {
                 cluster
-                    .record_oom(
-                        &id(&oom.namespace, &oom.pod, &oom.container),
-                        workload,
-                        oom.timestamp,
-                        oom.memory_bytes,
-                    )
+                    .record_oom(&id, workload, oom.timestamp, oom.memory_bytes)
                     .is_ok()
             });
         if recorded {
@@ -142,7 +133,8 @@ pub fn feed_history(
     snapshot: &Snapshot,
     sample: &HistorySample,
 ) -> bool {
-    let Some(workload) = workload_of(snapshot, &sample.namespace, &sample.pod, &sample.container)
+    let Some((id, workload)) =
+        workload_of(snapshot, &sample.namespace, &sample.pod, &sample.container)
     else {
         return false;
     };
@@ -157,11 +149,7 @@ pub fn feed_history(
             HistoryResource::Memory => Resource::Memory,
         },
     };
-    cluster.add_sample(
-        &id(&sample.namespace, &sample.pod, &sample.container),
-        workload,
-        &usage,
-    )
+    cluster.add_sample(&id, workload, &usage)
 }
 
 #[cfg(test)]
@@ -232,11 +220,7 @@ mod tests {
             stats.skipped, 7,
             "a repeated CPU sample, an init container, a bare and a gone pod"
         );
-        let keys: Vec<&str> = cluster
-            .aggregates()
-            .keys()
-            .map(|k| k.workload.as_str())
-            .collect();
+        let keys: Vec<&str> = cluster.aggregates().keys().map(|k| &*k.workload).collect();
         assert_eq!(keys, ["Deployment/web"]);
     }
 

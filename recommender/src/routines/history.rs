@@ -64,9 +64,9 @@ pub fn feed_sample(
         ),
     };
     let id = ContainerId {
-        namespace: sample.namespace.clone(),
-        pod: sample.pod.clone(),
-        container: sample.container.clone(),
+        namespace: sample.namespace.as_str().into(),
+        pod: sample.pod.as_str().into(),
+        container: sample.container.as_str().into(),
     };
     let usage = ContainerUsageSample {
         measure_start: sample.timestamp,

@@ -107,9 +107,9 @@ impl<'a> PlanIndex<'a> {
         let mut aggregates: HashMap<_, ContainerAggregates<'a>> = HashMap::new();
         for (key, state) in cluster.aggregates() {
             aggregates
-                .entry((key.namespace.as_str(), key.workload.as_str()))
+                .entry((&*key.namespace, &*key.workload))
                 .or_default()
-                .insert(key.container.as_str(), (key, state));
+                .insert(&*key.container, (key, state));
         }
         let mut pods: HashMap<_, Vec<&PodInfo>> = HashMap::new();
         for pod in snapshot.pods.values() {
@@ -270,7 +270,7 @@ pub fn checkpoints_of(
                 &checkpoint_name(&vpa.name, &key.container),
                 VerticalPodAutoscalerCheckpointSpec {
                     vpa_object_name: Some(vpa.name.clone()),
-                    container_name: Some(key.container.clone()),
+                    container_name: Some(key.container.to_string()),
                 },
             );
             object.metadata.namespace = Some(vpa.namespace.clone());

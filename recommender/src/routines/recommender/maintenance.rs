@@ -113,7 +113,11 @@ impl Recommender {
             .iter()
             .filter(|p| !p.aggregates.is_empty())
             .map(|p| {
-                let names = p.aggregates.iter().map(|k| k.container.clone()).collect();
+                let names = p
+                    .aggregates
+                    .iter()
+                    .map(|k| k.container.to_string())
+                    .collect();
                 ((p.namespace.clone(), p.name.clone()), names)
             })
             .collect();
