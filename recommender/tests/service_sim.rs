@@ -411,3 +411,20 @@ async fn checkpoints_are_listed_in_pages_with_and_without_histograms() {
     .unwrap();
     assert_eq!(vpas.len(), count, "every checkpoint listed once");
 }
+
+#[tokio::test]
+async fn raw_get_reads_a_body_whole_and_turns_error_statuses_into_api_errors() {
+    use vpa_recommender::routines::raw_request::raw_get;
+
+    let c = cluster_with(false).await;
+    let body = raw_get(&c.client, &format!("/api/v1/namespaces/{NS}/pods"))
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list["kind"], "PodList");
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    match raw_get(&c.client, &format!("/api/v1/namespaces/{NS}/pods/nope")).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 404, "{status:?}"),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+}

@@ -4,18 +4,90 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use vpa_common::quantity::Quantity;
 
 use super::ContainerUsage;
 
-/// A `PodMetricsList` decoded without copying: names, times and quantities borrow the response
-/// text. At 50k pods the typed list (a quantity map per container) took about 90 MiB for the
-/// moment it lived; this takes a few.
-#[derive(Debug, Deserialize)]
-pub struct PodMetricsList<'a> {
-    /// One entry per pod.
-    #[serde(borrow, default)]
-    pub items: Vec<PodMetrics<'a>>,
+/// Decodes a `PodMetricsList` from `json`, handing each item to `each` as soon as it is decoded,
+/// so the list is never held whole; names, times and quantities borrow from `json`. At 50k pods
+/// the typed list (a quantity map per container) took about 90 MiB, and even a borrowed `Vec`
+/// of items about 18 MiB. Returns how many items there were.
+pub fn for_each_pod_metrics<'de>(
+    json: &'de [u8],
+    each: impl FnMut(PodMetrics<'de>),
+) -> Result<usize, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let count = ListSeed(each).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(count)
+}
+
+/// The list object: `items` goes through [`ItemsSeed`], every other field is skipped.
+struct ListSeed<F>(F);
+
+impl<'de, F: FnMut(PodMetrics<'de>)> DeserializeSeed<'de> for ListSeed<F> {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(PodMetrics<'de>)> Visitor<'de> for ListSeed<F> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a PodMetricsList")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<usize, A::Error> {
+        let mut count = 0;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "items" {
+                count += map.next_value_seed(ItemsSeed(&mut self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// The `items` array, decoded one element at a time.
+struct ItemsSeed<'f, F>(&'f mut F);
+
+impl<'de, F: FnMut(PodMetrics<'de>)> DeserializeSeed<'de> for ItemsSeed<'_, F> {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, F: FnMut(PodMetrics<'de>)> Visitor<'de> for ItemsSeed<'_, F> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of PodMetrics")
+    }
+
+    fn visit_none<E>(self) -> Result<usize, E> {
+        Ok(0)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut count = 0;
+        while let Some(item) = seq.next_element::<PodMetrics<'de>>()? {
+            (self.0)(item);
+            count += 1;
+        }
+        Ok(count)
+    }
 }
 
 /// Usage of one pod's containers over a window ending at `timestamp`.
@@ -137,6 +209,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lists_decode_item_by_item_and_reject_malformed_json() {
+        let mut names = Vec::new();
+        let text = r#"{"kind":"PodMetricsList","metadata":{"resourceVersion":"7"},
+            "items":[{"metadata":{"name":"a","namespace":"n"},"timestamp":"2026-11-28T10:00:30Z",
+            "window":"30s","containers":[]},{"metadata":{"name":"b"},"timestamp":"x"}]}"#;
+        let count = for_each_pod_metrics(text.as_bytes(), |m| {
+            names.push(m.metadata.name.into_owned())
+        })
+        .unwrap();
+        assert_eq!((count, names), (2, vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            for_each_pod_metrics(br#"{"items":null}"#, |_| {}).unwrap(),
+            0
+        );
+        assert!(for_each_pod_metrics(br#"{"items":[{"metadata":{}}]}"#, |_| {}).is_err());
+        assert!(for_each_pod_metrics(br#"{"items":[]} trailing"#, |_| {}).is_err());
+    }
+
+    #[test]
     fn lists_all_namespaces_or_one() {
         assert_eq!(list_path(None), "/apis/metrics.k8s.io/v1beta1/pods");
         assert_eq!(
@@ -169,8 +260,10 @@ mod tests {
             ]
         }]})
         .to_string();
-        let list: PodMetricsList<'_> = serde_json::from_str(&text).unwrap();
-        let samples = usage_samples(&list.items[0]);
+        let mut items = Vec::new();
+        let count = for_each_pod_metrics(text.as_bytes(), |item| items.push(item)).unwrap();
+        assert_eq!(count, 1);
+        let samples = usage_samples(&items[0]);
         assert_eq!(samples.len(), 2);
         assert_eq!(samples[1].container, "esc\\aped");
         let samples = &samples[..1];

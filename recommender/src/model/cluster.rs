@@ -60,6 +60,14 @@ impl ClusterState {
         }
     }
 
+    /// Makes room for `instances` container instances at once, so a first feed of many does not
+    /// grow the map step by step (each growth holds the old and the new table).
+    pub fn reserve_instances(&mut self, instances: usize) {
+        if let Some(more) = instances.checked_sub(self.instances.len()) {
+            self.instances.reserve(more);
+        }
+    }
+
     /// The aggregation settings.
     pub fn config(&self) -> &AggregationsConfig {
         &self.config

@@ -12,7 +12,7 @@ use vpa_common::api::{
     VerticalPodAutoscalerCheckpointStatus,
 };
 
-use super::raw_patch;
+use super::raw_request;
 use crate::input::snapshot::Snapshot;
 use crate::model::AggregateKey;
 
@@ -223,9 +223,9 @@ pub async fn write(
 ) -> Result<(), kube::Error> {
     let namespace = checkpoint.metadata.namespace.as_deref().unwrap_or_default();
     let name = checkpoint.metadata.name.as_deref().unwrap_or_default();
-    let path = raw_patch::object_path::<VerticalPodAutoscalerCheckpoint>(namespace, name, "");
+    let path = raw_request::object_path::<VerticalPodAutoscalerCheckpoint>(namespace, name, "");
     let body = status_patch(checkpoint.status.as_ref().unwrap_or(&Default::default()));
-    match raw_patch::patch(client, &path, raw_patch::JSON_PATCH, body).await {
+    match raw_request::patch(client, &path, raw_request::JSON_PATCH, body).await {
         Err(kube::Error::Api(e)) if e.code == 404 => {
             let api: Api<VerticalPodAutoscalerCheckpoint> =
                 Api::namespaced(client.clone(), namespace);

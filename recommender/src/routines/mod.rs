@@ -6,6 +6,6 @@ pub mod checkpoints;
 pub mod feed;
 pub mod history;
 pub mod plan;
-pub mod raw_patch;
+pub mod raw_request;
 pub mod recommender;
 pub mod status;

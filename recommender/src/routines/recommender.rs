@@ -17,7 +17,8 @@ use super::feed::{self, WorkloadFilter};
 use super::history::HistoryLoad;
 use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
 use crate::checkpoint;
-use crate::input::metrics::{PodMetricsList, list_path, usage_samples};
+use crate::input::metrics::{for_each_pod_metrics, list_path, usage_samples};
+use crate::routines::raw_request::raw_get;
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
 use crate::input::oom::OomEvent;
@@ -30,7 +31,7 @@ use crate::service::admin::Health;
 use crate::service::config::ServiceConfig;
 use crate::service::metrics::{LoopObservations, Metrics, step};
 
-/// PodMetrics turned into samples and fed at a time.
+/// Usage samples fed at a time.
 pub const FEED_CHUNK: usize = 1000;
 
 /// VPAs planned and written at a time: large enough that status writes stay pipelined
@@ -382,19 +383,12 @@ impl Recommender {
         (summaries, written)
     }
 
-    /// Lists PodMetrics as the response's text (decoded while feeding); `None` (logged) when
-    /// the metrics API fails.
-    async fn list_pod_metrics(&self) -> Option<String> {
+    /// Lists PodMetrics; the response body as read (decoded while feeding), `None` (logged)
+    /// when the metrics API fails.
+    async fn list_pod_metrics(&self) -> Option<Vec<u8>> {
         let path = list_path(self.config.namespaces.only.as_deref());
-        let request = match http::Request::get(path).body(Vec::new()) {
-            Ok(request) => request,
-            Err(error) => {
-                warn!(%error, "Cannot build the PodMetrics request");
-                return None;
-            }
-        };
-        match self.client.request_text(request).await {
-            Ok(text) => Some(text),
+        match raw_get(&self.client, &path).await {
+            Ok(body) => Some(body),
             Err(error) => {
                 warn!(%error, "Cannot list PodMetrics; no usage this loop");
                 None
@@ -402,33 +396,44 @@ impl Recommender {
         }
     }
 
-    /// Feeds listed usage (`metrics`: a `PodMetricsList` as JSON text, empty for none) and the
-    /// OOM kills received since the last loop. Usage is fed [`FEED_CHUNK`] pods at a time, so
-    /// only a chunk's samples exist at once.
-    fn feed(&mut self, metrics: &str, snapshot: &Snapshot, filter: &WorkloadFilter) {
-        let list = match metrics {
-            "" => PodMetricsList { items: Vec::new() },
-            text => match serde_json::from_str::<PodMetricsList<'_>>(text) {
-                Ok(list) => list,
-                Err(error) => {
-                    warn!(%error, "Cannot decode PodMetrics; no usage this loop");
-                    PodMetricsList { items: Vec::new() }
-                }
-            },
-        };
+    /// Feeds listed usage (`metrics`: a `PodMetricsList` as JSON, empty for none) and the OOM
+    /// kills received since the last loop. PodMetrics are decoded one at a time and their
+    /// samples fed [`FEED_CHUNK`] at a time, so neither the list nor all samples exist at once.
+    fn feed(&mut self, metrics: &[u8], snapshot: &Snapshot, filter: &WorkloadFilter) {
+        self.cluster
+            .reserve_instances(snapshot.pods.values().map(|p| p.containers.len()).sum());
         let mut stats = feed::FeedStats::default();
-        for chunk in list.items.chunks(FEED_CHUNK) {
-            let usage: Vec<_> = chunk.iter().flat_map(usage_samples).collect();
-            let chunk_stats = feed::feed_usage(&mut self.cluster, snapshot, filter, &usage);
-            stats.accepted += chunk_stats.accepted;
-            stats.skipped += chunk_stats.skipped;
+        let mut usage = Vec::with_capacity(FEED_CHUNK);
+        let cluster = &mut self.cluster;
+        let mut flush = |usage: &mut Vec<_>| {
+            let chunk = feed::feed_usage(cluster, snapshot, filter, usage);
+            stats.accepted += chunk.accepted;
+            stats.skipped += chunk.skipped;
+            usage.clear();
+        };
+        let decoded = match metrics {
+            [] => Ok(0),
+            json => for_each_pod_metrics(json, |item| {
+                usage.extend(usage_samples(&item));
+                if usage.len() >= FEED_CHUNK {
+                    flush(&mut usage);
+                }
+            }),
+        };
+        flush(&mut usage);
+        match decoded {
+            Ok(pods) => debug!(
+                pods,
+                accepted = stats.accepted,
+                skipped = stats.skipped,
+                "Fed usage"
+            ),
+            Err(error) => warn!(
+                %error,
+                accepted = stats.accepted,
+                "Cannot decode the rest of the PodMetrics list"
+            ),
         }
-        debug!(
-            pods = list.items.len(),
-            accepted = stats.accepted,
-            skipped = stats.skipped,
-            "Fed usage"
-        );
         let mut ooms = Vec::new();
         while let Ok(oom) = self.ooms.try_recv() {
             ooms.push(oom);

@@ -13,7 +13,7 @@ use super::Recommender;
 use crate::input::snapshot::VpaInfo;
 use crate::model::Timestamp;
 use crate::routines::plan::{PlanSummary, VpaPlan};
-use crate::routines::raw_patch;
+use crate::routines::raw_request;
 use crate::service::metrics::LoopObservations;
 
 /// The status as a merge patch body: absent fields become `null` so they are removed.
@@ -30,9 +30,9 @@ pub(super) fn status_patch(plan: &VpaPlan) -> Value {
 /// Patches one VPA's status (owned arguments keep the future free of borrows); whether it was
 /// written. The answer (the whole VPA) is not decoded.
 async fn patch_status(client: Client, namespace: String, name: String, body: Value) -> bool {
-    let path = raw_patch::object_path::<VerticalPodAutoscaler>(&namespace, &name, "/status");
+    let path = raw_request::object_path::<VerticalPodAutoscaler>(&namespace, &name, "/status");
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    match raw_patch::patch(&client, &path, raw_patch::MERGE_PATCH, bytes).await {
+    match raw_request::patch(&client, &path, raw_request::MERGE_PATCH, bytes).await {
         Ok(_) => {
             debug!(%namespace, vpa = %name, "Status written");
             true
