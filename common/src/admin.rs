@@ -80,24 +80,63 @@ async fn healthz(State(state): State<AdminState>) -> Response {
     }
 }
 
-/// `/metrics` of `registry` in the OpenMetrics text format.
-pub fn metrics_response(registry: &Registry) -> Response {
-    let mut body = String::new();
-    match prometheus_client::encoding::text::encode(&mut body, registry) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            body,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+/// Bytes of metrics text sent per chunk of a streamed `/metrics` answer.
+const METRICS_CHUNK: usize = 64 * 1024;
+
+/// Collects encoded metrics text and hands it on in [`METRICS_CHUNK`] pieces; a closed
+/// receiver (the scraper went away) stops the encoding.
+struct ChunkWriter {
+    buffer: String,
+    chunks: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::fmt::Result {
+        let chunk = std::mem::replace(&mut self.buffer, String::with_capacity(METRICS_CHUNK));
+        self.chunks
+            .blocking_send(Ok(chunk.into()))
+            .map_err(|_| std::fmt::Error)
     }
 }
 
+impl std::fmt::Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buffer.push_str(s);
+        if self.buffer.len() >= METRICS_CHUNK {
+            self.send()?;
+        }
+        Ok(())
+    }
+}
+
+/// `/metrics`, streamed: the registry is encoded on a blocking thread a chunk at a time, so a
+/// large exposition (160k series, about 20 MiB, from the recommender at 10k VPAs) is never held
+/// whole in memory.
 async fn metrics(State(state): State<AdminState>) -> Response {
-    metrics_response(&state.registry)
+    let (chunks, mut receiver) = tokio::sync::mpsc::channel(4);
+    let registry = state.registry.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChunkWriter {
+            buffer: String::with_capacity(METRICS_CHUNK),
+            chunks,
+        };
+        let encoded = prometheus_client::encoding::text::encode(&mut writer, &registry)
+            .and_then(|()| writer.send());
+        if encoded.is_err() {
+            let _ = writer
+                .chunks
+                .blocking_send(Err(std::io::Error::other("metrics encoding stopped")));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// Parses Go-style listen addresses: `:8942` means every interface.
@@ -165,6 +204,32 @@ mod tests {
         let (status, body) = get_path(app, "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("demo_things_total 1"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn large_expositions_stream_in_chunks_with_the_same_text() {
+        use prometheus_client::metrics::family::Family;
+        use prometheus_client::metrics::gauge::Gauge;
+
+        let mut registry = Registry::default();
+        let family = Family::<Vec<(String, String)>, Gauge>::default();
+        registry.register("demo_series", "Many series", family.clone());
+        for i in 0..10_000 {
+            family
+                .get_or_create(&vec![("container".into(), format!("c-{i}"))])
+                .set(i);
+        }
+        let mut expected = String::new();
+        prometheus_client::encoding::text::encode(&mut expected, &registry).unwrap();
+        assert!(
+            expected.len() > 3 * METRICS_CHUNK,
+            "{} bytes",
+            expected.len()
+        );
+        let app = router(Arc::new(registry), Health::new(Duration::from_secs(1)), "x");
+        let (status, body) = get_path(app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, expected);
     }
 
     #[test]
