@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum_server::Handle;
 use serde_json::{Value, json};
 use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
-use vpa_admission_controller::handler::{AppState, router};
+use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::server::serve_webhook;
 use vpa_admission_controller::validation::FeatureGates;
@@ -58,6 +58,7 @@ fn state() -> AppState {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        body_timeout: DEFAULT_BODY_TIMEOUT,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Watch caches (edge): kube-runtime reflectors for VPAs, LimitRanges, HPAs and the well-known
-//! controllers, behind [`ClusterView`]. Controllers are trimmed to what matching needs (owner
+//! Watch caches (edge): kube-runtime reflectors for the well-known controllers and watches
+//! feeding per-namespace indexes of VPAs, LimitRanges and HPAs (a request reads only its
+//! namespace's), behind [`ClusterView`]. Controllers are trimmed to what matching needs (owner
 //! references, selector, replicas) to keep memory small.
 
 use std::collections::{HashMap, HashSet};
@@ -20,12 +21,12 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
-use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{ControllerKey, ControllerLookup, selector_from_labels};
 use vpa_common::scale::ScaleCache;
 use vpa_common::watch::{self, api};
 
+use crate::ns_index::{NamespaceIndex, WatchIndex};
 use crate::view::ClusterView;
 use crate::vpa_index::{IndexedVpa, VpaIndex};
 
@@ -36,8 +37,11 @@ pub struct ReflectorView {
     /// so that deletes and relists reach the index).
     vpas: Arc<RwLock<VpaIndex>>,
     vpas_ready: tokio::sync::watch::Receiver<bool>,
-    limit_ranges: Store<LimitRange>,
-    hpas: Store<HorizontalPodAutoscaler>,
+    /// LimitRanges by namespace, fed by their own watch.
+    limit_ranges: Arc<RwLock<NamespaceIndex<LimitRange>>>,
+    limit_ranges_ready: tokio::sync::watch::Receiver<bool>,
+    /// HPAs by namespace (status dropped), fed by their own watch; optional for readiness.
+    hpas: Arc<RwLock<NamespaceIndex<HorizontalPodAutoscaler>>>,
     deployments: Store<Deployment>,
     replica_sets: Store<ReplicaSet>,
     stateful_sets: Store<StatefulSet>,
@@ -72,19 +76,28 @@ where
 
 fn keep<K>(_: &mut K) {}
 
-/// Starts on `tasks` the VPA watch that feeds `index` (a plain watch rather than a reflector
-/// `Store`, so that the index sees deletes and relists); `ready` turns true once the first list
-/// is in. Errors are logged as `vpa_common::watch::reflect` logs them and retried with the
-/// same backoff.
-fn index_vpas(
-    api: Api<VerticalPodAutoscaler>,
+/// Starts on `tasks` a watch of `api` that feeds `index` (a plain watch rather than a reflector
+/// `Store`, so that the index sees deletes and relists); objects lose their managed fields and
+/// go through `trim` first. The returned flag turns true once the first list is in. Errors are
+/// logged as `vpa_common::watch::reflect` logs them and retried with the same backoff.
+fn feed<K, I>(
+    api: Api<K>,
     tasks: &mut JoinSet<()>,
-    index: Arc<RwLock<VpaIndex>>,
-    ready: tokio::sync::watch::Sender<bool>,
-) {
+    index: Arc<RwLock<I>>,
+    trim: fn(&mut K),
+) -> tokio::sync::watch::Receiver<bool>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    I: WatchIndex<K> + Send + Sync + 'static,
+{
+    let (ready, ready_rx) = tokio::sync::watch::channel(false);
+    let kind = K::kind(&()).to_string();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|v: &mut VerticalPodAutoscaler| v.managed_fields_mut().clear());
+        .modify(move |o: &mut K| {
+            o.managed_fields_mut().clear();
+            trim(o);
+        });
     tasks.spawn(stream.for_each(move |event| {
         match event {
             Ok(event) => {
@@ -94,19 +107,21 @@ fn index_vpas(
                     ready.send_if_modified(|r| !std::mem::replace(r, true));
                 }
             }
-            // No VPA CRD yet: expected while the cluster is being set up.
+            // Not served (no VPA CRD yet, no HPAs): expected on some clusters.
             Err(watcher::Error::InitialListFailed(kube::Error::Api(s))) if s.code == 404 => {
-                tracing::debug!(
-                    kind = "VerticalPodAutoscaler",
-                    "Resource not served; retrying"
-                );
+                tracing::debug!(%kind, "Resource not served; retrying");
             }
-            Err(error) => {
-                tracing::warn!(kind = "VerticalPodAutoscaler", %error, "Watch error; retrying")
-            }
+            Err(error) => tracing::warn!(%kind, %error, "Watch error; retrying"),
         }
         futures::future::ready(())
     }));
+    ready_rx
+}
+
+/// Waits until `ready` turns true (or its sender is gone).
+async fn wait_ready(mut ready: tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send: drop it here.
+    let _ = ready.wait_for(|r| *r).await.is_ok();
 }
 
 impl ReflectorView {
@@ -115,17 +130,27 @@ impl ReflectorView {
     pub fn start(client: &Client, namespace: Option<&str>) -> Self {
         let mut tasks = JoinSet::new();
         let vpas = Arc::new(RwLock::new(VpaIndex::default()));
-        let (ready_tx, vpas_ready) = tokio::sync::watch::channel(false);
-        index_vpas(api(client, namespace), &mut tasks, vpas.clone(), ready_tx);
+        let vpas_ready = feed(api(client, namespace), &mut tasks, vpas.clone(), keep);
+        let limit_ranges = Arc::new(RwLock::new(NamespaceIndex::default()));
+        let limit_ranges_ready = feed(
+            api(client, namespace),
+            &mut tasks,
+            limit_ranges.clone(),
+            keep,
+        );
+        let hpas = Arc::new(RwLock::new(NamespaceIndex::default()));
+        feed(
+            api(client, namespace),
+            &mut tasks,
+            hpas.clone(),
+            |h: &mut HorizontalPodAutoscaler| h.status = None,
+        );
         let view = Self {
             vpas,
             vpas_ready,
-            limit_ranges: reflect(api(client, namespace), &mut tasks, keep),
-            hpas: reflect(
-                api(client, namespace),
-                &mut tasks,
-                |h: &mut HorizontalPodAutoscaler| h.status = None,
-            ),
+            limit_ranges,
+            limit_ranges_ready,
+            hpas,
             deployments: reflect(api(client, namespace), &mut tasks, |d: &mut Deployment| {
                 d.status = None;
                 if let Some(s) = d.spec.as_mut() {
@@ -211,13 +236,9 @@ impl ReflectorView {
         tokio::spawn(async move {
             // HPAs and ReplicationControllers are optional: a cluster (or API server) without
             // them must not keep every pod unpatched.
-            let mut vpas_ready = v.vpas_ready.clone();
             let _ = futures::join!(
-                async {
-                    // The guard `wait_for` returns is not Send: drop it here.
-                    let _ = vpas_ready.wait_for(|ready| *ready).await.is_ok();
-                },
-                v.limit_ranges.wait_until_ready(),
+                wait_ready(v.vpas_ready.clone()),
+                wait_ready(v.limit_ranges_ready.clone()),
                 v.deployments.wait_until_ready(),
                 v.replica_sets.wait_until_ready(),
                 v.stateful_sets.wait_until_ready(),
@@ -238,10 +259,6 @@ where
     K::DynamicType: Default + Eq + Hash + Clone,
 {
     store.get(&ObjectRef::new(name).within(namespace))
-}
-
-fn in_namespace<K: Resource>(obj: &K, namespace: &str) -> bool {
-    obj.meta().namespace.as_deref().unwrap_or_default() == namespace
 }
 
 impl ControllerLookup for ReflectorView {
@@ -346,21 +363,19 @@ impl ClusterView for ReflectorView {
     }
 
     fn limits(&self, namespace: &str) -> NamespaceLimits {
-        let ranges: Vec<Arc<LimitRange>> = self
+        let ranges = self
             .limit_ranges
-            .state()
-            .into_iter()
-            .filter(|l| in_namespace(l.as_ref(), namespace))
-            .collect();
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_namespace(namespace);
         NamespaceLimits::from_limit_ranges(ranges.iter().map(|l| l.as_ref()))
     }
 
     fn hpas(&self, namespace: &str) -> Vec<Arc<HorizontalPodAutoscaler>> {
         self.hpas
-            .state()
-            .into_iter()
-            .filter(|h| in_namespace(h.as_ref(), namespace))
-            .collect()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_namespace(namespace)
     }
 
     fn replicas(&self, ns: &str, key: &ControllerKey) -> Option<i32> {

@@ -8,9 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 use time::OffsetDateTime;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::certs::{self, CertBundle, Validity};
+use crate::certs::{self, CertBundle, Published, Validity};
 use crate::registration::{self, Registration};
 
 /// Errors of the Kubernetes edge.
@@ -65,7 +65,20 @@ pub async fn register_webhook(
     Err(ClusterError::Conflict("MutatingWebhookConfiguration"))
 }
 
-/// Reads the certificate Secret, creating it or writing a renewal when needed, and returns the
+/// The `caBundle` of the registered `vpa-webhook-config` (PEM), empty when it is not
+/// registered or carries none.
+pub async fn registered_ca_bundle(
+    api: &Api<MutatingWebhookConfiguration>,
+) -> Result<String, ClusterError> {
+    let config = api.get_opt(registration::WEBHOOK_CONFIG_NAME).await?;
+    Ok(config
+        .as_ref()
+        .map(registration::registered_ca_bundle)
+        .unwrap_or_default())
+}
+
+/// Reads the certificate Secret, creating it or writing a renewal when needed (one step of a CA
+/// rotation at most, judged against `published`, see [`CertBundle::renewal`]), and returns the
 /// bundle every replica should serve. When two replicas race, the one that loses re-reads and
 /// adopts the winner's bundle, so all serve the same chain.
 pub async fn load_or_rotate_secret(
@@ -74,18 +87,19 @@ pub async fn load_or_rotate_secret(
     dns_names: &[String],
     validity: Validity,
     now: OffsetDateTime,
+    published: Published<'_>,
 ) -> Result<CertBundle, ClusterError> {
     for _ in 0..5 {
         let existing = api.get_opt(name).await?;
-        let current = existing
-            .as_ref()
-            .and_then(|s| s.data.as_ref())
-            .and_then(certs::from_secret_data);
+        let current = existing.as_ref().and_then(certs::from_secret);
         let next = match &current {
-            Some(bundle) => match bundle.renewal(dns_names, now, validity) {
+            Some(bundle) => match bundle.renewal(dns_names, now, validity, published) {
                 Ok(None) => return Ok(bundle.clone()),
                 Ok(Some(renewed)) => renewed,
-                Err(_) => CertBundle::generate(dns_names, now, validity)?,
+                Err(e) => {
+                    warn!(secret = name, error = %e, "Unreadable webhook certificates; generating new ones");
+                    CertBundle::generate(dns_names, now, validity)?
+                }
             },
             None => CertBundle::generate(dns_names, now, validity)?,
         };
@@ -97,18 +111,17 @@ pub async fn load_or_rotate_secret(
             type_: Some("Opaque".into()),
             ..Default::default()
         });
-        secret.data = Some(certs::to_secret_data(&next));
+        certs::write_secret(&next, &mut secret);
         let result = match existing {
             Some(_) => api.replace(name, &PostParams::default(), &secret).await,
             None => api.create(&PostParams::default(), &secret).await,
         };
         match result {
             Ok(_) => {
-                info!(
-                    secret = name,
-                    rotated_ca = next.previous_ca_cert_pem.is_some(),
-                    "Stored webhook certificates"
-                );
+                let step = current
+                    .as_ref()
+                    .map_or(RotationStep::Created, |c| RotationStep::between(c, &next));
+                info!(secret = name, ?step, "Stored webhook certificates");
                 return Ok(next);
             }
             Err(e) if is_status(&e, 409) => continue,
@@ -116,6 +129,40 @@ pub async fn load_or_rotate_secret(
         }
     }
     Err(ClusterError::Conflict("certificate Secret"))
+}
+
+/// What a stored renewal changed, for the log.
+#[derive(Debug, PartialEq, Eq)]
+enum RotationStep {
+    /// No usable certificates were stored: new ones were made.
+    Created,
+    /// The staged CA now signs the served certificate.
+    PromotedCa,
+    /// A next CA was staged (trusted, not signing yet).
+    StagedCa,
+    /// The staged CA was seen in (or dropped from) the registered caBundle.
+    StagedCaRegistration,
+    /// Only the serving certificate was reissued (or an expired previous CA dropped).
+    ServingCertificate,
+}
+
+impl RotationStep {
+    fn between(old: &CertBundle, new: &CertBundle) -> Self {
+        match (&old.next_ca, &new.next_ca) {
+            _ if old.ca_cert_pem != new.ca_cert_pem => {
+                if old.next_ca.as_ref().map(|n| &n.cert_pem) == Some(&new.ca_cert_pem) {
+                    Self::PromotedCa
+                } else {
+                    Self::Created
+                }
+            }
+            (None, Some(_)) => Self::StagedCa,
+            (Some(a), Some(b)) if a.published_since != b.published_since => {
+                Self::StagedCaRegistration
+            }
+            _ => Self::ServingCertificate,
+        }
+    }
 }
 
 /// The status Lease as renewed now by `holder`, valid for `duration_seconds`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{ArgAction, Parser};
 use vpa_common::duration::parse_positive_duration;
 
-use crate::certs::TlsOptions;
+use crate::certs::{TlsOptions, Validity};
 use crate::registration::{Registration, parse_labels};
 use crate::server::parse_listen_address;
 use crate::validation::FeatureGates;
@@ -169,6 +169,12 @@ pub struct Config {
     /// How often mounted certificate files are re-read with `--reload-cert` (5 s; not a flag,
     /// tests shorten it).
     pub cert_file_poll: Duration,
+    /// Certificate lifetimes, renewal margins and the CA propagation delay (defaults; not flags,
+    /// tests shorten them).
+    pub cert_validity: Validity,
+    /// Longest time a request body may take to arrive: `--webhook-timeout-seconds`, after which
+    /// kube-apiserver gives up on the call anyway.
+    pub body_timeout: Duration,
     /// Alpha features.
     pub gates: FeatureGates,
     /// Restrict caches to this namespace.
@@ -244,6 +250,8 @@ impl Args {
             lease_interval: self.status_lease_update_interval,
             cert_refresh: self.cert_refresh_interval,
             cert_file_poll: DEFAULT_CERT_FILE_POLL,
+            cert_validity: Validity::default(),
+            body_timeout: Duration::from_secs(self.webhook_timeout_seconds.clamp(1, 30) as u64),
             gates,
             watch_namespace: (!self.vpa_object_namespace.is_empty())
                 .then(|| self.vpa_object_namespace.clone()),
@@ -277,6 +285,13 @@ mod tests {
         assert_eq!(c.admin_addr, "0.0.0.0:8944".parse().unwrap());
         assert_eq!(c.webhook_addr, "0.0.0.0:8000".parse().unwrap());
         assert_eq!(c.dns_names[0], "vpa-webhook.kube-system.svc");
+        assert_eq!(c.body_timeout, Duration::from_secs(30));
+        assert_eq!(c.cert_validity.ca_propagation, time::Duration::minutes(10));
+        let short = parse(&["--webhook-timeout-seconds=5"]);
+        assert_eq!(
+            short.into_config(false).unwrap().body_timeout,
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

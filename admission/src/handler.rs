@@ -3,12 +3,14 @@
 //!
 //! The handler never blocks a pod: a decoding failure of the pod, a broken ownership chain, a
 //! cache that is not synced or even a panic in the patch computation all admit the pod unchanged,
-//! are logged with the pod's name and counted. Only a body that is not an AdmissionReview (or is
-//! over 3 MiB) gets HTTP 400, with a JSON reason.
+//! are logged with the pod's name and counted; a panic while checking a VPA admits it unchanged
+//! too. Only a body that is not an AdmissionReview (or is over 3 MiB) gets HTTP 400, and one that
+//! does not arrive within the body timeout HTTP 408, each with a JSON reason (kube-apiserver then
+//! applies the webhook's failurePolicy, Ignore by default).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -34,6 +36,10 @@ use crate::view::ClusterView;
 /// Largest AdmissionReview body accepted, bytes (3 MiB, as kube-apiserver's request limit).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// Default longest time a request body may take to arrive: 30 s, the longest webhook timeout
+/// kube-apiserver allows (after which it has given up on the call).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Shared state of the webhook handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -43,6 +49,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Enabled alpha features.
     pub gates: FeatureGates,
+    /// Longest time a request body may take to arrive (a slow or stuck client must not hold a
+    /// request forever); see [`DEFAULT_BODY_TIMEOUT`].
+    pub body_timeout: Duration,
 }
 
 /// The webhook router: every path accepts AdmissionReviews by POST (upstream serves `/`).
@@ -93,10 +102,21 @@ pub fn admin_router(metrics: Arc<Metrics>, ready: Arc<dyn Fn() -> bool + Send + 
 }
 
 fn bad_request(metrics: &Metrics, reason: &'static str, message: String) -> Response {
+    refuse(metrics, StatusCode::BAD_REQUEST, reason, message)
+}
+
+/// An answer without AdmissionReview (there is no request to answer): `status` with a JSON
+/// reason, counted as an error.
+fn refuse(
+    metrics: &Metrics,
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
+) -> Response {
     metrics.error(reason);
     metrics.observe("unknown", Status::Error, 0.0);
     (
-        StatusCode::BAD_REQUEST,
+        status,
         axum::Json(json!({ "error": message, "reason": reason })),
     )
         .into_response()
@@ -113,13 +133,26 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
             "expected Content-Type application/json".into(),
         );
     }
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => {
+    let bytes = match tokio::time::timeout(state.body_timeout, to_bytes(body, MAX_BODY_BYTES)).await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             return bad_request(
                 &state.metrics,
                 "body",
                 format!("cannot read body (limit {MAX_BODY_BYTES} bytes): {e}"),
+            );
+        }
+        Err(_) => {
+            warn!(timeout = ?state.body_timeout, "Request body did not arrive in time");
+            return refuse(
+                &state.metrics,
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "request body not received within {} s",
+                    state.body_timeout.as_secs_f64()
+                ),
             );
         }
     };
@@ -139,7 +172,7 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
             ("autoscaling.k8s.io", "verticalpodautoscalers")
                 if matches!(req.operation.as_ref(), "CREATE" | "UPDATE") =>
             {
-                ("VPA", admit_vpa(&state, req))
+                ("VPA", admit_vpa_guarded(&state, req))
             }
             _ => ("unknown", (AdmissionResponse::allow(), Status::Skipped)),
         };
@@ -171,6 +204,19 @@ fn admit_pod_guarded(state: &AppState, req: &AdmissionRequest) -> (AdmissionResp
             warn!(%namespace, pod = %pod_name(req, None), "Pod admission panicked; admitting unchanged");
             state.metrics.error("panic");
             state.metrics.pod_admitted(false);
+            (AdmissionResponse::allow(), Status::Error)
+        }
+    }
+}
+
+fn admit_vpa_guarded(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, Status) {
+    match catch_unwind(AssertUnwindSafe(|| admit_vpa(state, req))) {
+        Ok(result) => result,
+        Err(_) => {
+            let namespace = req.namespace.as_deref().unwrap_or_default();
+            let vpa = req.name.as_deref().unwrap_or_default();
+            warn!(%namespace, %vpa, "VPA admission panicked; admitting unchanged");
+            state.metrics.error("panic");
             (AdmissionResponse::allow(), Status::Error)
         }
     }

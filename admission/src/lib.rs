@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod handler;
 pub mod metrics;
+pub mod ns_index;
 pub mod patch;
 pub mod pod;
 pub mod review;

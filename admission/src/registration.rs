@@ -146,6 +146,18 @@ pub fn webhook_configuration(reg: &Registration, ca_bundle: &str) -> MutatingWeb
     }
 }
 
+/// The `caBundle` (PEM) of our webhook in a registered configuration; empty when it has none.
+pub fn registered_ca_bundle(config: &MutatingWebhookConfiguration) -> String {
+    config
+        .webhooks
+        .iter()
+        .flatten()
+        .find(|w| w.name == WEBHOOK_NAME)
+        .and_then(|w| w.client_config.ca_bundle.as_ref())
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +220,19 @@ mod tests {
         assert_eq!(
             json["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"],
             serde_json::json!(["apps"])
+        );
+    }
+
+    #[test]
+    fn registered_ca_bundle_reads_back_what_was_registered() {
+        let cfg = webhook_configuration(&reg(), "PEM");
+        assert_eq!(registered_ca_bundle(&cfg), "PEM");
+        let mut other = cfg.clone();
+        other.webhooks.as_mut().unwrap()[0].name = "other.example.com".into();
+        assert_eq!(registered_ca_bundle(&other), "");
+        assert_eq!(
+            registered_ca_bundle(&MutatingWebhookConfiguration::default()),
+            ""
         );
     }
 

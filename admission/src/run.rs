@@ -14,8 +14,8 @@ use kube::{Api, Client};
 use tracing::{info, warn};
 
 use crate::cache::ReflectorView;
-use crate::certs::{CertStore, Validity, server_config};
-use crate::cluster::{load_or_rotate_secret, register_webhook, renew_lease};
+use crate::certs::{CertStore, Published, server_config};
+use crate::cluster::{load_or_rotate_secret, register_webhook, registered_ca_bundle, renew_lease};
 use crate::config::{CertSource, Config};
 use crate::handler::{AppState, admin_router, router};
 use crate::metrics::Metrics;
@@ -84,29 +84,51 @@ async fn read_files(cert: &str, key: &str, ca: &str) -> anyhow::Result<(String, 
     ))
 }
 
-/// Loads the current certificates into `store`; returns whether the CA bundle changed.
+/// Loads the current certificates into `store` (renewing those in the Secret when due) and
+/// returns whether the webhook must be registered again: we register it and its `caBundle`
+/// differs from the bundle now served (the CA bundle changed, or someone registered another).
 async fn refresh_certs(
     config: &Config,
     store: &CertStore,
     secrets: &Api<Secret>,
+    webhooks: &Api<MutatingWebhookConfiguration>,
 ) -> anyhow::Result<bool> {
-    match &config.certs {
+    // What kube-apiserver trusts now, when we are the ones registering: a staged CA only signs
+    // once it has been registered long enough.
+    let registered = match &config.registration {
+        Some(_) => Some(
+            registered_ca_bundle(webhooks)
+                .await
+                .context("reading the webhook registration")?,
+        ),
+        None => None,
+    };
+    let served_bundle = match &config.certs {
         CertSource::Secret(name) => {
             let now = time::OffsetDateTime::now_utc();
-            let bundle =
-                load_or_rotate_secret(secrets, name, &config.dns_names, Validity::default(), now)
-                    .await?;
-            Ok(store.install(
-                &bundle.server_cert_pem,
-                &bundle.server_key_pem,
-                &bundle.ca_bundle(),
-            )?)
+            let published = registered
+                .as_deref()
+                .map_or(Published::Untracked, Published::Bundle);
+            let bundle = load_or_rotate_secret(
+                secrets,
+                name,
+                &config.dns_names,
+                config.cert_validity,
+                now,
+                published,
+            )
+            .await?;
+            let ca_bundle = bundle.ca_bundle();
+            store.install(&bundle.server_cert_pem, &bundle.server_key_pem, &ca_bundle)?;
+            ca_bundle
         }
         CertSource::Files { cert, key, ca, .. } => {
             let (cert, key, ca) = read_files(cert, key, ca).await?;
-            Ok(store.install(&cert, &key, &ca)?)
+            store.install(&cert, &key, &ca)?;
+            ca
         }
-    }
+    };
+    Ok(registered.is_some_and(|r| r != served_bundle))
 }
 
 async fn register_until_done(
@@ -152,16 +174,20 @@ pub async fn run_until(
     let metrics = Arc::new(Metrics::new());
     let store = Arc::new(CertStore::new());
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
+    let webhooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     match &config.certs {
         // The API server may be briefly unavailable at start (the client does not retry 429 or
         // 503 by itself): keep trying, unready, rather than exit.
         CertSource::Secret(name) => {
             let what = format!("Loading the certificate Secret {}/{name}", config.namespace);
-            retry_until_done(&what, || refresh_certs(&config, &store, &secrets)).await;
+            retry_until_done(&what, || {
+                refresh_certs(&config, &store, &secrets, &webhooks)
+            })
+            .await;
         }
         // Missing or broken mounted files are a deployment error: fail at once.
         CertSource::Files { .. } => {
-            refresh_certs(&config, &store, &secrets)
+            refresh_certs(&config, &store, &secrets, &webhooks)
                 .await
                 .context("loading certificates")?;
         }
@@ -173,6 +199,7 @@ pub async fn run_until(
         view: Arc::new(view.clone()),
         metrics: metrics.clone(),
         gates: config.gates,
+        body_timeout: config.body_timeout,
     };
     let tls = server_config(store.clone(), &config.tls)?;
     let webhook: Handle<SocketAddr> = Handle::new();
@@ -195,7 +222,6 @@ pub async fn run_until(
     info!(webhook = %config.webhook_addr, admin = %config.admin_addr, "Serving");
 
     let mut background = tokio::task::JoinSet::new();
-    let webhooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
     if let Some(reg) = config.registration.clone() {
         let (api, store, handle) = (webhooks.clone(), store.clone(), webhook.clone());
         background.spawn(async move {
@@ -229,9 +255,9 @@ pub async fn run_until(
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match refresh_certs(&config, &store, &secrets).await {
+                match refresh_certs(&config, &store, &secrets, &webhooks).await {
                     Ok(true) => {
-                        info!("CA bundle changed; updating the webhook registration");
+                        info!("Registered caBundle differs from the served one; updating the webhook registration");
                         if let Some(reg) = &config.registration {
                             register_until_done(&webhooks, reg, &store).await;
                         }

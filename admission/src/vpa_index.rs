@@ -155,5 +155,15 @@ impl VpaIndex {
     }
 }
 
+impl crate::ns_index::WatchIndex<VerticalPodAutoscaler> for VpaIndex {
+    fn handle(&mut self, event: Event<VerticalPodAutoscaler>) {
+        VpaIndex::handle(self, event);
+    }
+
+    fn is_ready(&self) -> bool {
+        VpaIndex::is_ready(self)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
-use vpa_admission_controller::handler::{AppState, router};
+use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::validation::FeatureGates;
 use vpa_admission_controller::view::StaticView;
@@ -45,8 +45,10 @@ fn answer(body: Vec<u8>) -> (u16, Value) {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        body_timeout: DEFAULT_BODY_TIMEOUT,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     rt.block_on(async move {

@@ -6,10 +6,14 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
+use futures::StreamExt;
 use http_body_util::BodyExt;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use vpa_admission_controller::handler::{AppState, MAX_BODY_BYTES, admin_router, router};
+use vpa_admission_controller::handler::{
+    AppState, DEFAULT_BODY_TIMEOUT, MAX_BODY_BYTES, admin_router, router,
+};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::validation::FeatureGates;
 use vpa_admission_controller::view::StaticView;
@@ -51,6 +55,7 @@ fn state(vpas: Vec<VerticalPodAutoscaler>, synced: bool) -> (AppState, Arc<Metri
         view: Arc::new(view),
         metrics: metrics.clone(),
         gates: FeatureGates::default(),
+        body_timeout: DEFAULT_BODY_TIMEOUT,
     };
     (state, metrics)
 }
@@ -266,4 +271,84 @@ async fn admin_port_serves_health_readiness_and_metrics() {
         .to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert!(text.contains("vpa_admission_controller_admission_latency_seconds_bucket{le=\"0.0025\",status=\"applied\",resource=\"Pod\"} 1"), "{text}");
+}
+
+fn hpa(namespace: &str, name: &str, target: &str, resource: &str) -> Arc<HorizontalPodAutoscaler> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"namespace": namespace, "name": name},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                "minReplicas": 1, "maxReplicas": 5,
+                "metrics": [{"type": "Resource", "resource": {"name": resource,
+                    "target": {"type": "Utilization", "averageUtilization": 60}}}]
+            }
+        }))
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn vpa_sharing_a_resource_with_an_hpa_is_admitted_with_a_warning() {
+    let mut view = StaticView::new(vec![], hamster_controllers());
+    view.hpas = vec![
+        // Same namespace and target, scaling on CPU, which the VPA controls: warned about.
+        hpa("default", "hamster-hpa", "hamster", "cpu"),
+        // Another target, or the same name in another namespace: not this VPA's business.
+        hpa("default", "other-hpa", "other", "memory"),
+        hpa("elsewhere", "hamster-hpa-2", "hamster", "memory"),
+    ];
+    let state = AppState {
+        view: Arc::new(view),
+        metrics: Arc::new(Metrics::new()),
+        gates: FeatureGates::default(),
+        body_timeout: DEFAULT_BODY_TIMEOUT,
+    };
+    let (status, review) = post(state, VPA_CREATE).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        review["response"]["allowed"], true,
+        "a warning does not deny"
+    );
+    let warnings: Vec<&str> = review["response"]["warnings"]
+        .as_array()
+        .expect("warnings in the response")
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("HorizontalPodAutoscaler hamster-hpa")
+            && warnings[0].contains("on cpu"),
+        "{warnings:?}"
+    );
+    // The defaulting patch is still there.
+    assert_eq!(
+        decoded_patch(&review),
+        json!([{"op": "add", "path": "/spec/updatePolicy", "value": {"updateMode": "Recreate"}}])
+    );
+}
+
+#[tokio::test]
+async fn body_that_stops_arriving_is_a_408_after_the_body_timeout() {
+    let (mut state, metrics) = state(vec![hamster_vpa().build()], true);
+    state.body_timeout = std::time::Duration::from_millis(200);
+    // Half a review, then nothing: a stuck client.
+    let half = POD_CREATE.as_bytes()[..POD_CREATE.len() / 2].to_vec();
+    let stuck =
+        futures::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(half)) })
+            .chain(futures::stream::pending());
+    let started = std::time::Instant::now();
+    let (status, out) = post(state, Body::from_stream(stuck)).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(out["reason"], "timeout");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert!(
+        metrics
+            .encode()
+            .contains("errors_total{reason=\"timeout\"} 1"),
+        "{}",
+        metrics.encode()
+    );
 }

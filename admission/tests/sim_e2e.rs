@@ -1,126 +1,25 @@
 //! End to end in the in-memory API server: the real admission controller (`run_until`) against
-//! `vpa-sim`, with a small dispatcher that calls the registered webhook over TLS the way
-//! kube-apiserver does (AdmissionReview v1, caBundle trust, failurePolicy Ignore).
+//! `vpa-sim` with its simulated cluster: the Deployment and ReplicaSet controllers create the
+//! pods, and the sim's webhook dispatcher calls the registered webhook over TLS the way
+//! kube-apiserver does (AdmissionReview v1, only the registered caBundle trusted, the registered
+//! failurePolicy honoured).
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use clap::Parser;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
-use kube::api::PostParams;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use vpa_admission_controller::config::Args;
 use vpa_common::api::VerticalPodAutoscaler;
-use vpa_sim::{AdmissionHook, AdmissionRequest, ApiError, ApiResult, Sim, SimOptions};
-
-/// Calls the webhook registered in `vpa-webhook-config` like kube-apiserver would.
-struct Dispatcher {
-    url: String,
-    client: reqwest::Client,
-}
-
-impl Dispatcher {
-    fn new(config: &MutatingWebhookConfiguration) -> Self {
-        let hook = &config.webhooks.as_ref().unwrap()[0];
-        let url = hook.client_config.url.clone().expect("registered by URL");
-        let ca = hook
-            .client_config
-            .ca_bundle
-            .as_ref()
-            .expect("caBundle")
-            .0
-            .clone();
-        let mut roots = rustls::RootCertStore::empty();
-        use rustls::pki_types::pem::PemObject;
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        Self { url, client }
-    }
-
-    async fn call(url: String, client: reqwest::Client, req: AdmissionRequest) -> ApiResult<Value> {
-        let handled = matches!(
-            (req.group.as_str(), req.resource.as_str(), req.operation),
-            ("", "pods", "CREATE")
-        ) || (req.group == "autoscaling.k8s.io"
-            && req.resource == "verticalpodautoscalers");
-        if !handled || !req.subresource.is_empty() {
-            return Ok(req.object);
-        }
-        let review = json!({
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "request": {
-                "uid": "e2e-uid",
-                "kind": {"group": req.group, "version": req.version, "kind": req.kind},
-                "resource": {"group": req.group, "version": req.version, "resource": req.resource},
-                "namespace": req.namespace,
-                "operation": req.operation,
-                "userInfo": {"username": req.user.name, "groups": req.user.groups},
-                "object": req.object,
-                "oldObject": req.old_object,
-                "dryRun": req.dry_run,
-            }
-        });
-        // failurePolicy Ignore: any failure to reach the webhook admits the object unchanged.
-        let Ok(resp) = client.post(&url).json(&review).send().await else {
-            return Ok(req.object);
-        };
-        let Ok(answer) = resp.json::<Value>().await else {
-            return Ok(req.object);
-        };
-        let response = &answer["response"];
-        if response["allowed"] != true {
-            let message = response["status"]["message"]
-                .as_str()
-                .unwrap_or("denied")
-                .to_string();
-            return Err(ApiError::new(
-                422,
-                "Invalid",
-                format!("admission webhook \"vpa.k8s.io\" denied the request: {message}"),
-            ));
-        }
-        let mut object = req.object;
-        if let Some(b64) = response["patch"].as_str() {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            let patch: json_patch::Patch =
-                serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-            json_patch::patch(&mut object, &patch)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-        }
-        Ok(object)
-    }
-}
-
-impl AdmissionHook for Dispatcher {
-    fn admit(&self, req: AdmissionRequest) -> BoxFuture<'static, ApiResult<Value>> {
-        Self::call(self.url.clone(), self.client.clone(), req).boxed()
-    }
-}
+use vpa_sim::cluster::{Cluster, ClusterOptions};
+use vpa_sim::{Sim, SimOptions};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -156,23 +55,10 @@ where
         .unwrap()
 }
 
-async fn workload(client: &kube::Client, name: &str, mode: &str) {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    let d = create(&deployments, json!({
-        "metadata": {"name": name},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name, "image": "i"}]}}}
-    }))
-    .await;
-    let rs: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
-    create(&rs, json!({
-        "metadata": {"name": format!("{name}-rs"), "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
-            "name": name, "uid": d.metadata.uid, "controller": true}]},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name, "image": "i"}]}}}
-    }))
-    .await;
-    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), "default");
+/// A VPA for Deployment `name` in `namespace` with `mode`, recommending 250m / 200Mi for its
+/// container (as the recommender would have written it).
+async fn vpa(client: &kube::Client, namespace: &str, name: &str, mode: &str) {
+    let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), namespace);
     let vpa = create(&vpas, json!({
         "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
         "metadata": {"name": format!("{name}-vpa")},
@@ -189,42 +75,70 @@ async fn workload(client: &kube::Client, name: &str, mode: &str) {
         .unwrap();
 }
 
-async fn new_pod(client: &kube::Client, app: &str, n: u32) -> ApiResult<Pod> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let rs: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
-    let owner = rs.get(&format!("{app}-rs")).await.unwrap();
-    let pod: Pod = object(json!({
-        "metadata": {"name": format!("{app}-{n}"), "labels": {"app": app}, "ownerReferences": [{"apiVersion": "apps/v1",
-            "kind": "ReplicaSet", "name": format!("{app}-rs"), "uid": owner.metadata.uid, "controller": true}]},
-        "spec": {"containers": [{"name": app, "image": "i", "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]}
-    }));
-    pods.create(&PostParams::default(), &pod)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))
+/// A Deployment `name` of `replicas` whose container requests 100m / 50Mi and is limited to
+/// 200m / 100Mi.
+async fn deployment(client: &kube::Client, namespace: &str, name: &str, replicas: i32) {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    create(&deployments, json!({
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name, "image": "i",
+                     "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}, "limits": {"cpu": "200m", "memory": "100Mi"}}}]}}}
+    }))
+    .await;
 }
 
-fn requests(pod: &Pod) -> Value {
-    serde_json::to_value(
-        &pod.spec.as_ref().unwrap().containers[0]
-            .resources
-            .as_ref()
-            .unwrap()
-            .requests,
-    )
-    .unwrap()
+/// The pods of Deployment `app` once there are `count` of them.
+async fn pods(client: &kube::Client, namespace: &str, app: &str, count: usize) -> Vec<Pod> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let what = format!("{count} pods of {namespace}/{app}");
+    eventually(&what, || {
+        let pods = pods.clone();
+        async move {
+            let list = pods
+                .list(&ListParams::default().labels(&format!("app={app}")))
+                .await
+                .ok()?;
+            (list.items.len() == count).then_some(list.items)
+        }
+    })
+    .await
+}
+
+fn resources(pod: &Pod) -> Value {
+    let r = pod.spec.as_ref().unwrap().containers[0]
+        .resources
+        .as_ref()
+        .unwrap();
+    json!({"requests": r.requests, "limits": r.limits})
+}
+
+fn original() -> Value {
+    json!({"requests": {"cpu": "100m", "memory": "50Mi"}, "limits": {"cpu": "200m", "memory": "100Mi"}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admission_controller_in_the_sim_patches_new_pods() {
+async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     vpa_common::install_crypto_provider();
     let sim = Sim::start(SimOptions::default()).await.unwrap();
+    // Controllers, scheduler, kubelets, and webhook calls as kube-apiserver makes them.
+    let cluster = Cluster::start(
+        &sim,
+        ClusterOptions {
+            interval: Duration::from_millis(50),
+            webhooks: true,
+            ..ClusterOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     let client = sim.client().await.unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in vpa_common::crd::crds() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in ["default", "kube-system"] {
+    for ns in ["default", "kube-system", "limited"] {
         let _ = namespaces
             .create(
                 &PostParams::default(),
@@ -237,8 +151,16 @@ async fn admission_controller_in_the_sim_patches_new_pods() {
         async move { vpas.list(&Default::default()).await.ok() }
     })
     .await;
-    workload(&client, "hamster", "Recreate").await;
-    workload(&client, "quiet", "Off").await;
+    vpa(&client, "default", "hamster", "Recreate").await;
+    vpa(&client, "default", "quiet", "Off").await;
+    vpa(&client, "limited", "capped", "Recreate").await;
+    // Only in `limited`: containers may not be limited to more than 300m of CPU.
+    let ranges: Api<LimitRange> = Api::namespaced(client.clone(), "limited");
+    create(
+        &ranges,
+        json!({"metadata": {"name": "cpu-max"}, "spec": {"limits": [{"type": "Container", "max": {"cpu": "300m"}}]}}),
+    )
+    .await;
 
     let (port, admin) = (free_port(), free_port());
     let kubeconfig = sim.kubeconfig_path().display().to_string();
@@ -301,16 +223,30 @@ async fn admission_controller_in_the_sim_patches_new_pods() {
         }
     })
     .await;
-    sim.add_admission_hook(Arc::new(Dispatcher::new(&registered)));
 
-    // The hamster pod gets the recommendation; the Off workload is untouched.
-    let pod = new_pod(&client, "hamster", 1).await.unwrap();
-    assert_eq!(requests(&pod), json!({"cpu": "250m", "memory": "200Mi"}));
-    let annotations = pod.metadata.annotations.unwrap();
-    assert_eq!(annotations["vpaObservedContainers"], "hamster");
-    assert!(annotations["vpaUpdates"].starts_with("Pod resources updated by hamster-vpa"));
-    let quiet = new_pod(&client, "quiet", 1).await.unwrap();
-    assert_eq!(requests(&quiet), json!({"cpu": "100m", "memory": "50Mi"}));
+    // The ReplicaSet controller's pods get the recommendation, limits kept in proportion.
+    deployment(&client, "default", "hamster", 2).await;
+    deployment(&client, "default", "quiet", 1).await;
+    deployment(&client, "limited", "capped", 1).await;
+    for pod in pods(&client, "default", "hamster", 2).await {
+        assert_eq!(
+            resources(&pod),
+            json!({"requests": {"cpu": "250m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "400Mi"}})
+        );
+        let annotations = pod.metadata.annotations.unwrap();
+        assert_eq!(annotations["vpaObservedContainers"], "hamster");
+        assert!(annotations["vpaUpdates"].starts_with("Pod resources updated by hamster-vpa"));
+    }
+    // The Off workload is untouched.
+    let quiet = pods(&client, "default", "quiet", 1).await;
+    assert_eq!(resources(&quiet[0]), original());
+    // In `limited` the namespace's LimitRange (and only there) holds the limit to 300m, so the
+    // request stays at half of it.
+    let capped = pods(&client, "limited", "capped", 1).await;
+    assert_eq!(
+        resources(&capped[0]),
+        json!({"requests": {"cpu": "150m", "memory": "200Mi"}, "limits": {"cpu": "300m", "memory": "400Mi"}})
+    );
 
     // An invalid VPA is rejected through the webhook.
     let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), "default");
@@ -321,13 +257,25 @@ async fn admission_controller_in_the_sim_patches_new_pods() {
     let err = vpas.create(&PostParams::default(), &bad).await.unwrap_err();
     assert!(err.to_string().contains("minReplicas"), "{err}");
 
-    // Webhook gone: pods are still created (failurePolicy Ignore), just not patched.
+    // Webhook gone: the registered failurePolicy (Ignore) lets the ReplicaSet controller create
+    // pods anyway, just not patched.
     stop_tx.send(()).unwrap();
     controller.await.unwrap().unwrap();
-    let unpatched = new_pod(&client, "hamster", 2).await.unwrap();
-    assert_eq!(
-        requests(&unpatched),
-        json!({"cpu": "100m", "memory": "50Mi"})
-    );
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .patch(
+            "hamster",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .unwrap();
+    let after = pods(&client, "default", "hamster", 3).await;
+    let unpatched: Vec<&Pod> = after
+        .iter()
+        .filter(|p| resources(p) == original())
+        .collect();
+    assert_eq!(unpatched.len(), 1, "the third pod is created unpatched");
+    cluster.stop().await;
     sim.shutdown().await;
 }

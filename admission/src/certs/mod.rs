@@ -1,16 +1,17 @@
 //! The webhook's certificates (pure): a CA and a serving certificate made with rcgen (ECDSA
-//! P-256), the decision when to renew them, and their rustls form.
+//! P-256), the decision when to renew them ([`rotation`]), their Secret form ([`secret`]) and
+//! their rustls form ([`store`]).
 //!
 //! Rotation keeps clients working throughout: the serving certificate is renewed with the same CA
-//! well before it expires; when the CA itself nears its end a new CA is made and the old one stays
-//! in the CA bundle (`caBundle` of the webhook) until it expires, so a kube-apiserver that has not
-//! yet seen the new bundle still trusts whatever certificate a replica serves.
+//! well before it expires; when the CA itself nears its end the next CA is first only *staged*
+//! (added to the CA bundle, the webhook's `caBundle`, while the served certificate is still
+//! signed by the current CA), and only once kube-apiserver has trusted it for a propagation delay
+//! does it sign the served certificate. The replaced CA stays in the bundle until it expires, so
+//! a replica that has not yet reloaded is trusted as well.
 
+mod rotation;
+mod secret;
 mod store;
-
-use std::collections::BTreeMap;
-
-use k8s_openapi::ByteString;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -18,6 +19,8 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
+pub use rotation::Published;
+pub use secret::{NEXT_CA_PUBLISHED_SINCE, from_secret, write_secret};
 pub use store::{CertStore, TlsOptions, server_config};
 
 /// Common name of the generated CA (upstream's `gencerts.sh` name).
@@ -35,6 +38,10 @@ pub mod keys {
     pub const SERVER_KEY: &str = "serverKey.pem";
     /// The CA replaced by the last CA rotation, still trusted until it expires (PEM; ours).
     pub const PREVIOUS_CA_CERT: &str = "previousCaCert.pem";
+    /// The CA staged to replace the current one, already trusted but not yet signing (PEM; ours).
+    pub const NEXT_CA_CERT: &str = "nextCaCert.pem";
+    /// The staged CA's private key (PEM; ours).
+    pub const NEXT_CA_KEY: &str = "nextCaKey.pem";
 }
 
 /// Lifetimes and renewal margins.
@@ -46,19 +53,25 @@ pub struct Validity {
     pub server: Duration,
     /// Renew the serving certificate when it has less than this left.
     pub server_renew_before: Duration,
-    /// Replace the CA when it has less than this left (must exceed `server`).
+    /// Stage the next CA when the current one has less than this left (must exceed `server`
+    /// plus `ca_propagation`, so that no serving certificate outlives its CA).
     pub ca_renew_before: Duration,
+    /// How long a staged CA must have been in the registered `caBundle` before it signs the
+    /// served certificate: the time kube-apiserver (every instance of it) takes to pick up a
+    /// changed webhook configuration, with a margin.
+    pub ca_propagation: Duration,
 }
 
 impl Default for Validity {
-    /// CA 10 years, replaced with 2 years left; serving certificate 1 year, renewed with 90 days
-    /// left.
+    /// CA 10 years, replaced with 2 years left after a 10-minute propagation delay; serving
+    /// certificate 1 year, renewed with 90 days left.
     fn default() -> Self {
         Self {
             ca: Duration::days(3650),
             server: Duration::days(365),
             server_renew_before: Duration::days(90),
             ca_renew_before: Duration::days(730),
+            ca_propagation: Duration::minutes(10),
         }
     }
 }
@@ -82,7 +95,20 @@ pub enum CertError {
     Tls(#[from] rustls::Error),
 }
 
-/// A CA, the serving certificate it signed, and an older CA still trusted (all PEM).
+/// A CA generated ahead of a CA rotation: trusted (in the CA bundle) but not yet signing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedCa {
+    /// The CA certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM).
+    pub key_pem: String,
+    /// Since when it is known to be in the `caBundle` kube-apiserver uses; `None` until that
+    /// was seen.
+    pub published_since: Option<OffsetDateTime>,
+}
+
+/// A CA, the serving certificate it signed, the CA staged to replace it and an older CA still
+/// trusted (all PEM).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertBundle {
     /// Current CA certificate.
@@ -93,6 +119,8 @@ pub struct CertBundle {
     pub server_cert_pem: String,
     /// Serving key.
     pub server_key_pem: String,
+    /// The CA staged by a CA rotation in progress.
+    pub next_ca: Option<StagedCa>,
     /// The CA before the last rotation, while it is still valid.
     pub previous_ca_cert_pem: Option<String>,
 }
@@ -139,6 +167,26 @@ fn server_cert(
     params.not_after = now + lifetime;
     let cert = params.signed_by(&key, issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// A new self-signed CA valid from `now` for `validity.ca`: (certificate, key), PEM.
+fn generate_ca(now: OffsetDateTime, validity: Validity) -> Result<(String, String), CertError> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let cert = ca_params(now, validity.ca)?.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// A new serving certificate for `dns_names` signed by the CA `ca_cert_pem` / `ca_key_pem`,
+/// valid from `now` for `validity.server`: (certificate, key), PEM.
+fn sign_server_cert(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    dns_names: &[String],
+    now: OffsetDateTime,
+    validity: Validity,
+) -> Result<(String, String), CertError> {
+    let issuer = Issuer::from_ca_cert_pem(ca_cert_pem, KeyPair::from_pem(ca_key_pem)?)?;
+    server_cert(dns_names, now, validity.server, &issuer)
 }
 
 /// What renewal needs to know about a certificate.
@@ -198,30 +246,32 @@ impl CertBundle {
         now: OffsetDateTime,
         validity: Validity,
     ) -> Result<Self, CertError> {
-        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let params = ca_params(now, validity.ca)?;
-        let ca_cert = params.self_signed(&ca_key)?;
-        let ca_key_pem = ca_key.serialize_pem();
-        let issuer = Issuer::new(params, ca_key);
+        let (ca_cert_pem, ca_key_pem) = generate_ca(now, validity)?;
         let (server_cert_pem, server_key_pem) =
-            server_cert(dns_names, now, validity.server, &issuer)?;
+            sign_server_cert(&ca_cert_pem, &ca_key_pem, dns_names, now, validity)?;
         Ok(Self {
-            ca_cert_pem: ca_cert.pem(),
+            ca_cert_pem,
             ca_key_pem,
             server_cert_pem,
             server_key_pem,
+            next_ca: None,
             previous_ca_cert_pem: None,
         })
     }
 
-    /// The CAs a client should trust: the current one and, during a rotation, the previous one.
+    /// The CAs a client should trust: the current one, the staged next one and the previous
+    /// one, those present, in that order.
     pub fn ca_bundle(&self) -> String {
         let mut out = self.ca_cert_pem.clone();
-        if let Some(prev) = &self.previous_ca_cert_pem {
+        let others = [
+            self.next_ca.as_ref().map(|n| n.cert_pem.as_str()),
+            self.previous_ca_cert_pem.as_deref(),
+        ];
+        for pem in others.into_iter().flatten() {
             if !out.ends_with('\n') {
                 out.push('\n');
             }
-            out.push_str(prev);
+            out.push_str(pem);
         }
         out
     }
@@ -245,76 +295,6 @@ impl CertBundle {
                 Err(_) => info.dns_names.iter().any(|d| d == name),
             }))
     }
-
-    /// The bundle to switch to at `now`, or `None` when this one is still good. The serving
-    /// certificate is renewed when it nears expiry or lacks one of `dns_names`; the CA is
-    /// replaced when it nears expiry (the old CA moves to `previous_ca_cert_pem`); an expired
-    /// previous CA is dropped.
-    pub fn renewal(
-        &self,
-        dns_names: &[String],
-        now: OffsetDateTime,
-        validity: Validity,
-    ) -> Result<Option<Self>, CertError> {
-        let mut next = self.clone();
-        let mut changed = false;
-        if let Some(prev) = &self.previous_ca_cert_pem
-            && parse(prev).map(|p| p.not_after <= now).unwrap_or(true)
-        {
-            next.previous_ca_cert_pem = None;
-            changed = true;
-        }
-        if self.ca_not_after()? - now < validity.ca_renew_before {
-            let fresh = Self::generate(dns_names, now, validity)?;
-            return Ok(Some(Self {
-                previous_ca_cert_pem: Some(self.ca_cert_pem.clone()),
-                ..fresh
-            }));
-        }
-        let server_due = self.server_not_after()? - now < validity.server_renew_before;
-        if server_due || !self.server_names_match(dns_names)? {
-            let ca_key = KeyPair::from_pem(&self.ca_key_pem)?;
-            let issuer = Issuer::from_ca_cert_pem(&self.ca_cert_pem, ca_key)?;
-            let (cert, key) = server_cert(dns_names, now, validity.server, &issuer)?;
-            next.server_cert_pem = cert;
-            next.server_key_pem = key;
-            changed = true;
-        }
-        Ok(changed.then_some(next))
-    }
-}
-
-/// Secret `data` as upstream names it (`caCert.pem`, `caKey.pem`, `serverCert.pem`,
-/// `serverKey.pem`), plus `previousCaCert.pem` during a CA rotation.
-pub fn to_secret_data(bundle: &CertBundle) -> BTreeMap<String, ByteString> {
-    let mut data = BTreeMap::new();
-    let mut put = |key: &str, value: &str| {
-        data.insert(key.to_string(), ByteString(value.as_bytes().to_vec()));
-    };
-    put(keys::CA_CERT, &bundle.ca_cert_pem);
-    put(keys::CA_KEY, &bundle.ca_key_pem);
-    put(keys::SERVER_CERT, &bundle.server_cert_pem);
-    put(keys::SERVER_KEY, &bundle.server_key_pem);
-    if let Some(prev) = &bundle.previous_ca_cert_pem {
-        put(keys::PREVIOUS_CA_CERT, prev);
-    }
-    data
-}
-
-/// Reads a bundle from Secret `data`; `None` when one of the four upstream keys is missing or
-/// not UTF-8.
-pub fn from_secret_data(data: &BTreeMap<String, ByteString>) -> Option<CertBundle> {
-    let get = |key: &str| {
-        data.get(key)
-            .and_then(|b| String::from_utf8(b.0.clone()).ok())
-    };
-    Some(CertBundle {
-        ca_cert_pem: get(keys::CA_CERT)?,
-        ca_key_pem: get(keys::CA_KEY)?,
-        server_cert_pem: get(keys::SERVER_CERT)?,
-        server_key_pem: get(keys::SERVER_KEY)?,
-        previous_ca_cert_pem: get(keys::PREVIOUS_CA_CERT),
-    })
 }
 
 #[cfg(test)]

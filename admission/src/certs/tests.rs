@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+
 use super::store::suite_allowed;
 use super::*;
 
@@ -28,8 +31,13 @@ fn generated_bundle_has_ca_and_serving_cert_for_the_service() {
 fn fresh_bundle_needs_no_renewal() {
     let b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
     assert_eq!(
-        b.renewal(&names(), t0() + Duration::days(200), Validity::default())
-            .unwrap(),
+        b.renewal(
+            &names(),
+            t0() + Duration::days(200),
+            Validity::default(),
+            Published::Bundle(&b.ca_bundle())
+        )
+        .unwrap(),
         None
     );
 }
@@ -39,7 +47,7 @@ fn serving_cert_is_renewed_with_the_same_ca_before_expiry() {
     let b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
     let later = t0() + Duration::days(300);
     let r = b
-        .renewal(&names(), later, Validity::default())
+        .renewal(&names(), later, Validity::default(), Published::Untracked)
         .unwrap()
         .expect("renewed");
     assert_eq!(r.ca_cert_pem, b.ca_cert_pem);
@@ -53,34 +61,10 @@ fn changed_service_name_reissues_the_serving_cert() {
     let b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
     let other = service_dns_names("vpa-webhook", "vpa-system");
     let r = b
-        .renewal(&other, t0(), Validity::default())
+        .renewal(&other, t0(), Validity::default(), Published::Untracked)
         .unwrap()
         .expect("reissued");
     assert!(r.server_names_match(&other).unwrap());
-}
-
-#[test]
-fn ca_rotation_keeps_old_ca_in_bundle_until_it_expires() {
-    let v = Validity::default();
-    let b = CertBundle::generate(&names(), t0(), v).unwrap();
-    let near_ca_end = t0() + Duration::days(3650 - 700);
-    let r = b
-        .renewal(&names(), near_ca_end, v)
-        .unwrap()
-        .expect("rotated");
-    assert_ne!(r.ca_cert_pem, b.ca_cert_pem);
-    assert_eq!(
-        r.previous_ca_cert_pem.as_deref(),
-        Some(b.ca_cert_pem.as_str())
-    );
-    assert!(r.ca_bundle().contains(&b.ca_cert_pem) && r.ca_bundle().contains(&r.ca_cert_pem));
-    let after_old_ca = t0() + Duration::days(3651);
-    let dropped = r
-        .renewal(&names(), after_old_ca, v)
-        .unwrap()
-        .expect("old CA dropped");
-    assert_eq!(dropped.previous_ca_cert_pem, None);
-    assert_eq!(dropped.ca_cert_pem, r.ca_cert_pem);
 }
 
 #[test]
@@ -96,7 +80,12 @@ fn store_swaps_certificates_and_reports_ca_changes() {
     );
     assert!(store.is_loaded());
     let renewed = a
-        .renewal(&names(), t0() + Duration::days(300), Validity::default())
+        .renewal(
+            &names(),
+            t0() + Duration::days(300),
+            Validity::default(),
+            Published::Untracked,
+        )
         .unwrap()
         .unwrap();
     assert!(
@@ -133,11 +122,69 @@ fn tls_options_parse_upstream_flags() {
     ));
 }
 
+fn secret_of(data: &[(&str, &str)]) -> Secret {
+    Secret {
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
 #[test]
-fn secret_data_round_trips_and_needs_all_four_keys() {
+fn secret_round_trips_and_needs_all_four_keys() {
+    let mut b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
+    b.previous_ca_cert_pem = Some("previous".into());
+    b.next_ca = Some(StagedCa {
+        cert_pem: "next".into(),
+        key_pem: "next key".into(),
+        published_since: Some(t0()),
+    });
+    let mut secret = Secret::default();
+    write_secret(&b, &mut secret);
+    assert_eq!(from_secret(&secret), Some(b.clone()));
+    assert_eq!(
+        secret.metadata.annotations.as_ref().unwrap()[NEXT_CA_PUBLISHED_SINCE],
+        "2027-01-15T08:00:00Z"
+    );
+    // Not yet seen registered: no annotation.
+    b.next_ca.as_mut().unwrap().published_since = None;
+    write_secret(&b, &mut secret);
+    assert_eq!(secret.metadata.annotations, None);
+    assert_eq!(from_secret(&secret), Some(b));
+    secret.data.as_mut().unwrap().remove(keys::SERVER_KEY);
+    assert_eq!(from_secret(&secret), None);
+}
+
+#[test]
+fn secret_with_upstreams_four_keys_loads_and_renews_in_place() {
     let b = CertBundle::generate(&names(), t0(), Validity::default()).unwrap();
-    let mut data = to_secret_data(&b);
-    assert_eq!(from_secret_data(&data), Some(b));
-    data.remove(keys::SERVER_KEY);
-    assert_eq!(from_secret_data(&data), None);
+    // As upstream's gencerts.sh writes it: four keys, no annotation.
+    let secret = secret_of(&[
+        (keys::CA_CERT, &b.ca_cert_pem),
+        (keys::CA_KEY, &b.ca_key_pem),
+        (keys::SERVER_CERT, &b.server_cert_pem),
+        (keys::SERVER_KEY, &b.server_key_pem),
+    ]);
+    let loaded = from_secret(&secret).expect("upstream Secret loads");
+    assert_eq!(loaded, b);
+    assert_eq!(loaded.ca_bundle(), b.ca_cert_pem);
+    let later = t0() + Duration::days(300);
+    let renewed = loaded
+        .renewal(&names(), later, Validity::default(), Published::Untracked)
+        .unwrap()
+        .expect("serving certificate renewed");
+    assert_eq!(renewed.ca_cert_pem, b.ca_cert_pem);
+    assert_eq!(renewed.next_ca, None);
+    // A staged CA without its key is ignored rather than half-loaded.
+    let partial = secret_of(&[
+        (keys::CA_CERT, &b.ca_cert_pem),
+        (keys::CA_KEY, &b.ca_key_pem),
+        (keys::SERVER_CERT, &b.server_cert_pem),
+        (keys::SERVER_KEY, &b.server_key_pem),
+        (keys::NEXT_CA_CERT, &b.ca_cert_pem),
+    ]);
+    assert_eq!(from_secret(&partial).unwrap().next_ca, None);
 }

@@ -11,7 +11,7 @@ use axum_server::Handle;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
-use vpa_admission_controller::handler::{AppState, router};
+use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::server::serve_webhook;
 use vpa_admission_controller::validation::FeatureGates;
@@ -73,6 +73,7 @@ pub async fn start(
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        body_timeout: DEFAULT_BODY_TIMEOUT,
     };
     let config = server_config(store.clone(), &options).unwrap();
     let handle = Handle::new();
