@@ -3,40 +3,20 @@
 //! controller's client turns off, would have waited), the controller stays up and unready, and
 //! serves once the API server recovers.
 
-use std::net::TcpListener;
+mod sim_support;
+
 use std::time::Duration;
 
 use clap::Parser;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::PostParams;
+use sim_support::{free_port, sim_with_vpa_crds};
 use vpa_admission_controller::config::Args;
 use vpa_sim::faults::{FaultConfig, FaultRule};
-use vpa_sim::{Sim, SimOptions};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
-    vpa_common::install_crypto_provider();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "kube-system"}}));
-    let _ = namespaces
-        .create(&PostParams::default(), &ns.unwrap())
-        .await;
+    let (sim, client) = sim_with_vpa_crds(&["kube-system"]).await;
     sim.faults().set(FaultConfig {
         rules: vec!["get:secrets:1.0:503".parse::<FaultRule>().unwrap()],
         ..Default::default()

@@ -5,29 +5,21 @@
 //! A client that trusts only what is registered at the moment it connects (as kube-apiserver
 //! does) completes every handshake throughout.
 
-use std::net::{TcpListener, TcpStream};
+mod sim_support;
+
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::PostParams;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use sim_support::{free_port, sim_with_vpa_crds};
 use vpa_admission_controller::certs::Validity;
 use vpa_admission_controller::config::Args;
-use vpa_sim::{Sim, SimOptions};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A TLS handshake with `127.0.0.1:port` for `vpa-webhook.kube-system.svc`, trusting only the
 /// CAs in `bundle`: the leaf certificate served, or why the handshake failed.
@@ -70,18 +62,7 @@ fn key(secret: &Secret, key: &str) -> Option<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_controller_stages_registers_and_only_then_promotes_the_next_ca() {
-    vpa_common::install_crypto_provider();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns = serde_json::from_value(serde_json::json!({"metadata": {"name": "kube-system"}}));
-    let _ = namespaces
-        .create(&PostParams::default(), &ns.unwrap())
-        .await;
+    let (sim, client) = sim_with_vpa_crds(&["kube-system"]).await;
 
     let (port, admin) = (free_port(), free_port());
     let args = Args::try_parse_from([
