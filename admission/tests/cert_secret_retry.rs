@@ -7,11 +7,9 @@ mod sim_support;
 
 use std::time::Duration;
 
-use clap::Parser;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use sim_support::{free_port, sim_with_vpa_crds};
-use vpa_admission_controller::config::Args;
+use sim_support::{controller_args, free_port, sim_with_vpa_crds};
 use vpa_sim::faults::{FaultConfig, FaultRule};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,16 +21,7 @@ async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
     });
 
     let (port, admin) = (free_port(), free_port());
-    let args = Args::try_parse_from([
-        "vpa-admission-controller".to_string(),
-        format!("--kubeconfig={}", sim.kubeconfig_path().display()),
-        format!("--port={port}"),
-        "--bind-address=127.0.0.1".into(),
-        format!("--address=127.0.0.1:{admin}"),
-        "--register-webhook=false".into(),
-        "--namespace=kube-system".into(),
-    ])
-    .unwrap();
+    let args = controller_args(&sim, port, admin, &["--register-webhook=false"]);
     let config = args.into_config(false).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(vpa_admission_controller::run::run_until(config, async {

@@ -3,18 +3,19 @@
 //! target's selector through `/scale` and walks a new pod's owners up to it, so the pod matches
 //! the VPA as upstream's webhook would.
 
+mod sim_support;
+
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
 use serde_json::json;
+use sim_support::sim_with_vpa_crds;
 use vpa_admission_controller::cache::ReflectorView;
 use vpa_admission_controller::view::ClusterView;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{ControllerKey, ControllerLookup, vpa_for_pod};
-use vpa_sim::{Sim, SimOptions};
 
 const NS: &str = "default";
 
@@ -28,13 +29,7 @@ fn rollout_key() -> ControllerKey {
 
 #[tokio::test]
 async fn a_pod_owned_through_a_scalable_custom_kind_matches_its_vpa() {
-    vpa_common::install_crypto_provider();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
+    let (_sim, client) = sim_with_vpa_crds(&[]).await;
     let rollout = vpa_common::testutil::create_rollout(&client, NS, "web", "web", 2).await;
     let rs: ReplicaSet = serde_json::from_value(json!({
         "metadata": {"name": "web-6d4f", "ownerReferences": [{"apiVersion": "example.com/v1", "kind": "Rollout",

@@ -4,30 +4,20 @@
 //! kube-apiserver does (AdmissionReview v1, only the registered caBundle trusted, the registered
 //! failurePolicy honoured).
 
-use std::net::TcpListener;
+mod sim_support;
+
 use std::time::Duration;
 
-use clap::Parser;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::{LimitRange, Pod, Secret};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use vpa_admission_controller::config::Args;
+use sim_support::{controller_args, free_port, sim_with_vpa_crds};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
-use vpa_sim::{Sim, SimOptions};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     what: &str,
@@ -119,8 +109,7 @@ fn original() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
-    vpa_common::install_crypto_provider();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let (sim, client) = sim_with_vpa_crds(&["default", "kube-system", "limited"]).await;
     // Controllers, scheduler, kubelets, and webhook calls as kube-apiserver makes them.
     let cluster = Cluster::start(
         &sim,
@@ -132,20 +121,6 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     )
     .await
     .unwrap();
-    let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in ["default", "kube-system", "limited"] {
-        let _ = namespaces
-            .create(
-                &PostParams::default(),
-                &object(json!({"metadata": {"name": ns}})),
-            )
-            .await;
-    }
     eventually("VPA CRD served", || {
         let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), "default");
         async move { vpas.list(&Default::default()).await.ok() }
@@ -163,20 +138,18 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     .await;
 
     let (port, admin) = (free_port(), free_port());
-    let kubeconfig = sim.kubeconfig_path().display().to_string();
-    let args = Args::try_parse_from([
-        "vpa-admission-controller",
-        &format!("--kubeconfig={kubeconfig}"),
-        &format!("--port={port}"),
-        "--bind-address=127.0.0.1",
-        &format!("--address=127.0.0.1:{admin}"),
-        "--register-by-url",
-        "--webhook-address=https://127.0.0.1",
-        &format!("--webhook-port={port}"),
-        "--namespace=kube-system",
-        "--status-lease-update-interval=1s",
-    ])
-    .unwrap();
+    let webhook_port = format!("--webhook-port={port}");
+    let args = controller_args(
+        &sim,
+        port,
+        admin,
+        &[
+            "--register-by-url",
+            "--webhook-address=https://127.0.0.1",
+            &webhook_port,
+            "--status-lease-update-interval=1s",
+        ],
+    );
     let config = args.into_config(false).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(vpa_admission_controller::run::run_until(config, async {

@@ -11,15 +11,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use sim_support::{free_port, sim_with_vpa_crds};
+use sim_support::{controller_args, free_port, sim_with_vpa_crds};
 use vpa_admission_controller::certs::Validity;
-use vpa_admission_controller::config::Args;
 
 /// A TLS handshake with `127.0.0.1:port` for `vpa-webhook.kube-system.svc`, trusting only the
 /// CAs in `bundle`: the leaf certificate served, or why the handshake failed.
@@ -65,19 +63,18 @@ async fn running_controller_stages_registers_and_only_then_promotes_the_next_ca(
     let (sim, client) = sim_with_vpa_crds(&["kube-system"]).await;
 
     let (port, admin) = (free_port(), free_port());
-    let args = Args::try_parse_from([
-        "vpa-admission-controller".to_string(),
-        format!("--kubeconfig={}", sim.kubeconfig_path().display()),
-        format!("--port={port}"),
-        "--bind-address=127.0.0.1".into(),
-        format!("--address=127.0.0.1:{admin}"),
-        "--register-by-url".into(),
-        "--webhook-address=https://127.0.0.1".into(),
-        format!("--webhook-port={port}"),
-        "--namespace=kube-system".into(),
-        "--cert-refresh-interval=200ms".into(),
-    ])
-    .unwrap();
+    let webhook_port = format!("--webhook-port={port}");
+    let args = controller_args(
+        &sim,
+        port,
+        admin,
+        &[
+            "--register-by-url",
+            "--webhook-address=https://127.0.0.1",
+            &webhook_port,
+            "--cert-refresh-interval=200ms",
+        ],
+    );
     let mut config = args.into_config(false).unwrap();
     let v = Validity::default();
     config.cert_validity = Validity {

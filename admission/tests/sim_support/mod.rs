@@ -36,3 +36,24 @@ pub async fn sim_with_vpa_crds(namespaces: &[&str]) -> (Sim, kube::Client) {
     }
     (sim, client)
 }
+
+/// The controller's arguments against `sim`: webhook on 127.0.0.1:`port`, admin on `admin`,
+/// namespace kube-system, then `extra`.
+pub fn controller_args(
+    sim: &Sim,
+    port: u16,
+    admin: u16,
+    extra: &[&str],
+) -> vpa_admission_controller::config::Args {
+    use clap::Parser;
+    let mut args = vec![
+        "vpa-admission-controller".to_string(),
+        format!("--kubeconfig={}", sim.kubeconfig_path().display()),
+        format!("--port={port}"),
+        "--bind-address=127.0.0.1".into(),
+        format!("--address=127.0.0.1:{admin}"),
+        "--namespace=kube-system".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    vpa_admission_controller::config::Args::try_parse_from(args).unwrap()
+}
