@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{LimitRange, Pod, Secret};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use sim_support::{controller_args, free_port, sim_with_vpa_crds};
+use sim_support::{free_port, sim_with_vpa_crds, url_registered_args};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
 
@@ -138,18 +138,7 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     .await;
 
     let (port, admin) = (free_port(), free_port());
-    let webhook_port = format!("--webhook-port={port}");
-    let args = controller_args(
-        &sim,
-        port,
-        admin,
-        &[
-            "--register-by-url",
-            "--webhook-address=https://127.0.0.1",
-            &webhook_port,
-            "--status-lease-update-interval=1s",
-        ],
-    );
+    let args = url_registered_args(&sim, port, admin, &["--status-lease-update-interval=1s"]);
     let config = args.into_config(false).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(vpa_admission_controller::run::run_until(config, async {

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use sim_support::{controller_args, free_port, sim_with_vpa_crds};
+use sim_support::{free_port, sim_with_vpa_crds, url_registered_args};
 use vpa_admission_controller::certs::Validity;
 
 /// A TLS handshake with `127.0.0.1:port` for `vpa-webhook.kube-system.svc`, trusting only the
@@ -63,18 +63,7 @@ async fn running_controller_stages_registers_and_only_then_promotes_the_next_ca(
     let (sim, client) = sim_with_vpa_crds(&["kube-system"]).await;
 
     let (port, admin) = (free_port(), free_port());
-    let webhook_port = format!("--webhook-port={port}");
-    let args = controller_args(
-        &sim,
-        port,
-        admin,
-        &[
-            "--register-by-url",
-            "--webhook-address=https://127.0.0.1",
-            &webhook_port,
-            "--cert-refresh-interval=200ms",
-        ],
-    );
+    let args = url_registered_args(&sim, port, admin, &["--cert-refresh-interval=200ms"]);
     let mut config = args.into_config(false).unwrap();
     let v = Validity::default();
     config.cert_validity = Validity {

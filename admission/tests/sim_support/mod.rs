@@ -57,3 +57,21 @@ pub fn controller_args(
     args.extend(extra.iter().map(|a| a.to_string()));
     vpa_admission_controller::config::Args::try_parse_from(args).unwrap()
 }
+
+/// [`controller_args`] for a controller that registers its webhook by URL
+/// (`https://127.0.0.1:<port>`), then `extra`.
+pub fn url_registered_args(
+    sim: &Sim,
+    port: u16,
+    admin: u16,
+    extra: &[&str],
+) -> vpa_admission_controller::config::Args {
+    let webhook_port = format!("--webhook-port={port}");
+    let mut all = vec![
+        "--register-by-url",
+        "--webhook-address=https://127.0.0.1",
+        &webhook_port,
+    ];
+    all.extend_from_slice(extra);
+    controller_args(sim, port, admin, &all)
+}
