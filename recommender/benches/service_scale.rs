@@ -9,7 +9,8 @@
 //! `VPA_BENCH_SCALE` (default 1.0; 0.1 is a quick smoke run), `VPA_BENCH_LOOPS` (default 4: the
 //! first loop and three steady ones), `VPA_BENCH_INTERVAL` (default `10s`),
 //! `VPA_BENCH_CHECKPOINTS_TIMEOUT` (default upstream's `1m`), `VPA_BENCH_WRAPPER` (a profiler to run
-//! the binary under, e.g. `heaptrack -o /tmp/rec`).
+//! the binary under, e.g. `heaptrack -o /tmp/rec`), `VPA_BENCH_ARGS` (extra flags for the binary,
+//! split on whitespace, e.g. `--update-worker-count=20`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -101,9 +102,11 @@ struct LoopLine {
     rss: f64,
     /// The child's CPU seconds used when the line arrived.
     cpu: f64,
+    /// This process's (the sim's) CPU seconds used when the line arrived.
+    sim_cpu: f64,
 }
 
-fn parse_loop(fields: &Value, rss: f64, cpu: f64) -> LoopLine {
+fn parse_loop(fields: &Value, rss: f64, cpu: f64, sim_cpu: f64) -> LoopLine {
     let steps = fields["steps"]
         .as_str()
         .unwrap_or_default()
@@ -124,6 +127,7 @@ fn parse_loop(fields: &Value, rss: f64, cpu: f64) -> LoopLine {
         checkpoints: fields["checkpoints_written"].as_u64().unwrap_or(0),
         rss,
         cpu,
+        sim_cpu,
     }
 }
 
@@ -132,13 +136,13 @@ fn free_port() -> u16 {
     listener.local_addr().expect("port").port()
 }
 
-/// The table; `cpu_before` is the child's CPU seconds when its caches had synced.
-fn print_table(loops: &[LoopLine], mut cpu_before: f64) {
+/// The table; `cpu_before` is the child's and the sim's CPU seconds when the caches had synced.
+fn print_table(loops: &[LoopLine], (mut cpu_before, mut sim_before): (f64, f64)) {
     println!(
-        "\n| loop | {} | statuses written | VPAs checkpointed | recommender CPU (s) | RSS after (MiB) |",
+        "\n| loop | {} | statuses written | VPAs checkpointed | recommender CPU (s) | sim CPU (s) | RSS after (MiB) |",
         STEPS.join(" | ")
     );
-    println!("|{}", "---|".repeat(STEPS.len() + 5));
+    println!("|{}", "---|".repeat(STEPS.len() + 6));
     for (i, l) in loops.iter().enumerate() {
         let cells: Vec<String> = STEPS
             .iter()
@@ -157,14 +161,16 @@ fn print_table(loops: &[LoopLine], mut cpu_before: f64) {
             format!("{}", i + 1)
         };
         println!(
-            "| {label} | {} | {} | {} | {:.1} | {:.0} |",
+            "| {label} | {} | {} | {} | {:.1} | {:.1} | {:.0} |",
             cells.join(" | "),
             l.statuses,
             l.checkpoints,
             l.cpu - cpu_before,
+            l.sim_cpu - sim_before,
             l.rss
         );
         cpu_before = l.cpu;
+        sim_before = l.sim_cpu;
     }
 }
 
@@ -174,8 +180,9 @@ async fn main() -> anyhow::Result<()> {
     let profile = Profile::from_env();
     let interval = profile.interval();
     let sim = Sim::start(SimOptions {
-        // Room for several rounds of PodMetrics updates, so a resumed watch never gets 410.
-        history_window: 2_000_000,
+        // Per resource: two loops of VPA status writes, so a resumed watch does not get 410,
+        // without holding gigabytes of superseded checkpoints and PodMetrics in the sim.
+        history_window: 20_000,
         ..SimOptions::default()
     })
     .await?;
@@ -232,6 +239,7 @@ async fn main() -> anyhow::Result<()> {
             // The sim serves no ReplicationControllers: do not wait long for their cache.
             "--controllers-sync-timeout=2s",
         ])
+        .args(env_or("VPA_BENCH_ARGS", "").split_whitespace())
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -273,11 +281,15 @@ async fn main() -> anyhow::Result<()> {
                         at.duration_since(started),
                         memory_mib(pid).0,
                         cpu_seconds(pid),
+                        cpu_seconds(std::process::id()),
                     ))
                 }
-                Some("Loop done") => {
-                    loops.push(parse_loop(&fields, memory_mib(pid).0, cpu_seconds(pid)))
-                }
+                Some("Loop done") => loops.push(parse_loop(
+                    &fields,
+                    memory_mib(pid).0,
+                    cpu_seconds(pid),
+                    cpu_seconds(std::process::id()),
+                )),
                 _ => {}
             }
         }
@@ -304,12 +316,12 @@ async fn main() -> anyhow::Result<()> {
         "vpa-recommender --recommender-interval={} --checkpoints-timeout={}",
         profile.interval, profile.checkpoints_timeout
     );
-    if let Some((after, rss, cpu)) = synced {
+    if let Some((after, rss, cpu, _)) = synced {
         println!(
             "watch caches synced {after:.1?} after start, RSS {rss:.0} MiB, recommender CPU {cpu:.1} s"
         );
     }
-    print_table(&loops, synced.map_or(0.0, |s| s.2));
+    print_table(&loops, synced.map_or((0.0, 0.0), |s| (s.2, s.3)));
     let steady = loops[1..]
         .iter()
         .filter_map(|l| {

@@ -201,16 +201,17 @@ impl Shared {
         }
         obj["apiVersion"] = json!(info.api_version());
         obj["kind"] = json!(info.kind);
+        // A CRD's schema is borrowed, not cloned: the VPA schema is tens of kilobytes of tree.
+        let builtin_ref;
         let (schema, defs, mode) = match &info.schema {
-            Schema::Builtin(n) => (
-                json!({"$ref": format!("{}{n}", schema::REF_PREFIX)}),
-                schema::builtin_defs(),
-                Mode::Builtin,
-            ),
-            Schema::Crd(s) => ((**s).clone(), schema::builtin_defs(), Mode::Crd),
+            Schema::Builtin(n) => {
+                builtin_ref = json!({"$ref": format!("{}{n}", schema::REF_PREFIX)});
+                (&builtin_ref, schema::builtin_defs(), Mode::Builtin)
+            }
+            Schema::Crd(s) => (&**s, schema::builtin_defs(), Mode::Crd),
             Schema::None => return Ok(Vec::new()),
         };
-        let check = schema::check(obj, &schema, defs, mode);
+        let check = schema::check(obj, schema, defs, mode);
         let dups = opts
             .raw
             .as_deref()
@@ -383,12 +384,22 @@ impl Shared {
                 new
             }
             "status" => {
-                let mut out = old.clone();
-                out["status"] = new.get("status").cloned().unwrap_or(Value::Null);
-                if out["status"].is_null() {
-                    out.as_object_mut().map(|m| m.remove("status"));
+                // The old object without its status, plus the new status (moved, not copied).
+                let mut new = new;
+                let status = new.as_object_mut().and_then(|m| m.remove("status"));
+                let mut out: serde_json::Map<String, Value> = old
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| k.as_str() != "status")
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(status) = status.filter(|s| !s.is_null()) {
+                    out.insert("status".into(), status);
                 }
-                out
+                Value::Object(out)
             }
             "resize" => {
                 let mut out = old.clone();
@@ -523,8 +534,8 @@ impl Shared {
                 cur.value.clone()
             };
             let mut new = match ptype {
-                PatchType::Json => patch::json_patch(&base, body)?,
-                PatchType::Merge => patch::merge_patch(&base, &parsed),
+                PatchType::Json => patch::json_patch(base, body)?,
+                PatchType::Merge => patch::merge_patch(base, &parsed),
                 PatchType::Strategic => patch::strategic_merge(&base, &parsed),
                 PatchType::Apply => patch::apply(
                     Some(&base),

@@ -50,7 +50,7 @@ pub struct ApiserverArgs {
     /// End every watch after this many seconds.
     #[arg(long)]
     pub drop_watches_after_secs: Option<u64>,
-    /// Events kept for watch resumption; older resourceVersions get 410 Gone.
+    /// Events kept per resource for watch resumption; older resourceVersions get 410 Gone.
     #[arg(long, default_value_t = 20_000)]
     pub history_window: usize,
     /// Seconds between watch bookmarks.

@@ -68,10 +68,9 @@ pub fn merge_key(field: &str, parent: &str) -> Option<&'static str> {
 }
 
 /// Applies an RFC 6902 JSON patch.
-pub fn json_patch(target: &Value, patch: &[u8]) -> Result<Value, ApiError> {
+pub fn json_patch(mut out: Value, patch: &[u8]) -> Result<Value, ApiError> {
     let p: json_patch::Patch = serde_json::from_slice(patch)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-    let mut out = target.clone();
     json_patch::patch(&mut out, &p).map_err(|e| {
         ApiError::new(
             422,
@@ -83,8 +82,7 @@ pub fn json_patch(target: &Value, patch: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// Applies an RFC 7386 merge patch.
-pub fn merge_patch(target: &Value, patch: &Value) -> Value {
-    let mut out = target.clone();
+pub fn merge_patch(mut out: Value, patch: &Value) -> Value {
     json_patch::merge(&mut out, patch);
     out
 }
@@ -459,19 +457,19 @@ mod tests {
     #[test]
     fn json_and_merge_patches() {
         let out = json_patch(
-            &json!({"a": 1}),
+            json!({"a": 1}),
             br#"[{"op": "replace", "path": "/a", "value": 2}]"#,
         )
         .unwrap();
         assert_eq!(out, json!({"a": 2}));
         assert_eq!(
-            json_patch(&json!({}), br#"[{"op": "test", "path": "/a", "value": 2}]"#)
+            json_patch(json!({}), br#"[{"op": "test", "path": "/a", "value": 2}]"#)
                 .unwrap_err()
                 .code,
             422
         );
         assert_eq!(
-            merge_patch(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": null}})),
+            merge_patch(json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": null}})),
             json!({"a": {"c": 2}})
         );
     }

@@ -23,7 +23,8 @@ pub struct SimOptions {
     pub port: u16,
     /// Where to write the admin kubeconfig; a temporary file when None.
     pub kubeconfig_out: Option<PathBuf>,
-    /// How many events watches can resume from; older resourceVersions get 410 Gone.
+    /// How many events of each resource watches can resume from (as kube-apiserver's watch cache,
+    /// per resource); older resourceVersions get 410 Gone.
     pub history_window: usize,
     /// Faults active from the start.
     pub faults: FaultConfig,

@@ -98,7 +98,7 @@ pub(super) fn list(s: &Shared, req: &Req, info: &ResourceInfo, ns: &str) -> ApiR
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
             let rv = tok["rv"].as_u64().unwrap_or(0);
-            if s.store.is_compacted(rv) {
+            if s.store.is_compacted(&info.gr(), rv) {
                 return Err(ApiError::gone(
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
                 ));

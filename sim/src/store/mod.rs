@@ -1,5 +1,5 @@
 //! The object store: JSON objects per group/resource and namespace/name, a cluster-wide
-//! resourceVersion, a bounded event history for watches, a broadcast bus of every committed
+//! resourceVersion, a bounded event history per resource for watches, a broadcast bus of every committed
 //! change, and the owner index behind garbage collection. Synchronous and lock-based; every write
 //! is published on the bus while the lock is held, so subscribers see changes in commit order.
 
@@ -157,13 +157,25 @@ pub struct ListPage {
 }
 
 type Key = (String, String);
+
+/// One resource's recent events and the version its history starts after.
+#[derive(Default)]
+struct ResourceHistory {
+    events: VecDeque<Arc<WatchEvent>>,
+    /// The resourceVersion of the last event dropped from `events`.
+    compacted: u64,
+}
 type ObjRef = (GroupResource, String, String);
 
 pub(crate) struct Inner {
     rv: u64,
     tables: HashMap<GroupResource, BTreeMap<Key, Arc<StoredObject>>>,
-    history: VecDeque<Arc<WatchEvent>>,
+    /// Recent events per resource, as kube-apiserver's watch cache keeps them: churn of one
+    /// resource (PodMetrics, say) does not push another's events out of reach.
+    history: HashMap<GroupResource, ResourceHistory>,
+    /// Events kept per resource.
     history_cap: usize,
+    /// The floor set by [`Store::compact`]: every resource's older versions are gone.
     compacted: u64,
     dependents: HashMap<String, HashSet<ObjRef>>,
     /// Kinds whose status is part of what generation tracks (CRDs without a status subresource).
@@ -206,20 +218,33 @@ pub fn new_uid() -> String {
     )
 }
 
-/// The object without metadata (and status, unless `with_status`): what `generation` tracks.
-fn spec_part(v: &Value, with_status: bool) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
-            if k != "status" || !with_status {
-                m.remove(k);
-            }
+/// Whether `a` and `b` agree on what `generation` tracks: every top-level field except
+/// metadata, apiVersion and kind (and status, unless `with_status`). Compares in place: cloning
+/// both objects per write cost more than the rest of an update for large objects.
+fn same_spec(a: &Value, b: &Value, with_status: bool) -> bool {
+    let tracked = |k: &String| {
+        !matches!(k.as_str(), "metadata" | "apiVersion" | "kind") && (with_status || k != "status")
+    };
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let count =
+                |m: &serde_json::Map<String, Value>| m.keys().filter(|k| tracked(k)).count();
+            count(a) == count(b)
+                && a.iter()
+                    .filter(|(k, _)| tracked(k))
+                    .all(|(k, v)| b.get(k) == Some(v))
         }
+        _ => a == b,
     }
-    v
 }
 
 impl Inner {
+    /// The oldest resourceVersion a watch of `gr` can resume from.
+    fn compacted_rv(&self, gr: &GroupResource) -> u64 {
+        let own = self.history.get(gr).map_or(0, |h| h.compacted);
+        own.max(self.compacted)
+    }
+
     fn table(&mut self, gr: &GroupResource) -> &mut BTreeMap<Key, Arc<StoredObject>> {
         self.tables.entry(gr.clone()).or_default()
     }
@@ -247,10 +272,11 @@ impl Inner {
         ev: WatchEvent,
     ) -> Arc<WatchEvent> {
         let ev = Arc::new(ev);
-        self.history.push_back(ev.clone());
-        while self.history.len() > self.history_cap {
-            if let Some(old) = self.history.pop_front() {
-                self.compacted = old.rv;
+        let history = self.history.entry(ev.gr.clone()).or_default();
+        history.events.push_back(ev.clone());
+        while history.events.len() > self.history_cap {
+            if let Some(old) = history.events.pop_front() {
+                history.compacted = old.rv;
             }
         }
         let _ = tx.send(ev.clone());
@@ -328,7 +354,7 @@ impl Store {
             inner: RwLock::new(Inner {
                 rv: 0,
                 tables: HashMap::new(),
-                history: VecDeque::new(),
+                history: HashMap::new(),
                 history_cap: history_cap.max(1),
                 compacted: 0,
                 dependents: HashMap::new(),
@@ -425,14 +451,14 @@ impl Store {
         page
     }
 
-    /// Whether a resourceVersion is older than the retained history.
-    pub fn is_compacted(&self, rv: u64) -> bool {
-        rv < self.read().compacted
+    /// Whether a resourceVersion of `gr` is older than its retained history.
+    pub fn is_compacted(&self, gr: &GroupResource, rv: u64) -> bool {
+        rv < self.compacted_rv(gr)
     }
 
-    /// The oldest resourceVersion a watch can start from.
-    pub fn compacted_rv(&self) -> u64 {
-        self.read().compacted
+    /// The oldest resourceVersion a watch of `gr` can start from.
+    pub fn compacted_rv(&self, gr: &GroupResource) -> u64 {
+        self.read().compacted_rv(gr)
     }
 
     /// Starts a watch of `gr`: from `since` (410 when compacted) or, without it, from now with
@@ -443,19 +469,19 @@ impl Store {
         let rv = inner.rv;
         let backlog = match since {
             Some(since) => {
-                if since < inner.compacted {
+                let floor = inner.compacted_rv(gr);
+                if since < floor {
                     return Err(ApiError::gone(format!(
-                        "too old resource version: {since} ({})",
-                        inner.compacted
+                        "too old resource version: {since} ({floor})"
                     )));
                 }
-                let start = inner.history.partition_point(|e| e.rv <= since);
-                inner
-                    .history
-                    .range(start..)
-                    .filter(|e| &e.gr == gr)
-                    .cloned()
-                    .collect()
+                match inner.history.get(gr) {
+                    Some(h) => {
+                        let start = h.events.partition_point(|e| e.rv <= since);
+                        h.events.range(start..).cloned().collect()
+                    }
+                    None => Vec::new(),
+                }
             }
             None => inner
                 .tables
@@ -626,7 +652,7 @@ impl Store {
             .and_then(Value::as_i64)
             .unwrap_or(1);
         let with_status = inner.status_in_generation.contains(gr);
-        if spec_part(&cur.value, with_status) != spec_part(&obj, with_status) {
+        if !same_spec(&cur.value, &obj, with_status) {
             obj["metadata"]["generation"] = json!(generation + 1);
         }
         if obj == cur.value {

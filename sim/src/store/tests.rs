@@ -204,6 +204,34 @@ fn history_window_is_bounded() {
 }
 
 #[test]
+fn one_resource_churning_keeps_another_resumable() {
+    let s = Store::new(3, Arc::new(Utc::now));
+    s.create(
+        &ns_gr(),
+        false,
+        json!({"metadata": {"name": "default"}}),
+        false,
+    )
+    .unwrap();
+    let a = s.create(&pods(), true, pod("a"), false).unwrap();
+    let b = s.create(&pods(), true, pod("b"), false).unwrap();
+    let things = GroupResource::new("x.io", "things");
+    for i in 0..10 {
+        s.create(&things, true, pod(&format!("t{i}")), false)
+            .unwrap();
+    }
+    // Ten newer events of another resource: the pods' history still reaches back to `a`.
+    let w = s.watch(&pods(), Some(a.rv)).unwrap();
+    assert_eq!(w.backlog.len(), 1);
+    assert_eq!(w.backlog[0].rv, b.rv);
+    // The churning resource itself lost its oldest events.
+    let first_thing = b.rv + 1;
+    assert_eq!(s.watch(&things, Some(first_thing)).err().unwrap().code, 410);
+    assert!(s.is_compacted(&things, first_thing));
+    assert!(!s.is_compacted(&pods(), a.rv));
+}
+
+#[test]
 fn status_counts_for_generation_only_where_configured() {
     let s = store();
     let cr = GroupResource::new("x.io", "things");
