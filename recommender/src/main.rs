@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vpa_recommender::replay::{self, EngineArgs, ReplayArgs};
 
+/// jemalloc instead of the C library's malloc. At 10k VPAs glibc's malloc kept 60-80 MiB of freed
+/// memory beyond the ~130 MiB in use (RSS 206-211 MiB after loops, 169-171 MiB with jemalloc, and
+/// less CPU); the release image is built for musl, whose malloc is slower still.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Computes resource recommendations from observed usage and writes them into VPA status.
 ///
 /// Without a subcommand it runs the recommender service; `replay` computes recommendations
@@ -30,6 +36,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Background threads give freed pages back on jemalloc's decay timers even while the
+    // recommender sleeps between loops; without them that happens only on later allocations.
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("warning: cannot start jemalloc's background threads: {error}");
+    }
     vpa_common::install_crypto_provider();
     let cli = Cli::parse();
     match cli.command {
