@@ -5,7 +5,12 @@ use serde_json::json;
 use super::*;
 
 fn store() -> Store {
-    let s = Store::new(100, Arc::new(Utc::now));
+    store_keeping(100)
+}
+
+/// A store with the `default` namespace, keeping `history` events per resource.
+fn store_keeping(history: usize) -> Store {
+    let s = Store::new(history, Arc::new(Utc::now));
     s.create(
         &ns_gr(),
         false,
@@ -186,14 +191,7 @@ fn watch_replays_history_and_410s_after_compaction() {
 
 #[test]
 fn history_window_is_bounded() {
-    let s = Store::new(3, Arc::new(Utc::now));
-    s.create(
-        &ns_gr(),
-        false,
-        json!({"metadata": {"name": "default"}}),
-        false,
-    )
-    .unwrap();
+    let s = store_keeping(3);
     let first = s.create(&pods(), true, pod("a"), false).unwrap();
     for i in 0..5 {
         s.create(&pods(), true, pod(&format!("x{i}")), false)
@@ -205,14 +203,7 @@ fn history_window_is_bounded() {
 
 #[test]
 fn one_resource_churning_keeps_another_resumable() {
-    let s = Store::new(3, Arc::new(Utc::now));
-    s.create(
-        &ns_gr(),
-        false,
-        json!({"metadata": {"name": "default"}}),
-        false,
-    )
-    .unwrap();
+    let s = store_keeping(3);
     let a = s.create(&pods(), true, pod("a"), false).unwrap();
     let b = s.create(&pods(), true, pod("b"), false).unwrap();
     let things = GroupResource::new("x.io", "things");
