@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 use vpa_recommender::replay::{self, EngineArgs, ReplayArgs};
 
 /// jemalloc instead of the C library's malloc. At 10k VPAs glibc's malloc kept 60-80 MiB of freed
-/// memory beyond the ~130 MiB in use (RSS 206-211 MiB after loops, 169-171 MiB with jemalloc, and
-/// less CPU); the release image is built for musl, whose malloc is slower still.
+/// memory beyond the ~130 MiB in use (RSS 206-211 MiB after loops; 164-174 MiB with jemalloc and
+/// its background threads, and less CPU; BENCHMARKS.md); the release image is built for musl, whose malloc is slower still.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -157,6 +157,7 @@ pub struct ListPage {
 }
 
 type Key = (String, String);
+type ObjRef = (GroupResource, String, String);
 
 /// One resource's recent events and the version its history starts after.
 #[derive(Default)]
@@ -165,7 +166,6 @@ struct ResourceHistory {
     /// The resourceVersion of the last event dropped from `events`.
     compacted: u64,
 }
-type ObjRef = (GroupResource, String, String);
 
 pub(crate) struct Inner {
     rv: u64,
