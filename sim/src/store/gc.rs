@@ -2,15 +2,10 @@
 //! ownerReferences (background, foreground, orphan) and to the contents of a deleted namespace.
 //! Runs inside the store's write lock, so a cascade is one atomic step.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 
-use super::{Deleted, EventType, Inner, Key, ObjRef, Propagation, StoredObject, WatchEvent};
+use super::{Deleted, EventType, Inner, Key, ObjRef, Propagation, StoredObject};
 use crate::resource::GroupResource;
-
-type Tx = broadcast::Sender<Arc<WatchEvent>>;
 
 fn has_finalizers(v: &Value) -> bool {
     v.pointer("/metadata/finalizers")
@@ -21,7 +16,6 @@ fn has_finalizers(v: &Value) -> bool {
 /// Deletes one object: marks it when finalizers hold it, else removes it and collects what it owned.
 pub(super) fn delete(
     inner: &mut Inner,
-    tx: &Tx,
     now: &str,
     gr: &GroupResource,
     key: &Key,
@@ -31,11 +25,11 @@ pub(super) fn delete(
         unreachable!("delete of a missing object is checked by the caller")
     };
     if propagation == Propagation::Foreground {
-        delete_dependents(inner, tx, now, cur.uid());
+        delete_dependents(inner, now, cur.uid());
     }
     if has_finalizers(&cur.value) {
         if propagation == Propagation::Orphan {
-            orphan_dependents(inner, tx, cur.uid());
+            orphan_dependents(inner, cur.uid());
         }
         if cur.value.pointer("/metadata/deletionTimestamp").is_some() {
             return Deleted::Pending(cur);
@@ -48,17 +42,16 @@ pub(super) fn delete(
             .and_then(Value::as_i64)
             .unwrap_or(1);
         v["metadata"]["generation"] = json!(generation + 1);
-        return Deleted::Pending(inner.put(tx, gr, v, EventType::Modified));
+        return Deleted::Pending(inner.put(gr, v, EventType::Modified));
     }
-    let gone = inner.remove(tx, gr, key).expect("object exists");
-    collect(inner, tx, now, gr, &gone, propagation);
+    let gone = inner.remove(gr, key).expect("object exists");
+    collect(inner, now, gr, &gone, propagation);
     Deleted::Gone(gone)
 }
 
 /// After `gone` left the store: deletes a namespace's contents and handles its dependents.
 pub(super) fn collect(
     inner: &mut Inner,
-    tx: &Tx,
     now: &str,
     gr: &GroupResource,
     gone: &StoredObject,
@@ -77,13 +70,13 @@ pub(super) fn collect(
             .collect();
         for (g, k) in contents {
             if inner.get(&g, &k).is_some() {
-                delete(inner, tx, now, &g, &k, Propagation::Background);
+                delete(inner, now, &g, &k, Propagation::Background);
             }
         }
     }
     match propagation {
-        Propagation::Orphan => orphan_dependents(inner, tx, gone.uid()),
-        _ => delete_dependents(inner, tx, now, gone.uid()),
+        Propagation::Orphan => orphan_dependents(inner, gone.uid()),
+        _ => delete_dependents(inner, now, gone.uid()),
     }
 }
 
@@ -114,7 +107,7 @@ fn without_owner(v: &Value, uid: &str) -> Value {
 }
 
 /// Deletes the dependents that `uid` was the only owner of; the others just lose the reference.
-fn delete_dependents(inner: &mut Inner, tx: &Tx, now: &str, uid: &str) {
+fn delete_dependents(inner: &mut Inner, now: &str, uid: &str) {
     for (gr, ns, name) in dependents(inner, uid) {
         let key = (ns, name);
         let Some(dep) = inner.get(&gr, &key).cloned() else {
@@ -122,20 +115,20 @@ fn delete_dependents(inner: &mut Inner, tx: &Tx, now: &str, uid: &str) {
         };
         let stripped = without_owner(&dep.value, uid);
         if stripped.pointer("/metadata/ownerReferences").is_some() {
-            inner.put(tx, &gr, stripped, EventType::Modified);
+            inner.put(&gr, stripped, EventType::Modified);
         } else if dep.value.pointer("/metadata/deletionTimestamp").is_none() {
-            delete(inner, tx, now, &gr, &key, Propagation::Background);
+            delete(inner, now, &gr, &key, Propagation::Background);
         }
     }
 }
 
 /// Removes the owner reference to `uid` from every dependent.
-fn orphan_dependents(inner: &mut Inner, tx: &Tx, uid: &str) {
+fn orphan_dependents(inner: &mut Inner, uid: &str) {
     for (gr, ns, name) in dependents(inner, uid) {
         let key = (ns, name);
         if let Some(dep) = inner.get(&gr, &key).cloned() {
             let v = without_owner(&dep.value, uid);
-            inner.put(tx, &gr, v, EventType::Modified);
+            inner.put(&gr, v, EventType::Modified);
         }
     }
 }

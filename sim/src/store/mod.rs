@@ -1,7 +1,8 @@
 //! The object store: JSON objects per group/resource and namespace/name, a cluster-wide
-//! resourceVersion, a bounded event history per resource for watches, a broadcast bus of every committed
-//! change, and the owner index behind garbage collection. Synchronous and lock-based; every write
-//! is published on the bus while the lock is held, so subscribers see changes in commit order.
+//! resourceVersion, a bounded event history per resource for watches, a broadcast bus per watched
+//! resource, and the owner index behind garbage collection. Synchronous and lock-based; every write
+//! is published on its resource's bus while the lock is held, so subscribers see changes in commit
+//! order.
 
 mod gc;
 #[cfg(test)]
@@ -138,7 +139,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct WatchStart {
     /// Events (or, without a resourceVersion, synthetic ADDED of every object) to send first.
     pub backlog: Vec<Arc<WatchEvent>>,
-    /// Every later change of any resource.
+    /// Every later change of the watched resource.
     pub rx: broadcast::Receiver<Arc<WatchEvent>>,
     /// The resourceVersion the backlog ends at.
     pub rv: u64,
@@ -180,12 +181,18 @@ pub(crate) struct Inner {
     dependents: HashMap<String, HashSet<ObjRef>>,
     /// Kinds whose status is part of what generation tracks (CRDs without a status subresource).
     status_in_generation: HashSet<GroupResource>,
+    /// A live feed per resource that has been watched. One bus for all would wake every watcher
+    /// for every write: 50k PodMetrics refreshes woke each pod, VPA and Lease watch 50k times.
+    buses: HashMap<GroupResource, broadcast::Sender<Arc<WatchEvent>>>,
 }
+
+/// Events a watcher may fall behind by before its watch is closed (as kube-apiserver closes a
+/// watcher whose buffer is full; the client then resumes from its last resourceVersion).
+const BUS_CAPACITY: usize = 16 * 1024;
 
 /// The in-memory object store.
 pub struct Store {
     inner: RwLock<Inner>,
-    tx: broadcast::Sender<Arc<WatchEvent>>,
     clock: Clock,
 }
 
@@ -266,11 +273,7 @@ impl Inner {
         }
     }
 
-    fn record(
-        &mut self,
-        tx: &broadcast::Sender<Arc<WatchEvent>>,
-        ev: WatchEvent,
-    ) -> Arc<WatchEvent> {
+    fn record(&mut self, ev: WatchEvent) -> Arc<WatchEvent> {
         let ev = Arc::new(ev);
         let history = self.history.entry(ev.gr.clone()).or_default();
         history.events.push_back(ev.clone());
@@ -279,18 +282,14 @@ impl Inner {
                 history.compacted = old.rv;
             }
         }
-        let _ = tx.send(ev.clone());
+        if let Some(bus) = self.buses.get(&ev.gr) {
+            let _ = bus.send(ev.clone());
+        }
         ev
     }
 
     /// Writes `value` (whose metadata is final except resourceVersion) and publishes the event.
-    fn put(
-        &mut self,
-        tx: &broadcast::Sender<Arc<WatchEvent>>,
-        gr: &GroupResource,
-        mut value: Value,
-        type_: EventType,
-    ) -> Arc<StoredObject> {
+    fn put(&mut self, gr: &GroupResource, mut value: Value, type_: EventType) -> Arc<StoredObject> {
         self.rv += 1;
         let rv = self.rv;
         value["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -301,26 +300,18 @@ impl Inner {
         let obj = StoredObject::new(value, rv);
         let prev = self.table(gr).insert(key.clone(), obj.clone());
         self.index(gr, &key, prev.as_ref().map(|p| &p.value), Some(&obj.value));
-        self.record(
-            tx,
-            WatchEvent {
-                rv,
-                gr: gr.clone(),
-                type_,
-                object: obj.clone(),
-                prev,
-            },
-        );
+        self.record(WatchEvent {
+            rv,
+            gr: gr.clone(),
+            type_,
+            object: obj.clone(),
+            prev,
+        });
         obj
     }
 
     /// Removes an object and publishes DELETED at a new resourceVersion.
-    fn remove(
-        &mut self,
-        tx: &broadcast::Sender<Arc<WatchEvent>>,
-        gr: &GroupResource,
-        key: &Key,
-    ) -> Option<Arc<StoredObject>> {
+    fn remove(&mut self, gr: &GroupResource, key: &Key) -> Option<Arc<StoredObject>> {
         let prev = self.table(gr).remove(key)?;
         self.rv += 1;
         let rv = self.rv;
@@ -328,16 +319,13 @@ impl Inner {
         value["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = StoredObject::new(value, rv);
         self.index(gr, key, Some(&prev.value), None);
-        self.record(
-            tx,
-            WatchEvent {
-                rv,
-                gr: gr.clone(),
-                type_: EventType::Deleted,
-                object: obj.clone(),
-                prev: Some(prev),
-            },
-        );
+        self.record(WatchEvent {
+            rv,
+            gr: gr.clone(),
+            type_: EventType::Deleted,
+            object: obj.clone(),
+            prev: Some(prev),
+        });
         Some(obj)
     }
 
@@ -349,7 +337,6 @@ impl Inner {
 impl Store {
     /// An empty store keeping `history_cap` events for watches.
     pub fn new(history_cap: usize, clock: Clock) -> Self {
-        let (tx, _) = broadcast::channel(16 * 1024);
         Store {
             inner: RwLock::new(Inner {
                 rv: 0,
@@ -359,8 +346,8 @@ impl Store {
                 compacted: 0,
                 dependents: HashMap::new(),
                 status_in_generation: HashSet::new(),
+                buses: HashMap::new(),
             }),
-            tx,
             clock,
         }
     }
@@ -386,11 +373,6 @@ impl Store {
     /// The latest resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.read().rv
-    }
-
-    /// Subscribes to every future change (the internal event bus).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<WatchEvent>> {
-        self.tx.subscribe()
     }
 
     /// One object.
@@ -464,8 +446,14 @@ impl Store {
     /// Starts a watch of `gr`: from `since` (410 when compacted) or, without it, from now with
     /// synthetic ADDED events of every current object.
     pub fn watch(&self, gr: &GroupResource, since: Option<u64>) -> ApiResult<WatchStart> {
-        let inner = self.read();
-        let rx = self.tx.subscribe();
+        // The write lock: the bus may need creating, and no write may land between reading the
+        // history and subscribing.
+        let mut inner = self.write();
+        let rx = inner
+            .buses
+            .entry(gr.clone())
+            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
+            .subscribe();
         let rv = inner.rv;
         let backlog = match since {
             Some(since) => {
@@ -598,7 +586,7 @@ impl Store {
         if dry_run {
             return Ok(StoredObject::new(obj, inner.rv));
         }
-        Ok(inner.put(&self.tx, gr, obj, EventType::Added))
+        Ok(inner.put(gr, obj, EventType::Added))
     }
 
     /// Replaces an object. Fails with 409 when `expected_rv` is stale; keeps the server-owned
@@ -666,13 +654,10 @@ impl Store {
             return Ok(StoredObject::new(obj, cur.rv));
         }
         if old_meta.contains_key("deletionTimestamp") && finalizers_empty {
-            inner.put(&self.tx, gr, obj, EventType::Modified);
-            let gone = inner
-                .remove(&self.tx, gr, &key)
-                .expect("object just written");
+            inner.put(gr, obj, EventType::Modified);
+            let gone = inner.remove(gr, &key).expect("object just written");
             gc::collect(
                 &mut inner,
-                &self.tx,
                 &now_str(&self.clock),
                 gr,
                 &gone,
@@ -680,7 +665,7 @@ impl Store {
             );
             return Ok(gone);
         }
-        Ok(inner.put(&self.tx, gr, obj, EventType::Modified))
+        Ok(inner.put(gr, obj, EventType::Modified))
     }
 
     /// Deletes an object, cascading to dependents and (for namespaces) to contents.
@@ -725,14 +710,7 @@ impl Store {
         if opts.dry_run {
             return Ok(Deleted::Gone(cur));
         }
-        Ok(gc::delete(
-            &mut inner,
-            &self.tx,
-            &now,
-            gr,
-            &key,
-            opts.propagation,
-        ))
+        Ok(gc::delete(&mut inner, &now, gr, &key, opts.propagation))
     }
 
     /// Removes every object of `gr` (when its CRD goes), publishing DELETED for each.
@@ -744,7 +722,7 @@ impl Store {
             .map(|t| t.keys().cloned().collect())
             .unwrap_or_default();
         for k in keys {
-            inner.remove(&self.tx, gr, &k);
+            inner.remove(gr, &k);
         }
         inner.tables.remove(gr);
     }

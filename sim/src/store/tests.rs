@@ -202,6 +202,21 @@ fn history_window_is_bounded() {
 }
 
 #[test]
+fn a_watch_is_fed_only_its_own_resource() {
+    let s = store();
+    let mut w = s.watch(&pods(), None).unwrap();
+    let things = GroupResource::new("x.io", "things");
+    s.create(&things, true, pod("t"), false).unwrap();
+    assert!(
+        w.rx.try_recv().is_err(),
+        "another resource's write reached a pod watch"
+    );
+    let b = s.create(&pods(), true, pod("b"), false).unwrap();
+    let ev = w.rx.try_recv().expect("the pod's own event");
+    assert_eq!((ev.rv, ev.object.name()), (b.rv, "b"));
+}
+
+#[test]
 fn one_resource_churning_keeps_another_resumable() {
     let s = store_keeping(3);
     let a = s.create(&pods(), true, pod("a"), false).unwrap();
