@@ -528,17 +528,20 @@ impl Shared {
                 }
                 return Err(ApiError::not_found(&info.group, &info.plural, name));
             };
+            // The patches copy only what they keep of the stored object.
+            let scale;
             let base = if sub == "scale" {
-                crate::server::scale_of(info, &cur.value)
+                scale = crate::server::scale_of(info, &cur.value);
+                &scale
             } else {
-                cur.value.clone()
+                &cur.value
             };
             let mut new = match ptype {
                 PatchType::Json => patch::json_patch(base, body)?,
                 PatchType::Merge => patch::merge_patch(base, &parsed),
-                PatchType::Strategic => patch::strategic_merge(&base, &parsed),
+                PatchType::Strategic => patch::strategic_merge(base, &parsed),
                 PatchType::Apply => patch::apply(
-                    Some(&base),
+                    Some(base),
                     &parsed,
                     &opts.field_manager,
                     sub,

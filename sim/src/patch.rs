@@ -67,10 +67,11 @@ pub fn merge_key(field: &str, parent: &str) -> Option<&'static str> {
     })
 }
 
-/// Applies an RFC 6902 JSON patch.
-pub fn json_patch(mut out: Value, patch: &[u8]) -> Result<Value, ApiError> {
+/// Applies an RFC 6902 JSON patch to `base`, which is left as it is.
+pub fn json_patch(base: &Value, patch: &[u8]) -> Result<Value, ApiError> {
     let p: json_patch::Patch = serde_json::from_slice(patch)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+    let mut out = clone_kept(base, &p);
     json_patch::patch(&mut out, &p).map_err(|e| {
         ApiError::new(
             422,
@@ -81,10 +82,70 @@ pub fn json_patch(mut out: Value, patch: &[u8]) -> Result<Value, ApiError> {
     Ok(out)
 }
 
-/// Applies an RFC 7386 merge patch.
-pub fn merge_patch(mut out: Value, patch: &Value) -> Value {
-    json_patch::merge(&mut out, patch);
-    out
+/// A copy of `base` for `patch` to work on, without copying the top-level fields the patch
+/// replaces wholesale and never reads (an `add` or `replace` of `/status`, say, as the
+/// recommender writes checkpoints): those hold `null` in the copy, which the operation then
+/// overwrites, so the result is the same as patching a full copy. Copying a checkpoint's old
+/// histograms only to drop them was most of a checkpoint write's cost in the sim.
+fn clone_kept(base: &Value, patch: &json_patch::Patch) -> Value {
+    use json_patch::PatchOperation as Op;
+    let Value::Object(fields) = base else {
+        return base.clone();
+    };
+    let top = |p: &json_patch::jsonptr::Pointer| p.first().map(|t| t.decoded().into_owned());
+    let mut replaced = std::collections::HashSet::new();
+    let mut read = std::collections::HashSet::new();
+    for op in &patch.0 {
+        let (path, from) = match op {
+            Op::Move(m) => (op.path(), Some(&*m.from)),
+            Op::Copy(c) => (op.path(), Some(&*c.from)),
+            op => (op.path(), None),
+        };
+        if path.is_root() || from.is_some_and(|f| f.is_root()) {
+            return base.clone();
+        }
+        let wholesale = matches!(op, Op::Add(_) | Op::Replace(_)) && path.count() == 1;
+        let target = if wholesale { &mut replaced } else { &mut read };
+        target.extend(top(path));
+        read.extend(from.and_then(top));
+    }
+    Value::Object(
+        fields
+            .iter()
+            .map(|(k, v)| {
+                let skip = replaced.contains(k) && !read.contains(k);
+                (k.clone(), if skip { Value::Null } else { v.clone() })
+            })
+            .collect(),
+    )
+}
+
+/// Applies an RFC 7386 merge patch to `base`, which is left as it is. Builds the result from
+/// the parts of `base` the patch keeps, so fields it replaces or removes are never copied.
+pub fn merge_patch(base: &Value, patch: &Value) -> Value {
+    let Value::Object(changes) = patch else {
+        return patch.clone();
+    };
+    let empty = Map::new();
+    let fields = base.as_object().unwrap_or(&empty);
+    let mut out = Map::new();
+    for (k, v) in fields {
+        match changes.get(k) {
+            None => {
+                out.insert(k.clone(), v.clone());
+            }
+            Some(Value::Null) => {}
+            Some(change) => {
+                out.insert(k.clone(), merge_patch(v, change));
+            }
+        }
+    }
+    for (k, change) in changes {
+        if !change.is_null() && !fields.contains_key(k) {
+            out.insert(k.clone(), merge_patch(&Value::Null, change));
+        }
+    }
+    Value::Object(out)
 }
 
 /// Applies a strategic merge patch.
@@ -457,20 +518,66 @@ mod tests {
     #[test]
     fn json_and_merge_patches() {
         let out = json_patch(
-            json!({"a": 1}),
+            &json!({"a": 1}),
             br#"[{"op": "replace", "path": "/a", "value": 2}]"#,
         )
         .unwrap();
         assert_eq!(out, json!({"a": 2}));
         assert_eq!(
-            json_patch(json!({}), br#"[{"op": "test", "path": "/a", "value": 2}]"#)
+            json_patch(&json!({}), br#"[{"op": "test", "path": "/a", "value": 2}]"#)
                 .unwrap_err()
                 .code,
             422
         );
         assert_eq!(
-            merge_patch(json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": null}})),
+            merge_patch(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": null}})),
             json!({"a": {"c": 2}})
+        );
+    }
+
+    /// The patches applied without copying replaced fields give what the json-patch crate gives
+    /// on a full copy, errors included.
+    #[test]
+    fn patches_match_the_reference_implementation() {
+        let base = json!({"metadata": {"name": "c", "labels": {"a": "1"}},
+            "status": {"cpuHistogram": {"bucketWeights": {"1": 10000, "4": 12}}, "version": "v3"},
+            "spec": {"containerName": "app", "list": [1, 2]}});
+        let json_patches: [&[u8]; 8] = [
+            br#"[{"op": "add", "path": "/status", "value": {"version": "v3"}}]"#,
+            br#"[{"op": "replace", "path": "/status", "value": 1}, {"op": "add", "path": "/spec/x", "value": 2}]"#,
+            br#"[{"op": "replace", "path": "/missing", "value": 1}]"#,
+            br#"[{"op": "add", "path": "/status", "value": {}}, {"op": "copy", "from": "/status", "path": "/spec/s"}]"#,
+            br#"[{"op": "copy", "from": "/status/version", "path": "/v"}, {"op": "replace", "path": "/status", "value": null}]"#,
+            br#"[{"op": "add", "path": "/spec", "value": 1}, {"op": "test", "path": "/spec", "value": 1}]"#,
+            br#"[{"op": "remove", "path": "/spec/list/0"}, {"op": "add", "path": "/spec/list/-", "value": 3}]"#,
+            br#"[{"op": "replace", "path": "", "value": {"a": 1}}]"#,
+        ];
+        for p in json_patches {
+            let ops: json_patch::Patch = serde_json::from_slice(p).unwrap();
+            let mut reference = base.clone();
+            let expected = json_patch::patch(&mut reference, &ops).map(|_| reference);
+            let ours = json_patch(&base, p);
+            match (expected, ours) {
+                (Ok(want), Ok(got)) => assert_eq!(got, want, "{}", String::from_utf8_lossy(p)),
+                (Err(_), Err(e)) => assert_eq!(e.code, 422),
+                (want, got) => panic!("{}: {want:?} vs {got:?}", String::from_utf8_lossy(p)),
+            }
+        }
+        let merge_patches = [
+            json!({"status": {"cpuHistogram": null, "new": {"a": null, "b": 1}}}),
+            json!({"status": null, "spec": {"list": [3]}}),
+            json!({"metadata": {"labels": {"a": null, "b": "2"}}, "other": {"x": {"y": null}}}),
+            json!([1, 2]),
+            json!({"spec": "scalar"}),
+        ];
+        for p in &merge_patches {
+            let mut reference = base.clone();
+            json_patch::merge(&mut reference, p);
+            assert_eq!(merge_patch(&base, p), reference, "{p}");
+        }
+        assert_eq!(
+            merge_patch(&json!(3), &json!({"a": {"b": null}})),
+            json!({"a": {}})
         );
     }
 }

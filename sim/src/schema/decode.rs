@@ -1,11 +1,14 @@
 //! Decoding of request bodies: JSON (or YAML for apply) into a `Value`, and the list of
 //! duplicated object keys that strict field validation rejects. Pure.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::path::Path;
 use crate::error::ApiError;
 
 /// Parses a JSON body; a non-JSON body is tried as YAML (apply bodies may be YAML).
@@ -29,26 +32,57 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
     let mut dups = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     let _ = Walk {
-        path: String::new(),
+        path: &Path::Root,
         dups: &mut dups,
     }
     .deserialize(&mut de);
     dups
 }
 
-struct Walk<'a> {
-    path: String,
-    dups: &'a mut Vec<String>,
+/// Visits a value, recording the paths of repeated keys below `path`.
+struct Walk<'p, 'd> {
+    path: &'p Path<'p>,
+    dups: &'d mut Vec<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Walk<'_> {
+/// An object key, borrowed from the body unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Keys of one object: a list while small (most objects), a set beyond.
+const LINEAR_KEYS: usize = 32;
+
+impl<'de> Visitor<'de> for Walk<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -76,33 +110,44 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0;
-        while seq
-            .next_element_seed(Walk {
-                path: format!("{}[{i}]", self.path),
-                dups: self.dups,
-            })?
-            .is_some()
-        {
+        loop {
+            let path = Path::Index(self.path, i);
+            let item = Walk {
+                path: &path,
+                dups: &mut *self.dups,
+            };
+            if seq.next_element_seed(item)?.is_none() {
+                return Ok(());
+            }
             i += 1;
         }
-        Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                key.clone()
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let path = Path::Field(self.path, &key);
+            let repeated = if many.is_empty() && seen.len() < LINEAR_KEYS {
+                seen.contains(&key)
             } else {
-                format!("{}.{key}", self.path)
+                many.extend(seen.drain(..));
+                many.contains(&key)
             };
-            if !seen.insert(key) {
-                self.dups.push(path.clone());
+            if repeated {
+                self.dups.push(path.to_string());
             }
             map.next_value_seed(Walk {
-                path,
-                dups: self.dups,
+                path: &path,
+                dups: &mut *self.dups,
             })?;
+            if !repeated {
+                if many.is_empty() {
+                    seen.push(key);
+                } else {
+                    many.insert(key);
+                }
+            }
         }
         Ok(())
     }
@@ -118,6 +163,19 @@ mod tests {
             br#"{"spec": {"replicas": 1, "replicas": 2, "list": [{"a": 1, "a": 2}]}, "kind": "x"}"#;
         assert_eq!(duplicate_fields(body), ["spec.replicas", "spec.list[0].a"]);
         assert!(duplicate_fields(br#"{"a": {"b": 1}, "b": 2}"#).is_empty());
+    }
+
+    #[test]
+    fn finds_duplicates_in_large_objects_and_escaped_keys() {
+        let mut keys: Vec<String> = (0..100).map(|i| format!("\"k{i}\": {i}")).collect();
+        keys.push(r#""k3": 0"#.into());
+        keys.push(r#""k99": 0"#.into());
+        keys.push(r#""k\u0031": 0, "k1": 1"#.into());
+        let body = format!(r#"{{"weights": {{{}}}}}"#, keys.join(", "));
+        assert_eq!(
+            duplicate_fields(body.as_bytes()),
+            ["weights.k3", "weights.k99", "weights.k1", "weights.k1"]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod cel;
 mod decode;
+mod path;
 mod validate;
 
 use std::sync::OnceLock;

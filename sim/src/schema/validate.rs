@@ -2,8 +2,11 @@
 //! reported, for `fieldValidation`), types, enums, required fields and bounds (reported as
 //! `Invalid` causes with field paths). Pure.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
+use super::path::Path;
 use super::{builtin_defs, resolve};
 use crate::error::Cause;
 
@@ -29,16 +32,16 @@ pub struct Check {
 /// metadata (checked as ObjectMeta).
 pub fn check(value: &mut Value, schema: &Value, defs: &Map<String, Value>, mode: Mode) -> Check {
     let mut out = Check::default();
-    walk(value, schema, defs, mode, "", true, &mut out);
+    walk(value, schema, defs, mode, &Path::Root, true, &mut out);
     out
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+/// The schema of `metadata` in an embedded resource (and at the root).
+fn object_meta_ref() -> &'static Value {
+    static META: OnceLock<Value> = OnceLock::new();
+    META.get_or_init(|| {
+        serde_json::json!({"$ref": format!("{}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", super::REF_PREFIX)})
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -80,7 +83,7 @@ fn walk(
     schema: &Value,
     defs: &Map<String, Value>,
     mode: Mode,
-    path: &str,
+    path: &Path<'_>,
     root: bool,
     out: &mut Check,
 ) -> bool {
@@ -108,7 +111,7 @@ fn walk(
         let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
         out.errors.push(Cause::new(
             "FieldValueNotSupported",
-            path,
+            path.to_string(),
             format!(
                 "Unsupported value: {}: supported values: {}",
                 short(value),
@@ -126,7 +129,7 @@ fn walk(
                         item_schema,
                         defs,
                         mode,
-                        &format!("{path}[{i}]"),
+                        &Path::Index(path, i),
                         false,
                         out,
                     );
@@ -153,7 +156,7 @@ fn walk(
                     .unwrap_or_else(|| format!("failed rule: {rule}"));
                 out.errors.push(Cause::new(
                     "FieldValueInvalid",
-                    path,
+                    path.to_string(),
                     format!("Invalid value: \"{}\": {msg}", type_name(value)),
                 ));
             }
@@ -167,7 +170,7 @@ fn walk_object(
     s: &Value,
     defs: &Map<String, Value>,
     mode: Mode,
-    path: &str,
+    path: &Path<'_>,
     root: bool,
     out: &mut Check,
 ) {
@@ -190,16 +193,15 @@ fn walk_object(
         if !obj.contains_key(r) {
             out.errors.push(Cause::new(
                 "FieldValueRequired",
-                join(path, r),
+                Path::Field(path, r).to_string(),
                 "Required value",
             ));
         }
     }
-    let keys: Vec<String> = obj.keys().cloned().collect();
-    for key in keys {
-        let child_path = join(path, &key);
-        let child = obj.get_mut(&key).expect("key exists");
-        let drop = if let Some(ps) = props.and_then(|p| p.get(&key)) {
+    let mut dropped = Vec::new();
+    for (key, child) in obj.iter_mut() {
+        let child_path = Path::Field(path, key);
+        let drop = if let Some(ps) = props.and_then(|p| p.get(key)) {
             walk(child, ps, defs, mode, &child_path, false, out)
         } else if embedded && (key == "apiVersion" || key == "kind") {
             if !child.is_string() {
@@ -207,10 +209,9 @@ fn walk_object(
             }
             false
         } else if embedded && key == "metadata" {
-            let meta = serde_json::json!({"$ref": format!("{}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", super::REF_PREFIX)});
             walk(
                 child,
-                &meta,
+                object_meta_ref(),
                 builtin_defs(),
                 Mode::Builtin,
                 &child_path,
@@ -225,30 +226,33 @@ fn walk_object(
         {
             false
         } else {
-            out.unknown.push(child_path);
+            out.unknown.push(child_path.to_string());
             true
         };
         if drop {
-            obj.remove(&key);
+            dropped.push(key.clone());
         }
+    }
+    for key in dropped {
+        obj.remove(&key);
     }
 }
 
-fn type_cause(path: &str, value: &Value, ty: &str) -> Cause {
+fn type_cause(path: &Path<'_>, value: &Value, ty: &str) -> Cause {
     let got = type_name(value);
     Cause::new(
         "FieldValueTypeInvalid",
-        path,
+        path.to_string(),
         format!("Invalid value: \"{got}\": {path} in body must be of type {ty}: \"{got}\""),
     )
 }
 
-fn bounds(value: &Value, s: &Value, path: &str, out: &mut Check) {
+fn bounds(value: &Value, s: &Value, path: &Path<'_>, out: &mut Check) {
     let num = |k: &str| s.get(k).and_then(Value::as_f64);
     let mut invalid = |msg: String| {
         out.errors.push(Cause::new(
             "FieldValueInvalid",
-            path,
+            path.to_string(),
             format!("Invalid value: {}: {path} in body {msg}", short(value)),
         ))
     };

@@ -613,10 +613,8 @@ impl Store {
         if !obj.get("metadata").is_some_and(Value::is_object) {
             obj["metadata"] = json!({});
         }
-        let old_meta = cur.value["metadata"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let no_meta = serde_json::Map::new();
+        let old_meta = cur.value["metadata"].as_object().unwrap_or(&no_meta);
         let meta = obj["metadata"]
             .as_object_mut()
             .expect("metadata is an object");
