@@ -26,6 +26,7 @@ use vpa_sim::{Sim, SimOptions};
 
 /// The sim (this process) on the allocator the recommender uses: with glibc's malloc, allocation
 /// was a fifth of the sim's CPU, which shares the two cores with the binary being measured.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

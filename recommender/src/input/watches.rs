@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -59,7 +60,7 @@ fn controller_info(meta: ObjectMeta, selector: Option<LabelSelector>) -> Control
             .filter(|o| o.controller == Some(true))
             .take(1)
             .collect(),
-        selector,
+        selector: selector.map(Arc::new),
     }
 }
 
@@ -295,7 +296,7 @@ mod tests {
         });
         let info = replication_controller(rc);
         assert_eq!(info.owner_references, [owner("Rollout", true)]);
-        let labels = info.selector.unwrap().match_labels.unwrap();
+        let labels = info.selector.unwrap().match_labels.clone().unwrap();
         assert_eq!(
             labels["app"], "web",
             "an RC without selector selects its template's labels"

@@ -22,7 +22,7 @@ fn controllers() -> Controllers {
         "web",
         ControllerInfo {
             owner_references: vec![],
-            selector: Some(selector("web")),
+            selector: Some(selector("web").into()),
         },
     );
     c.insert(
@@ -31,7 +31,7 @@ fn controllers() -> Controllers {
         "web-rs",
         ControllerInfo {
             owner_references: vec![owner_ref("Deployment", "web")],
-            selector: Some(selector("web")),
+            selector: Some(selector("web").into()),
         },
     );
     c
@@ -65,7 +65,7 @@ fn deployment_target_resolves_to_its_workload_and_selector() {
     let vpa = VpaBuilder::new("ns", "web-vpa").build();
     let target = resolve_target(&vpa, &controllers()).unwrap();
     assert_eq!(target.workload, "Deployment/web");
-    assert_eq!(target.selector, selector("web"));
+    assert_eq!(*target.selector, selector("web"));
 }
 
 #[test]

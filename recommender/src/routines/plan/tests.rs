@@ -68,7 +68,7 @@ fn snapshot(vpa: VerticalPodAutoscaler, target: Result<VpaTarget, String>) -> Sn
 fn web() -> Result<VpaTarget, String> {
     Ok(VpaTarget {
         workload: "Deployment/web".into(),
-        selector: selector(),
+        selector: selector().into(),
     })
 }
 

@@ -13,7 +13,7 @@ use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 use super::Recommender;
 use crate::input::snapshot::Snapshot;
 use crate::model::Timestamp;
-use crate::routines::checkpoints::{self, CheckpointMeta, CheckpointRef};
+use crate::routines::checkpoints::{self, CheckpointMeta, CheckpointOwner, CheckpointRef};
 use crate::routines::plan::{self, PlanSummary};
 
 /// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
@@ -97,8 +97,10 @@ impl Recommender {
 
     pub(super) async fn collect_checkpoints(&mut self, plans: &[PlanSummary]) {
         let namespace = self.config.namespaces.only.as_deref();
-        let mut listed: Vec<CheckpointMeta> = Vec::new();
-        match checkpoints::list_pages(&self.client, namespace, |page| listed.extend(page)).await {
+        let mut listed: Vec<CheckpointOwner> = Vec::new();
+        let keep =
+            |page: Vec<CheckpointMeta>| listed.extend(page.iter().map(CheckpointOwner::from));
+        match checkpoints::list_pages(&self.client, namespace, keep).await {
             Ok(_) => {}
             Err(error) => {
                 warn!(%error, "Cannot list checkpoints for garbage collection");
