@@ -5,7 +5,7 @@
 //! container) gives the same merged history without the merge: every instance of a container
 //! of a workload feeds one [`AggregateContainerState`], each through its own [`ContainerState`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::aggregate::AggregateContainerState;
@@ -37,10 +37,22 @@ pub struct ContainerId {
     pub container: Arc<str>,
 }
 
+/// One container instance. Its aggregate's namespace and container name are those of its
+/// [`ContainerId`], so only the workload is kept: at 100k instances a whole key per instance was
+/// 4 MiB of the instance map.
 #[derive(Clone, Debug)]
 struct Instance {
-    aggregate: AggregateKey,
+    workload: Arc<str>,
     state: ContainerState,
+}
+
+/// The key of the aggregate the instance `id` of a container of `workload` feeds.
+fn aggregate_key(id: &ContainerId, workload: &Arc<str>) -> AggregateKey {
+    AggregateKey {
+        namespace: id.namespace.clone(),
+        workload: workload.clone(),
+        container: id.container.clone(),
+    }
 }
 
 /// All aggregates and the instances feeding them.
@@ -49,6 +61,8 @@ pub struct ClusterState {
     config: AggregationsConfig,
     aggregates: HashMap<AggregateKey, AggregateContainerState>,
     instances: HashMap<ContainerId, Instance>,
+    /// Workload names, one shared string each for all its instances and aggregates.
+    workloads: HashSet<Arc<str>>,
 }
 
 impl ClusterState {
@@ -90,9 +104,13 @@ impl ClusterState {
         key: &'a AggregateKey,
     ) -> impl Iterator<Item = &'a ContainerState> + 'a {
         self.instances
-            .values()
-            .filter(move |i| &i.aggregate == key)
-            .map(|i| &i.state)
+            .iter()
+            .filter(move |(id, i)| {
+                id.namespace == key.namespace
+                    && id.container == key.container
+                    && i.workload == key.workload
+            })
+            .map(|(_, i)| &i.state)
     }
 
     /// Adds a usage sample of instance `id` of a container of `workload`. The instance and its
@@ -136,8 +154,11 @@ impl ClusterState {
         for key in &expired {
             self.aggregates.remove(key);
         }
-        self.instances
-            .retain(|_, i| self.aggregates.contains_key(&i.aggregate));
+        self.instances.retain(|id, i| {
+            self.aggregates
+                .contains_key(&aggregate_key(id, &i.workload))
+        });
+        self.workloads = self.aggregates.keys().map(|k| k.workload.clone()).collect();
         expired
     }
 
@@ -145,16 +166,26 @@ impl ClusterState {
     /// quadratic through [`Self::containers_of`]).
     pub fn containers_by_aggregate(&self) -> HashMap<&AggregateKey, Vec<&ContainerState>> {
         let mut out: HashMap<&AggregateKey, Vec<&ContainerState>> = HashMap::new();
-        for instance in self.instances.values() {
-            out.entry(&instance.aggregate)
-                .or_default()
-                .push(&instance.state);
+        for (id, instance) in &self.instances {
+            // Every instance's aggregate exists: both are dropped together.
+            if let Some((key, _)) = self
+                .aggregates
+                .get_key_value(&aggregate_key(id, &instance.workload))
+            {
+                out.entry(key).or_default().push(&instance.state);
+            }
         }
         out
     }
 
     /// Merges restored history (a checkpoint) into the aggregate `key`, creating it if needed.
-    pub fn restore(&mut self, key: AggregateKey, state: &AggregateContainerState) {
+    pub fn restore(&mut self, mut key: AggregateKey, state: &AggregateContainerState) {
+        match self.workloads.get(&key.workload) {
+            Some(shared) => key.workload = shared.clone(),
+            None => {
+                self.workloads.insert(key.workload.clone());
+            }
+        }
         match self.aggregates.get_mut(&key) {
             Some(existing) => existing.merge(state),
             None => {
@@ -181,25 +212,24 @@ impl ClusterState {
     ) {
         // Look up before inserting so the hot path clones no key.
         if !self.instances.contains_key(id) {
-            let aggregate = AggregateKey {
-                namespace: id.namespace.clone(),
-                workload: workload.into(),
-                container: id.container.clone(),
+            let workload = match self.workloads.get(workload) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: Arc<str> = workload.into();
+                    self.workloads.insert(shared.clone());
+                    shared
+                }
             };
             let state = ContainerState::new();
             self.instances
-                .insert(id.clone(), Instance { aggregate, state });
+                .insert(id.clone(), Instance { workload, state });
         }
         let instance = self.instances.get_mut(id).expect("inserted above");
-        if !self.aggregates.contains_key(&instance.aggregate) {
-            let aggregate = AggregateContainerState::new(&self.config, now);
-            self.aggregates
-                .insert(instance.aggregate.clone(), aggregate);
-        }
+        let key = aggregate_key(id, &instance.workload);
         let aggregate = self
             .aggregates
-            .get_mut(&instance.aggregate)
-            .expect("inserted above");
+            .entry(key)
+            .or_insert_with(|| AggregateContainerState::new(&self.config, now));
         (instance, aggregate, &self.config)
     }
 }
@@ -247,6 +277,31 @@ mod tests {
     }
 
     #[test]
+    fn instances_and_aggregates_of_a_workload_share_its_name() {
+        let mut cluster = ClusterState::new(AggregationsConfig::default());
+        let restored = AggregateKey {
+            namespace: "default".into(),
+            workload: "web".into(),
+            container: "sidecar".into(),
+        };
+        let state = AggregateContainerState::new(cluster.config(), T0);
+        cluster.restore(restored, &state);
+        cluster.add_sample(&id("web-1"), "web", &cpu(T0));
+        cluster.add_sample(&id("web-2"), "web", &cpu(T0));
+        let names: Vec<&Arc<str>> = cluster
+            .instances
+            .values()
+            .map(|i| &i.workload)
+            .chain(cluster.aggregates.keys().map(|k| &k.workload))
+            .collect();
+        assert_eq!(names.len(), 4);
+        assert!(names.iter().all(|n| Arc::ptr_eq(n, names[0])));
+        let by_aggregate = cluster.containers_by_aggregate();
+        assert_eq!(by_aggregate.len(), 1, "the restored aggregate has no instance");
+        assert_eq!(by_aggregate.values().next().unwrap().len(), 2);
+    }
+
+    #[test]
     fn garbage_collection_drops_expired_aggregates_and_their_instances() {
         let mut cluster = ClusterState::new(AggregationsConfig::default());
         cluster.add_sample(&id("old-1"), "old", &cpu(T0));
@@ -256,5 +311,7 @@ mod tests {
         assert_eq!(&*removed[0].workload, "old");
         assert!(cluster.container(&id("old-1")).is_none());
         assert!(cluster.container(&id("new-1")).is_some());
+        let names: Vec<&str> = cluster.workloads.iter().map(|w| &**w).collect();
+        assert_eq!(names, ["new"], "the collected workload's name is forgotten");
     }
 }
