@@ -317,7 +317,10 @@ mod tests {
             selector: selector_from_labels(&[("app".to_string(), "web".to_string())].into()),
             ..Default::default()
         });
-        assert!(replica_set(rs.clone()).selector.is_some(), "a bare ReplicaSet");
+        assert!(
+            replica_set(rs.clone()).selector.is_some(),
+            "a bare ReplicaSet"
+        );
         let mut owned = rs.clone();
         owned.metadata.owner_references = Some(vec![owner("Deployment", true)]);
         let info = replica_set(owned);

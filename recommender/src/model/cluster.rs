@@ -297,7 +297,11 @@ mod tests {
         assert_eq!(names.len(), 4);
         assert!(names.iter().all(|n| Arc::ptr_eq(n, names[0])));
         let by_aggregate = cluster.containers_by_aggregate();
-        assert_eq!(by_aggregate.len(), 1, "the restored aggregate has no instance");
+        assert_eq!(
+            by_aggregate.len(),
+            1,
+            "the restored aggregate has no instance"
+        );
         assert_eq!(by_aggregate.values().next().unwrap().len(), 2);
     }
 
