@@ -312,11 +312,13 @@ mod tests {
 
     #[test]
     fn controllers_run_by_a_well_known_one_keep_no_selector() {
-        let mut rs = ReplicaSet::default();
-        rs.spec = Some(k8s_openapi::api::apps::v1::ReplicaSetSpec {
-            selector: selector_from_labels(&[("app".to_string(), "web".to_string())].into()),
+        let mut rs = ReplicaSet {
+            spec: Some(k8s_openapi::api::apps::v1::ReplicaSetSpec {
+                selector: selector_from_labels(&[("app".to_string(), "web".to_string())].into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         assert!(
             replica_set(rs.clone()).selector.is_some(),
             "a bare ReplicaSet"
