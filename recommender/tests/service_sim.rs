@@ -413,17 +413,36 @@ async fn checkpoints_are_listed_in_pages_with_and_without_histograms() {
 }
 
 #[tokio::test]
-async fn raw_get_reads_a_body_whole_and_turns_error_statuses_into_api_errors() {
-    use vpa_recommender::routines::raw_request::raw_get;
+async fn get_chunks_hands_over_the_body_and_turns_error_statuses_into_api_errors() {
+    use vpa_recommender::input::list_items::ListItems;
+    use vpa_recommender::routines::raw_request::get_chunks;
 
     let c = cluster_with(false).await;
-    let body = raw_get(&c.client, &format!("/api/v1/namespaces/{NS}/pods"))
-        .await
-        .unwrap();
+    let mut body = Vec::new();
+    let mut items = ListItems::new();
+    let mut names = Vec::new();
+    get_chunks(&c.client, &format!("/api/v1/namespaces/{NS}/pods"), |chunk| {
+        body.extend_from_slice(chunk);
+        items.push(chunk, |item| {
+            let pod: serde_json::Value = serde_json::from_slice(item).unwrap();
+            names.push(pod["metadata"]["name"].as_str().unwrap().to_string());
+        });
+    })
+    .await
+    .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(list["kind"], "PodList");
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    match raw_get(&c.client, &format!("/api/v1/namespaces/{NS}/pods/nope")).await {
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(names, listed, "the splitter finds the same items");
+    assert_eq!(items.finish(), Ok(2));
+    let missing = format!("/api/v1/namespaces/{NS}/pods/nope");
+    match get_chunks(&c.client, &missing, |_| panic!("no body for an error")).await {
         Err(kube::Error::Api(status)) => assert_eq!(status.code, 404, "{status:?}"),
         other => panic!("expected a 404, got {other:?}"),
     }

@@ -1,94 +1,14 @@
 //! `metrics.k8s.io/v1beta1` PodMetrics, as metrics-server serves them, and their conversion to
-//! usage samples (the conversion is pure).
+//! usage samples (pure). A list is split into items by [`super::list_items::ListItems`] as it
+//! arrives and each item decoded on its own, borrowing names, times and quantities from its text:
+//! at 50k pods the typed list (a quantity map per container) took about 90 MiB.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use vpa_common::quantity::Quantity;
 
 use super::ContainerUsage;
-
-/// Decodes a `PodMetricsList` from `json`, handing each item to `each` as soon as it is decoded,
-/// so the list is never held whole; names, times and quantities borrow from `json`. At 50k pods
-/// the typed list (a quantity map per container) took about 90 MiB, and even a borrowed `Vec`
-/// of items about 18 MiB. Returns how many items there were.
-pub fn for_each_pod_metrics<'de>(
-    json: &'de [u8],
-    each: impl FnMut(PodMetrics<'de>),
-) -> Result<usize, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let count = ListSeed(each).deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(count)
-}
-
-/// The list object: `items` goes through [`ItemsSeed`], every other field is skipped.
-struct ListSeed<F>(F);
-
-impl<'de, F: FnMut(PodMetrics<'de>)> DeserializeSeed<'de> for ListSeed<F> {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, F: FnMut(PodMetrics<'de>)> Visitor<'de> for ListSeed<F> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a PodMetricsList")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<usize, A::Error> {
-        let mut count = 0;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "items" {
-                count += map.next_value_seed(ItemsSeed(&mut self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(count)
-    }
-}
-
-/// The `items` array, decoded one element at a time.
-struct ItemsSeed<'f, F>(&'f mut F);
-
-impl<'de, F: FnMut(PodMetrics<'de>)> DeserializeSeed<'de> for ItemsSeed<'_, F> {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de, F: FnMut(PodMetrics<'de>)> Visitor<'de> for ItemsSeed<'_, F> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of PodMetrics")
-    }
-
-    fn visit_none<E>(self) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let mut count = 0;
-        while let Some(item) = seq.next_element::<PodMetrics<'de>>()? {
-            (self.0)(item);
-            count += 1;
-        }
-        Ok(count)
-    }
-}
 
 /// Usage of one pod's containers over a window ending at `timestamp`.
 #[derive(Debug, Deserialize)]
@@ -206,25 +126,38 @@ pub fn usage_samples(metrics: &PodMetrics<'_>) -> Vec<ContainerUsage> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::list_items::ListItems;
     use super::*;
 
+    /// Splits `text` into its items' JSON as the recommender does.
+    fn split_list(text: &str) -> (Vec<Vec<u8>>, Result<usize, String>) {
+        let mut items = Vec::new();
+        let mut splitter = ListItems::new();
+        splitter.push(text.as_bytes(), |item| items.push(item.to_vec()));
+        (items, splitter.finish())
+    }
+
+    fn decode(item: &[u8]) -> Result<PodMetrics<'_>, serde_json::Error> {
+        serde_json::from_slice(item)
+    }
+
     #[test]
-    fn lists_decode_item_by_item_and_reject_malformed_json() {
-        let mut names = Vec::new();
+    fn lists_decode_item_by_item_and_skip_malformed_items() {
         let text = r#"{"kind":"PodMetricsList","metadata":{"resourceVersion":"7"},
             "items":[{"metadata":{"name":"a","namespace":"n"},"timestamp":"2026-11-28T10:00:30Z",
-            "window":"30s","containers":[]},{"metadata":{"name":"b"},"timestamp":"x"}]}"#;
-        let count = for_each_pod_metrics(text.as_bytes(), |m| {
-            names.push(m.metadata.name.into_owned())
-        })
-        .unwrap();
-        assert_eq!((count, names), (2, vec!["a".to_string(), "b".to_string()]));
+            "window":"30s","containers":[]},{"metadata":{}},{"metadata":{"name":"b"},"timestamp":"x"}]}"#;
+        let (items, done) = split_list(text);
+        assert_eq!(done, Ok(3));
+        assert_eq!(decode(&items[0]).unwrap().metadata.name, "a");
+        let error = decode(&items[1]).unwrap_err().to_string();
+        assert!(error.starts_with("missing field `name`"), "{error}");
         assert_eq!(
-            for_each_pod_metrics(br#"{"items":null}"#, |_| {}).unwrap(),
-            0
+            decode(&items[2]).unwrap().metadata.name,
+            "b",
+            "a bad item does not lose the ones after it"
         );
-        assert!(for_each_pod_metrics(br#"{"items":[{"metadata":{}}]}"#, |_| {}).is_err());
-        assert!(for_each_pod_metrics(br#"{"items":[]} trailing"#, |_| {}).is_err());
+        assert_eq!(split_list(r#"{"items":null}"#).1, Ok(0));
+        assert!(split_list(r#"{"items":[]} trailing"#).1.is_err());
     }
 
     #[test]
@@ -260,10 +193,9 @@ mod tests {
             ]
         }]})
         .to_string();
-        let mut items = Vec::new();
-        let count = for_each_pod_metrics(text.as_bytes(), |item| items.push(item)).unwrap();
-        assert_eq!(count, 1);
-        let samples = usage_samples(&items[0]);
+        let (items, done) = split_list(&text);
+        assert_eq!(done, Ok(1));
+        let samples = usage_samples(&decode(&items[0]).unwrap());
         assert_eq!(samples.len(), 2);
         assert_eq!(samples[1].container, "esc\\aped");
         let samples = &samples[..1];

@@ -1,6 +1,7 @@
 //! Edges that feed the engine: live usage from metrics.k8s.io, OOM kills, and usage history from
 //! Prometheus.
 
+pub mod list_items;
 pub mod metrics;
 pub mod oom;
 pub mod pod;

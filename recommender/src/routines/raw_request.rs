@@ -1,4 +1,4 @@
-//! Raw requests (edge): PATCHes whose response is not decoded, and a GET read into one buffer. The API server answers a patch with
+//! Raw requests (edge): PATCHes whose response is not decoded, and GETs read chunk by chunk. The API server answers a patch with
 //! the whole object; for a checkpoint that is two histograms, and decoding tens of thousands of
 //! them into typed objects per loop cost more CPU than building the requests. The body is sent
 //! as given, so callers serialise typed values straight to bytes without a `serde_json::Value`
@@ -36,10 +36,15 @@ pub async fn patch(
     client.request_text(request).await.map(drop)
 }
 
-/// Sends one GET to `path` and reads the whole response body into one buffer (sized by its
-/// `Content-Length` when given). `Client::request_text` holds the body up to three times while
-/// collecting it (chunks, contiguous bytes, string): about 60 MiB for a 20 MiB PodMetrics list.
-pub async fn raw_get(client: &Client, path: &str) -> Result<Vec<u8>, kube::Error> {
+/// Sends one GET to `path` and hands each chunk of a successful response's body to `each` as it
+/// arrives, so the body never exists as a whole (`Client::request_text` would hold it up to three
+/// times: chunks, contiguous bytes, string). An error status comes back as `kube::Error::Api`
+/// with its code, as from `Api` (its body, a `Status`, read whole).
+pub async fn get_chunks(
+    client: &Client,
+    path: &str,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), kube::Error> {
     use http_body_util::BodyExt;
 
     let request = http::Request::get(path)
@@ -48,21 +53,19 @@ pub async fn raw_get(client: &Client, path: &str) -> Result<Vec<u8>, kube::Error
         .map_err(kube::Error::HttpError)?;
     let response = client.send(request).await?;
     let status = response.status();
-    let expected = response
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
+    let failed = status.is_client_error() || status.is_server_error();
     let mut body = response.into_body();
-    let mut bytes = Vec::with_capacity(expected);
+    let mut error_text = Vec::new();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
-            bytes.extend_from_slice(&data);
+            match failed {
+                true => error_text.extend_from_slice(&data),
+                false => each(&data),
+            }
         }
     }
-    if status.is_client_error() || status.is_server_error() {
-        let text = String::from_utf8_lossy(&bytes);
+    if failed {
+        let text = String::from_utf8_lossy(&error_text);
         let status_object =
             serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
                 kube::core::Status::failure(text.trim(), "Failed to parse error data")
@@ -70,7 +73,7 @@ pub async fn raw_get(client: &Client, path: &str) -> Result<Vec<u8>, kube::Error
             });
         return Err(kube::Error::Api(status_object.boxed()));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use super::feed::{self, WorkloadFilter};
 use super::history::HistoryLoad;
 use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
 use crate::checkpoint;
-use crate::input::metrics::{for_each_pod_metrics, list_path, usage_samples};
-use crate::routines::raw_request::raw_get;
+use crate::input::list_items::ListItems;
+use crate::input::metrics::{PodMetrics, list_path, usage_samples};
+use crate::routines::raw_request::get_chunks;
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
 use crate::input::oom::OomEvent;
@@ -301,10 +302,7 @@ impl Recommender {
         };
         laps.lap(&self.metrics, step::LOAD_PODS);
 
-        let pod_metrics = self.list_pod_metrics().await.unwrap_or_default();
-        self.feed(&pod_metrics, &snapshot, &filter);
-        // Tens of MiB of text at 50k pods: freed before planning and writing.
-        drop(pod_metrics);
+        self.feed(&snapshot, &filter).await;
         laps.lap(&self.metrics, step::LOAD_METRICS);
 
         let (plans, statuses_written) = self.update_vpas(&snapshot).await;
@@ -383,27 +381,20 @@ impl Recommender {
         (summaries, written)
     }
 
-    /// Lists PodMetrics; the response body as read (decoded while feeding), `None` (logged)
-    /// when the metrics API fails.
-    async fn list_pod_metrics(&self) -> Option<Vec<u8>> {
-        let path = list_path(self.config.namespaces.only.as_deref());
-        match raw_get(&self.client, &path).await {
-            Ok(body) => Some(body),
-            Err(error) => {
-                warn!(%error, "Cannot list PodMetrics; no usage this loop");
-                None
-            }
-        }
-    }
-
-    /// Feeds listed usage (`metrics`: a `PodMetricsList` as JSON, empty for none) and the OOM
-    /// kills received since the last loop. PodMetrics are decoded one at a time and their
-    /// samples fed [`FEED_CHUNK`] at a time, so neither the list nor all samples exist at once.
-    fn feed(&mut self, metrics: &[u8], snapshot: &Snapshot, filter: &WorkloadFilter) {
+    /// Lists PodMetrics and feeds their usage while the list arrives, then the OOM kills
+    /// received since the last loop. Each PodMetrics is decoded on its own as soon as its text is
+    /// complete and the samples are fed [`FEED_CHUNK`] at a time, so neither the list (12.5 MiB
+    /// at 50k pods) nor all samples exist at once. A PodMetrics that cannot be decoded is skipped;
+    /// a failed list leaves this loop without usage (logged), keeping what arrived before the failure.
+    async fn feed(&mut self, snapshot: &Snapshot, filter: &WorkloadFilter) {
         self.cluster
             .reserve_instances(snapshot.pods.values().map(|p| p.containers.len()).sum());
+        let path = list_path(self.config.namespaces.only.as_deref());
         let mut stats = feed::FeedStats::default();
         let mut usage = Vec::with_capacity(FEED_CHUNK);
+        let mut items = ListItems::new();
+        let mut undecodable = 0;
+        let mut first_error = None;
         let cluster = &mut self.cluster;
         let mut flush = |usage: &mut Vec<_>| {
             let chunk = feed::feed_usage(cluster, snapshot, filter, usage);
@@ -411,27 +402,43 @@ impl Recommender {
             stats.skipped += chunk.skipped;
             usage.clear();
         };
-        let decoded = match metrics {
-            [] => Ok(0),
-            json => for_each_pod_metrics(json, |item| {
-                usage.extend(usage_samples(&item));
-                if usage.len() >= FEED_CHUNK {
-                    flush(&mut usage);
-                }
-            }),
-        };
+        let listed = get_chunks(
+            &self.client,
+            &path,
+            |chunk| {
+                items.push(chunk, |item| {
+                    match serde_json::from_slice::<PodMetrics>(item) {
+                        Ok(metrics) => usage.extend(usage_samples(&metrics)),
+                        Err(error) => {
+                            undecodable += 1;
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                    if usage.len() >= FEED_CHUNK {
+                        flush(&mut usage);
+                    }
+                })
+            },
+        )
+        .await;
         flush(&mut usage);
-        match decoded {
+        if let Some(error) = first_error {
+            warn!(%error, skipped = undecodable, "Skipping PodMetrics that cannot be decoded");
+        }
+        match listed.map_err(|e| e.to_string()).and_then(|()| items.finish()) {
             Ok(pods) => debug!(
                 pods,
                 accepted = stats.accepted,
                 skipped = stats.skipped,
                 "Fed usage"
             ),
+            Err(error) if stats.accepted == 0 => {
+                warn!(%error, "Cannot list PodMetrics; no usage this loop")
+            }
             Err(error) => warn!(
                 %error,
                 accepted = stats.accepted,
-                "Cannot decode the rest of the PodMetrics list"
+                "The PodMetrics list was cut short; fed the usage that arrived"
             ),
         }
         let mut ooms = Vec::new();
