@@ -308,6 +308,11 @@ impl Recommender {
         let (plans, statuses_written) = self.update_vpas(&snapshot).await;
         self.warn_missing(&plans);
         laps.lap(&self.metrics, step::UPDATE_VPAS);
+        // The snapshot's pod index (10 MiB at 50k pods) is needed after this only by the
+        // aggregate garbage collection, which is due once an hour.
+        let now = snapshot.now;
+        let collect_aggregates = self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval;
+        let snapshot = collect_aggregates.then_some(snapshot);
 
         let mut checkpoints_written = 0;
         if self.fetching_history.is_none()
@@ -316,7 +321,7 @@ impl Recommender {
                 crate::service::config::Storage::Checkpoints
             )
         {
-            checkpoints_written = self.write_checkpoints(&plans, snapshot.now).await;
+            checkpoints_written = self.write_checkpoints(&plans, now).await;
             if self
                 .last_checkpoint_gc
                 .is_none_or(|t| t.elapsed() >= self.config.checkpoints_gc_interval)
@@ -327,7 +332,7 @@ impl Recommender {
         }
         laps.lap(&self.metrics, step::MAINTAIN_CHECKPOINTS);
 
-        if self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval {
+        if let Some(snapshot) = snapshot {
             self.last_aggregate_gc = Instant::now();
             self.garbage_collect(&snapshot);
         }
