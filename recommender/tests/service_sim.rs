@@ -421,13 +421,17 @@ async fn get_chunks_hands_over_the_body_and_turns_error_statuses_into_api_errors
     let mut body = Vec::new();
     let mut items = ListItems::new();
     let mut names = Vec::new();
-    get_chunks(&c.client, &format!("/api/v1/namespaces/{NS}/pods"), |chunk| {
-        body.extend_from_slice(chunk);
-        items.push(chunk, |item| {
-            let pod: serde_json::Value = serde_json::from_slice(item).unwrap();
-            names.push(pod["metadata"]["name"].as_str().unwrap().to_string());
-        });
-    })
+    get_chunks(
+        &c.client,
+        &format!("/api/v1/namespaces/{NS}/pods"),
+        |chunk| {
+            body.extend_from_slice(chunk);
+            items.push(chunk, |item| {
+                let pod: serde_json::Value = serde_json::from_slice(item).unwrap();
+                names.push(pod["metadata"]["name"].as_str().unwrap().to_string());
+            });
+        },
+    )
     .await
     .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -197,7 +197,8 @@ mod tests {
 
     #[test]
     fn items_come_out_whole_whatever_the_chunk_size() {
-        let body = br#"{"kind": "PodMetricsList", "metadata": {"items": [9], "note": "]}, \"items\": ["},
+        let body =
+            br#"{"kind": "PodMetricsList", "metadata": {"items": [9], "note": "]}, \"items\": ["},
             "items": [ {"metadata": {"name": "a,}]"}, "containers": [{"name": "c"}]} ,
                 {"metadata": {"name": "b\"\\"}, "list": [[1], {}]}, "text", 7, null ],
             "after": {"items": [8]}}"#;

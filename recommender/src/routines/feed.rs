@@ -58,11 +58,11 @@ fn workload_of<'a>(
     container: &str,
 ) -> Option<(ContainerId, &'a str)> {
     let info = snapshot.pods.get(namespace, pod)?;
-    let container = info.containers.iter().find(|c| &***c == container)?;
+    let container = info.container(container)?;
     let id = ContainerId {
         namespace: info.namespace.clone(),
         pod: info.name.clone(),
-        container: container.clone(),
+        container: container.name.clone(),
     };
     Some((id, info.workload.as_deref()?))
 }
@@ -163,12 +163,8 @@ mod tests {
     use crate::model::AggregationsConfig;
 
     fn snapshot() -> Snapshot {
-        let pod = |name: &str, workload: Option<&str>| PodInfo {
-            namespace: "ns".into(),
-            name: name.into(),
-            labels: Default::default(),
-            workload: workload.map(Into::into),
-            containers: vec!["app".into()],
+        let pod = |name: &str, workload: Option<&str>| {
+            PodInfo::for_test("ns", name, Default::default(), workload, &["app"])
         };
         Snapshot {
             now: 0,

@@ -311,7 +311,8 @@ impl Recommender {
         // The snapshot's pod index (10 MiB at 50k pods) is needed after this only by the
         // aggregate garbage collection, which is due once an hour.
         let now = snapshot.now;
-        let collect_aggregates = self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval;
+        let collect_aggregates =
+            self.last_aggregate_gc.elapsed() >= self.config.aggregate_gc_interval;
         let snapshot = collect_aggregates.then_some(snapshot);
 
         let mut checkpoints_written = 0;
@@ -371,7 +372,7 @@ impl Recommender {
         };
         let index = PlanIndex::new(snapshot, &self.cluster);
         let mut summaries = Vec::with_capacity(snapshot.vpas.len());
-        let mut observed = LoopObservations::default();
+        let mut observed = LoopObservations::with_rows(self.metrics.recommendation.len());
         let mut written = 0;
         for chunk in snapshot.vpas.chunks(PLAN_CHUNK) {
             let plans: Vec<VpaPlan> = chunk
@@ -407,30 +408,29 @@ impl Recommender {
             stats.skipped += chunk.skipped;
             usage.clear();
         };
-        let listed = get_chunks(
-            &self.client,
-            &path,
-            |chunk| {
-                items.push(chunk, |item| {
-                    match serde_json::from_slice::<PodMetrics>(item) {
-                        Ok(metrics) => usage.extend(usage_samples(&metrics)),
-                        Err(error) => {
-                            undecodable += 1;
-                            first_error.get_or_insert(error);
-                        }
+        let listed = get_chunks(&self.client, &path, |chunk| {
+            items.push(chunk, |item| {
+                match serde_json::from_slice::<PodMetrics>(item) {
+                    Ok(metrics) => usage.extend(usage_samples(&metrics)),
+                    Err(error) => {
+                        undecodable += 1;
+                        first_error.get_or_insert(error);
                     }
-                    if usage.len() >= FEED_CHUNK {
-                        flush(&mut usage);
-                    }
-                })
-            },
-        )
+                }
+                if usage.len() >= FEED_CHUNK {
+                    flush(&mut usage);
+                }
+            })
+        })
         .await;
         flush(&mut usage);
         if let Some(error) = first_error {
             warn!(%error, skipped = undecodable, "Skipping PodMetrics that cannot be decoded");
         }
-        match listed.map_err(|e| e.to_string()).and_then(|()| items.finish()) {
+        match listed
+            .map_err(|e| e.to_string())
+            .and_then(|()| items.finish())
+        {
             Ok(pods) => debug!(
                 pods,
                 accepted = stats.accepted,

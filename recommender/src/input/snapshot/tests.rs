@@ -113,12 +113,13 @@ fn pods_map_to_their_topmost_controller_and_skip_init_containers() {
         .container("app")
         .init_container("setup", false)
         .build();
-    let info = pod_info(&CachedPod::from(&pod), &controllers());
+    let info = pod_info(&Arc::new(CachedPod::from(&pod)), &controllers());
     assert_eq!(info.workload.as_deref(), Some("Deployment/web"));
-    assert_eq!(info.containers, [Arc::from("app")]);
+    let names: Vec<&str> = info.containers.iter().map(|c| &*c.name).collect();
+    assert_eq!(names, ["app"]);
     let orphan = PodBuilder::new("ns", "lonely").container("app").build();
     assert_eq!(
-        pod_info(&CachedPod::from(&orphan), &controllers()).workload,
+        pod_info(&Arc::new(CachedPod::from(&orphan)), &controllers()).workload,
         None
     );
 }

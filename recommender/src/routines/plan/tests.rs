@@ -47,12 +47,15 @@ fn cluster() -> ClusterState {
 }
 
 fn snapshot(vpa: VerticalPodAutoscaler, target: Result<VpaTarget, String>) -> Snapshot {
-    let pod = |name: &str| PodInfo {
-        namespace: "ns".into(),
-        name: name.into(),
-        labels: BTreeMap::from([("app".to_string(), "web".to_string())]).into(),
-        workload: Some("Deployment/web".into()),
-        containers: vec!["app".into(), "sidecar".into()],
+    let pod = |name: &str| {
+        let labels = BTreeMap::from([("app".to_string(), "web".to_string())]).into();
+        PodInfo::for_test(
+            "ns",
+            name,
+            labels,
+            Some("Deployment/web"),
+            &["app", "sidecar"],
+        )
     };
     Snapshot {
         now: T0 + 3600,
