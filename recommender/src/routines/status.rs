@@ -128,14 +128,14 @@ pub fn next_status(input: StatusInput<'_>) -> VerticalPodAutoscalerStatus {
 
     let previous_conditions = input
         .previous
-        .and_then(|s| s.conditions.as_deref())
+        .map(|s| s.transitions.as_slice())
         .unwrap_or_default();
     let mut conditions: Vec<VerticalPodAutoscalerCondition> = wanted
         .into_iter()
         .map(|(type_, status, reason, message)| {
             let kept_time = previous_conditions
                 .iter()
-                .find(|c| c.type_ == type_ && c.status == status)
+                .find(|c| &*c.type_ == type_ && &*c.status == status)
                 .and_then(|c| c.last_transition_time.clone());
             VerticalPodAutoscalerCondition {
                 type_: type_.to_string(),
@@ -156,37 +156,63 @@ pub fn next_status(input: StatusInput<'_>) -> VerticalPodAutoscalerStatus {
     }
 }
 
-/// A stored VPA status as the watch cache keeps it: conditions and generation as they are,
-/// the recommendation only as a fingerprint. A recommendation in API form is four quantity maps
-/// per container (kilobytes per VPA); the loop only needs to know whether its new one differs.
+/// A stored VPA status as the watch cache keeps it: of the conditions, what the next status
+/// carries over (type, status, transition time) and a fingerprint of the rest; the
+/// recommendation only as a fingerprint. A recommendation in API form is four quantity maps per
+/// container (kilobytes per VPA), and whole conditions with their messages were 3 MiB at 10k
+/// VPAs; the loop only needs to know whether its new status differs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredStatus {
-    /// Conditions, as stored.
-    pub conditions: Option<Vec<VerticalPodAutoscalerCondition>>,
+    /// Type, status and `lastTransitionTime` of each stored condition.
+    pub transitions: Vec<ConditionTransition>,
+    /// [`fingerprint`] of the stored conditions as a whole, if there are any.
+    pub conditions: Option<u64>,
     /// `observedGeneration`, as stored.
     pub observed_generation: Option<i64>,
     /// [`fingerprint`] of the stored recommendation, if there is one.
     pub recommendation: Option<u64>,
 }
 
+/// What a stored condition passes on to the next status: a condition whose type and status
+/// stay keeps its `lastTransitionTime`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionTransition {
+    /// Condition type, e.g. `RecommendationProvided`.
+    pub type_: Box<str>,
+    /// `True`, `False` or `Unknown`.
+    pub status: Box<str>,
+    /// When the status last changed.
+    pub last_transition_time: Option<Time>,
+}
+
 impl StoredStatus {
     /// What the cache keeps of `status`.
     pub fn of(status: &VerticalPodAutoscalerStatus) -> Self {
+        let conditions = status.conditions.as_deref();
         Self {
-            conditions: status.conditions.clone(),
+            transitions: conditions
+                .unwrap_or_default()
+                .iter()
+                .map(|c| ConditionTransition {
+                    type_: c.type_.as_str().into(),
+                    status: c.status.as_str().into(),
+                    last_transition_time: c.last_transition_time.clone(),
+                })
+                .collect(),
+            conditions: conditions.map(fingerprint),
             observed_generation: status.observed_generation,
             recommendation: status.recommendation.as_ref().map(fingerprint),
         }
     }
 }
 
-/// A hash of the recommendation's JSON form: equal recommendations (as typed values, which is
-/// what the API round-trips for a custom resource) give equal fingerprints; a different one
-/// collides with probability about 2^-64.
-pub fn fingerprint(recommendation: &RecommendedPodResources) -> u64 {
+/// A hash of a value's JSON form: equal values (as typed values, which is what the API
+/// round-trips for a custom resource) give equal fingerprints; different ones collide with
+/// probability about 2^-64.
+pub fn fingerprint<T: serde::Serialize + ?Sized>(value: &T) -> u64 {
     use std::hash::Hasher;
     let mut hasher = std::hash::DefaultHasher::new();
-    hasher.write(&serde_json::to_vec(recommendation).unwrap_or_default());
+    hasher.write(&serde_json::to_vec(value).unwrap_or_default());
     hasher.finish()
 }
 

@@ -194,3 +194,33 @@ fn a_new_recommendation_needs_a_write_even_with_the_same_conditions() {
         fingerprint(second.recommendation.as_ref().unwrap())
     );
 }
+
+#[test]
+fn a_changed_message_needs_a_write_and_keeps_the_transition_time() {
+    let low = |hours: i64, confidence: f64| ConfidenceInfo {
+        history_seconds: hours * 3600,
+        confidence,
+    };
+    let first = next_status(StatusInput {
+        confidence: Some(low(3, 0.125)),
+        ..input(None)
+    });
+    let stored = StoredStatus::of(&first);
+    let second = next_status(StatusInput {
+        confidence: Some(low(4, 0.167)),
+        now: at("2026-11-28T11:00:00Z"),
+        ..input(Some(&stored))
+    });
+    assert!(needs_write(Some(&stored), &second));
+    let conditions = |s: &VerticalPodAutoscalerStatus| s.conditions.clone().unwrap();
+    let (before, after) = (conditions(&first), conditions(&second));
+    assert_ne!(before, after, "the message moved on");
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            (&b.type_, &b.last_transition_time),
+            (&a.type_, &a.last_transition_time),
+            "no status changed, so no transition time did"
+        );
+    }
+    assert!(!needs_write(Some(&StoredStatus::of(&second)), &second));
+}
