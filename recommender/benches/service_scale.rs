@@ -9,8 +9,10 @@
 //! `VPA_BENCH_SCALE` (default 1.0; 0.1 is a quick smoke run), `VPA_BENCH_LOOPS` (default 4: the
 //! first loop and three steady ones), `VPA_BENCH_INTERVAL` (default `10s`),
 //! `VPA_BENCH_CHECKPOINTS_TIMEOUT` (default upstream's `1m`), `VPA_BENCH_WRAPPER` (a profiler to run
-//! the binary under, e.g. `heaptrack -o /tmp/rec`), `VPA_BENCH_ARGS` (extra flags for the binary,
-//! split on whitespace, e.g. `--update-worker-count=20`).
+//! the binary under, e.g. `heaptrack -o /tmp/rec`, which needs the bench run with
+//! `--no-default-features`: heaptrack sees only the C library's malloc, not jemalloc),
+//! `VPA_BENCH_ARGS` (extra flags for the binary, split on whitespace, e.g.
+//! `--update-worker-count=20`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
