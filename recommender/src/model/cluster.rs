@@ -180,12 +180,7 @@ impl ClusterState {
 
     /// Merges restored history (a checkpoint) into the aggregate `key`, creating it if needed.
     pub fn restore(&mut self, mut key: AggregateKey, state: &AggregateContainerState) {
-        match self.workloads.get(&key.workload) {
-            Some(shared) => key.workload = shared.clone(),
-            None => {
-                self.workloads.insert(key.workload.clone());
-            }
-        }
+        key.workload = self.shared_workload(&key.workload);
         match self.aggregates.get_mut(&key) {
             Some(existing) => existing.merge(state),
             None => {
@@ -200,6 +195,16 @@ impl ClusterState {
         self.instances.retain(|id, _| keep(id));
     }
 
+    /// The one shared string for the workload name `workload`.
+    fn shared_workload(&mut self, workload: &str) -> Arc<str> {
+        if let Some(shared) = self.workloads.get(workload) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = workload.into();
+        self.workloads.insert(shared.clone());
+        shared
+    }
+
     fn instance(
         &mut self,
         id: &ContainerId,
@@ -212,14 +217,7 @@ impl ClusterState {
     ) {
         // Look up before inserting so the hot path clones no key.
         if !self.instances.contains_key(id) {
-            let workload = match self.workloads.get(workload) {
-                Some(shared) => shared.clone(),
-                None => {
-                    let shared: Arc<str> = workload.into();
-                    self.workloads.insert(shared.clone());
-                    shared
-                }
-            };
+            let workload = self.shared_workload(workload);
             let state = ContainerState::new();
             self.instances
                 .insert(id.clone(), Instance { workload, state });

@@ -372,7 +372,7 @@ impl Recommender {
         };
         let index = PlanIndex::new(snapshot, &self.cluster);
         let mut summaries = Vec::with_capacity(snapshot.vpas.len());
-        let mut observed = LoopObservations::with_rows(self.metrics.recommendation.len());
+        let mut observed = LoopObservations::with_rows(self.metrics.recommendation.row_count());
         let mut written = 0;
         for chunk in snapshot.vpas.chunks(PLAN_CHUNK) {
             let plans: Vec<VpaPlan> = chunk

@@ -91,14 +91,9 @@ impl RecommendationGauges {
         *self.rows.write().unwrap_or_else(|e| e.into_inner()) = rows;
     }
 
-    /// How many rows there are.
-    pub fn len(&self) -> usize {
+    /// How many rows (containers) there are.
+    pub fn row_count(&self) -> usize {
         self.rows.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether there is no row.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -158,9 +158,6 @@ pub(super) fn serve(
                             continue;
                         }
                         last = ev.rv;
-                        if ev.gr != info.gr() {
-                            continue;
-                        }
                         if let Some(t) = visible(&ev, &ns, &keep)
                             && tx.send(Ok(enc.event(&s, t, &ev.object))).await.is_err() {
                                 return;
