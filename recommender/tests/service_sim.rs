@@ -104,6 +104,7 @@ async fn restart_restores_history_from_checkpoints() {
         )
         .await
         .unwrap();
+    let audit = c.sim.record_requests();
     let second = Replica::start(c.client.clone(), config());
     let again = wait_for_target(&c.client, "hamster-vpa", Duration::from_secs(15), |_| true).await;
     assert_eq!(again, target, "same recommendation after restart");
@@ -116,6 +117,16 @@ async fn restart_restores_history_from_checkpoints() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     second.shutdown().await.unwrap();
+    // The restored checkpoints are known to exist: patched, never a create that fails first.
+    let writes: Vec<String> = audit
+        .records()
+        .into_iter()
+        .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
+        .filter(|r| ["create", "patch", "update"].contains(&r.verb.as_str()))
+        .map(|r| r.verb)
+        .collect();
+    assert!(!writes.is_empty(), "the second replica wrote checkpoints");
+    assert!(writes.iter().all(|v| v == "patch"), "{writes:?}");
 }
 
 #[tokio::test]
@@ -450,4 +461,76 @@ async fn get_chunks_hands_over_the_body_and_turns_error_statuses_into_api_errors
         Err(kube::Error::Api(status)) => assert_eq!(status.code, 404, "{status:?}"),
         other => panic!("expected a 404, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_when_not() {
+    use vpa_common::api::{
+        HistogramCheckpoint, VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
+        VerticalPodAutoscalerCheckpointStatus,
+    };
+    use vpa_recommender::routines::checkpoints::write;
+
+    let c = cluster_with(false).await;
+    let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(c.client.clone(), NS);
+    let checkpoint = |total: f64| {
+        let mut object = VerticalPodAutoscalerCheckpoint::new(
+            "hamster-vpa-app",
+            VerticalPodAutoscalerCheckpointSpec {
+                vpa_object_name: Some("hamster-vpa".into()),
+                container_name: Some("app".into()),
+            },
+        );
+        object.metadata.namespace = Some(NS.into());
+        object.status = Some(VerticalPodAutoscalerCheckpointStatus {
+            version: Some("v3".into()),
+            cpu_histogram: Some(HistogramCheckpoint {
+                bucket_weights: Some([(3, 10_000)].into()),
+                total_weight: Some(total),
+                reference_timestamp: None,
+            }),
+            ..Default::default()
+        });
+        object
+    };
+    let stored_total = || async {
+        let stored = api.get("hamster-vpa-app").await.unwrap();
+        stored.status.unwrap().cpu_histogram.unwrap().total_weight
+    };
+    // (what the recommender believes, what is stored before) -> verbs sent, in order.
+    let cases = [
+        (false, false, vec!["create"], 1.0),
+        (true, true, vec!["patch"], 2.0),
+        (false, true, vec!["create", "patch"], 3.0),
+    ];
+    for (exists, stored_before, verbs, total) in cases {
+        assert_eq!(
+            api.get_opt("hamster-vpa-app").await.unwrap().is_some(),
+            stored_before
+        );
+        let audit = c.sim.record_requests();
+        write(&c.client, &checkpoint(total), exists).await.unwrap();
+        let sent: Vec<String> = audit
+            .records()
+            .into_iter()
+            .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
+            .map(|r| r.verb)
+            .collect();
+        assert_eq!(sent, verbs, "believed exists={exists}");
+        assert_eq!(stored_total().await, Some(total));
+    }
+    // Believed written, but deleted since: the patch's 404 leads to a create.
+    api.delete("hamster-vpa-app", &Default::default())
+        .await
+        .unwrap();
+    let audit = c.sim.record_requests();
+    write(&c.client, &checkpoint(4.0), true).await.unwrap();
+    let sent: Vec<String> = audit
+        .records()
+        .into_iter()
+        .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
+        .map(|r| r.verb)
+        .collect();
+    assert_eq!(sent, ["patch", "create"]);
+    assert_eq!(stored_total().await, Some(4.0));
 }

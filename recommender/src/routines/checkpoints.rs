@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::Resource;
+use kube::api::{Api, DeleteParams, ListParams};
 use serde::{Deserialize, Serialize};
 use vpa_common::api::{
     VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
@@ -226,24 +227,44 @@ pub fn status_patch(status: &VerticalPodAutoscalerCheckpointStatus) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Writes one checkpoint's status with [`status_patch`] (only the `patch` verb, as upstream's
-/// RBAC grants), creating the object when it does not exist yet.
+/// Writes one checkpoint: its status patched with [`status_patch`], or the whole object created.
+/// `exists` says which to try first: a checkpoint already written or restored is patched (and
+/// created if it has gone), a new one is created (and patched if it exists after all), so each
+/// costs one request in the common case instead of a failed patch before every create. Only the
+/// `patch` and `create` verbs are used, as upstream's RBAC grants. Responses are not decoded.
 pub async fn write(
     client: &Client,
     checkpoint: &VerticalPodAutoscalerCheckpoint,
+    exists: bool,
 ) -> Result<(), kube::Error> {
     let namespace = checkpoint.metadata.namespace.as_deref().unwrap_or_default();
     let name = checkpoint.metadata.name.as_deref().unwrap_or_default();
-    let path = raw_request::object_path::<VerticalPodAutoscalerCheckpoint>(namespace, name, "");
-    let body = status_patch(checkpoint.status.as_ref().unwrap_or(&Default::default()));
-    match raw_request::patch(client, &path, raw_request::JSON_PATCH, body).await {
-        Err(kube::Error::Api(e)) if e.code == 404 => {
-            let api: Api<VerticalPodAutoscalerCheckpoint> =
-                Api::namespaced(client.clone(), namespace);
-            api.create(&PostParams::default(), checkpoint).await?;
-            Ok(())
+    let patch = || {
+        let path = raw_request::object_path::<VerticalPodAutoscalerCheckpoint>(namespace, name, "");
+        let body = status_patch(checkpoint.status.as_ref().unwrap_or(&Default::default()));
+        async move { raw_request::patch(client, &path, raw_request::JSON_PATCH, body).await }
+    };
+    let create = || {
+        let path = VerticalPodAutoscalerCheckpoint::url_path(&(), Some(namespace));
+        let body = serde_json::to_vec(checkpoint).unwrap_or_default();
+        async move { raw_request::post(client, &path, body).await }
+    };
+    let code = |result: &Result<(), kube::Error>| match result {
+        Err(kube::Error::Api(e)) => Some(e.code),
+        _ => None,
+    };
+    if exists {
+        let first = patch().await;
+        if code(&first) == Some(404) {
+            return create().await;
         }
-        other => other,
+        first
+    } else {
+        let first = create().await;
+        if code(&first) == Some(409) {
+            return patch().await;
+        }
+        first
     }
 }
 

@@ -1,4 +1,4 @@
-//! Raw requests (edge): PATCHes whose response is not decoded, and GETs read chunk by chunk. The API server answers a patch with
+//! Raw requests (edge): PATCHes and POSTs whose response is not decoded, and GETs read chunk by chunk. The API server answers a patch with
 //! the whole object; for a checkpoint that is two histograms, and decoding tens of thousands of
 //! them into typed objects per loop cost more CPU than building the requests. The body is sent
 //! as given, so callers serialise typed values straight to bytes without a `serde_json::Value`
@@ -28,7 +28,25 @@ pub async fn patch(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<(), kube::Error> {
-    let request = http::Request::patch(path)
+    send_unread(client, http::Method::PATCH, path, content_type, body).await
+}
+
+/// Sends one POST (a create) of the JSON `body` to the collection at `path`; the response body
+/// (the created object) is dropped unread. Errors as for [`patch`].
+pub async fn post(client: &Client, path: &str, body: Vec<u8>) -> Result<(), kube::Error> {
+    send_unread(client, http::Method::POST, path, "application/json", body).await
+}
+
+async fn send_unread(
+    client: &Client,
+    method: http::Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<(), kube::Error> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
         .header(http::header::CONTENT_TYPE, content_type)
         .header(http::header::ACCEPT, "application/json")
         .body(body)

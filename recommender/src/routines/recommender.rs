@@ -53,7 +53,8 @@ pub struct Recommender {
     engine: PodResourceRecommender,
     metrics: Arc<Metrics>,
     health: Health,
-    /// Last successful checkpoint write per VPA (namespace, name), Unix seconds.
+    /// Last successful checkpoint write per VPA (namespace, name), Unix seconds: ours, or the
+    /// oldest `lastUpdateTime` of its restored checkpoints. A VPA here has checkpoint objects.
     checkpointed: HashMap<(String, String), Timestamp>,
     last_checkpoint_gc: Option<Instant>,
     last_aggregate_gc: Instant,
@@ -243,6 +244,15 @@ impl Recommender {
             };
             match checkpoint::load(status, &self.config.aggregations, snapshot.now) {
                 Ok(state) => {
+                    let written = status
+                        .last_update_time
+                        .as_ref()
+                        .map_or(Timestamp::MIN, |t| t.0.as_second());
+                    let vpa = object.spec.vpa_object_name.clone().unwrap_or_default();
+                    self.checkpointed
+                        .entry((key.namespace.to_string(), vpa))
+                        .and_modify(|at| *at = (*at).min(written))
+                        .or_insert(written);
                     self.cluster.restore(key, &state);
                     restored += 1;
                 }

@@ -17,17 +17,19 @@ use crate::routines::checkpoints::{self, CheckpointMeta, CheckpointOwner, Checkp
 use crate::routines::plan::{self, PlanSummary};
 
 /// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
+/// `exists`: the VPA's checkpoints were written or restored before, so they are patched first.
 async fn write_vpa_checkpoints(
     client: Client,
     namespace: String,
     name: String,
     objects: Vec<VerticalPodAutoscalerCheckpoint>,
+    exists: bool,
 ) -> Option<(String, String)> {
     if objects.is_empty() {
         return None;
     }
     for object in &objects {
-        if let Err(error) = checkpoints::write(&client, object).await {
+        if let Err(error) = checkpoints::write(&client, object, exists).await {
             warn!(%namespace, vpa = %name, %error, "Cannot write checkpoint");
             return None;
         }
@@ -78,6 +80,7 @@ impl Recommender {
                     p.namespace.clone(),
                     p.name.clone(),
                     plan::checkpoints_of(p, &self.cluster, &live, now),
+                    self.checkpointed.contains_key(key),
                 ));
             }
             match running.next().await {
