@@ -96,10 +96,13 @@ pub struct Args {
     /// Path to a kubeconfig; in-cluster configuration when empty.
     #[arg(long, env = "KUBECONFIG", default_value = "")]
     pub kubeconfig: String,
-    /// Client QPS to the API server (accepted for compatibility).
-    #[arg(long, default_value_t = 50.0)]
-    pub kube_api_qps: f32,
-    /// Client burst to the API server (accepted for compatibility).
+    /// Client-side limit of requests per second to the API server. Unlike upstream (default 50)
+    /// there is none unless given; the controller's own requests are few (watches, the Lease,
+    /// registration), and the API server guards itself with priority and fairness. Zero or
+    /// negative: no limit.
+    #[arg(long)]
+    pub kube_api_qps: Option<f64>,
+    /// Requests that may go at once under --kube-api-qps before it spaces them out.
     #[arg(long, default_value_t = 100)]
     pub kube_api_burst: u32,
     /// Only VPAs in this namespace are served.
@@ -181,6 +184,8 @@ pub struct Config {
     pub watch_namespace: Option<String>,
     /// Kubeconfig path, empty for in-cluster.
     pub kubeconfig: String,
+    /// Client-side request limit (`--kube-api-qps`, `--kube-api-burst`), if any.
+    pub throttle: Option<vpa_common::token_bucket::Rate>,
 }
 
 impl Args {
@@ -256,6 +261,10 @@ impl Args {
             watch_namespace: (!self.vpa_object_namespace.is_empty())
                 .then(|| self.vpa_object_namespace.clone()),
             kubeconfig: self.kubeconfig.clone(),
+            throttle: vpa_common::client::throttle_from_flags(
+                self.kube_api_qps,
+                self.kube_api_burst,
+            ),
             namespace: self.namespace,
         })
     }
@@ -287,6 +296,10 @@ mod tests {
         assert_eq!(c.dns_names[0], "vpa-webhook.kube-system.svc");
         assert_eq!(c.body_timeout, Duration::from_secs(30));
         assert_eq!(c.cert_validity.ca_propagation, time::Duration::minutes(10));
+        assert_eq!(c.throttle, None, "no client-side limit");
+        let limited = parse(&["--kube-api-qps=50", "--kube-api-burst=20"]);
+        let rate = limited.into_config(false).unwrap().throttle.unwrap();
+        assert_eq!((rate.per_second, rate.burst), (50.0, 20));
         let short = parse(&["--webhook-timeout-seconds=5"]);
         assert_eq!(
             short.into_config(false).unwrap().body_timeout,

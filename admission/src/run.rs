@@ -10,7 +10,7 @@ use axum_server::Handle;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, Client};
+use kube::Api;
 use tracing::{info, warn};
 
 use crate::cache::ReflectorView;
@@ -22,27 +22,6 @@ use crate::metrics::Metrics;
 use crate::registration::Registration;
 use crate::server::{serve_plain, serve_webhook};
 use crate::view::ClusterView;
-
-/// The Kubernetes client, without kube's default retry of 429 and 503 answers: every caller
-/// here retries on its own (the watches with their backoff, the first certificate load and the
-/// registration with [`retry_until_done`]'s, the certificate refresh and the Lease renewal on
-/// their next tick, the scale-target cache on its next refresh), and the extra layer would
-/// only hold a Lease renewal or a certificate refresh far past its interval.
-async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    let mut config = if kubeconfig.is_empty() {
-        kube::Config::infer()
-            .await
-            .context("finding the Kubernetes configuration")?
-    } else {
-        let kc = kube::config::Kubeconfig::read_from(kubeconfig)
-            .with_context(|| format!("reading {kubeconfig}"))?;
-        kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .context("loading the kubeconfig")?
-    };
-    config.default_retry = false;
-    Client::try_from(config).context("building a Kubernetes client")
-}
 
 /// First delay of [`retry_until_done`], doubled after each failure up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -170,7 +149,7 @@ pub async fn run_until(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let client = client(&config.kubeconfig).await?;
+    let client = vpa_common::client::connect(&config.kubeconfig, config.throttle).await?;
     let metrics = Arc::new(Metrics::new());
     let store = Arc::new(CertStore::new());
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);

@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod api;
 pub mod capping;
+pub mod client;
 pub mod crd;
 pub mod duration;
 pub mod leader_election;
@@ -33,6 +34,7 @@ pub mod resources;
 pub mod scale;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
+pub mod token_bucket;
 pub mod watch;
 
 /// Installs ring as the process-wide rustls crypto provider. Every binary and test that builds a

@@ -344,7 +344,7 @@ async fn memory_eviction_event_counts_as_an_oom_kill() {
 async fn client_gives_up_at_once_on_429_and_503_and_the_loop_retries_next_interval() {
     let c = cluster_with(false).await;
     let config = c.sim.config_for(c.sim.admin_token()).await.unwrap();
-    let client = vpa_recommender::service::run::recommender_client(config).unwrap();
+    let client = vpa_common::client::build(config, None).unwrap();
     let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, NS);
     for (kind, code) in [
         (FaultKind::TooManyRequests { retry_after: 1 }, 429),
@@ -533,4 +533,36 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
         .collect();
     assert_eq!(sent, ["patch", "create"]);
     assert_eq!(stored_total().await, Some(4.0));
+}
+
+#[tokio::test]
+async fn kube_api_qps_spaces_requests_to_the_api_server() {
+    use vpa_common::client::{build, throttle_from_flags};
+
+    let c = cluster_with(false).await;
+    let config = c.sim.config_for(c.sim.admin_token()).await.unwrap();
+    // --kube-api-qps=20 --kube-api-burst=2: ten requests need at least (10 - 2) / 20 = 0.4 s.
+    let throttle = throttle_from_flags(Some(20.0), 2);
+    let client = build(config, throttle).unwrap();
+    let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, NS);
+    let audit = c.sim.record_requests();
+    let started = tokio::time::Instant::now();
+    let gets = (0..10).map(|_| api.get("hamster-vpa"));
+    for result in futures::future::join_all(gets).await {
+        assert_eq!(
+            result.unwrap().metadata.name.as_deref(),
+            Some("hamster-vpa")
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(390),
+        "10 requests in {took:?}"
+    );
+    let served = audit
+        .records()
+        .into_iter()
+        .filter(|r| r.resource == "verticalpodautoscalers" && r.verb == "get")
+        .count();
+    assert_eq!(served, 10, "every request waited, none was dropped");
 }

@@ -187,7 +187,7 @@ async fn run_profile(name: &str, vpas: usize, pods: usize) -> anyhow::Result<Str
 
     let kubeconfig = kube::config::Kubeconfig::read_from(sim.kubeconfig_path())?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    let client = vpa_updater::run::updater_client(config)?;
+    let client = vpa_common::client::build(config, None)?;
     let t = Instant::now();
     let cluster = KubeCluster::start(client, None);
     cluster

@@ -108,12 +108,13 @@ pub struct Args {
     #[arg(long, env = "KUBECONFIG", default_value = "")]
     pub kubeconfig: String,
 
-    /// Client-side queries per second to the API server (accepted for compatibility; kube-rs
-    /// applies no client-side throttling).
-    #[arg(long, default_value_t = 50.0)]
-    pub kube_api_qps: f64,
+    /// Client-side limit of requests per second to the API server. Unlike upstream (default 50)
+    /// there is none unless given: evictions have their own limit (--eviction-rate-limit), and
+    /// the API server guards itself with priority and fairness. Zero or negative: no limit.
+    #[arg(long)]
+    pub kube_api_qps: Option<f64>,
 
-    /// Client-side burst to the API server (accepted for compatibility, see --kube-api-qps).
+    /// Requests that may go at once under --kube-api-qps before it spaces them out.
     #[arg(long, default_value_t = 100)]
     pub kube_api_burst: u32,
 
@@ -228,6 +229,8 @@ mod tests {
         assert!(config.admission.enabled);
         assert_eq!(config.admission.lease_name, "vpa-admission-controller");
         assert_eq!(config.admission.timeout, Duration::from_secs(60));
+        assert_eq!(parse(&[]).kube_api_qps, None, "no client-side limit");
+        assert_eq!(parse(&["--kube-api-qps=50"]).kube_api_qps, Some(50.0));
     }
 
     #[test]

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -21,32 +19,6 @@ use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
 /// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
 pub fn init_tracing() {
     vpa_common::logging::init();
-}
-
-/// The updater's client for `config`, with kube's built-in retry of 429/503 answers turned off.
-///
-/// That retry layer would resend a refused eviction up to 15 times with backoff growing to
-/// minutes, so a PodDisruptionBudget would stall the loop and hammer the API server. The
-/// updater instead treats a 429 as "try this replica group next loop", and its watches have
-/// their own backoff.
-pub fn updater_client(mut config: Config) -> anyhow::Result<Client> {
-    config.default_retry = false;
-    Client::try_from(config).context("building the Kubernetes client")
-}
-
-async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    let config = if kubeconfig.is_empty() {
-        Config::infer()
-            .await
-            .context("finding the Kubernetes configuration")?
-    } else {
-        let kc =
-            Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
-        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .context("loading the kubeconfig")?
-    };
-    updater_client(config)
 }
 
 /// Resolves when SIGTERM or Ctrl-C arrives.
@@ -117,7 +89,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     });
     info!(%address, "Serving /healthz and /metrics");
 
-    let client = client(&args.kubeconfig).await?;
+    let throttle = vpa_common::client::throttle_from_flags(args.kube_api_qps, args.kube_api_burst);
+    let client = vpa_common::client::connect(&args.kubeconfig, throttle).await?;
     let elector = args.leader_elect.then(|| {
         let mut lease = LeaderElectionConfig::new(
             &args.leader_elect_resource_name,

@@ -24,7 +24,7 @@ async fn one_replica_leads_and_the_other_takes_over_after_release() {
     let kube_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .unwrap();
-    let client = vpa_updater::run::updater_client(kube_config).unwrap();
+    let client = vpa_common::client::build(kube_config, None).unwrap();
 
     let first = LeaderElector::new(client.clone(), config("first"));
     let second = LeaderElector::new(client.clone(), config("second"));

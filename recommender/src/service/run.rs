@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kube::Client;
-use kube::Config;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -30,31 +28,6 @@ pub struct LostLeadership(pub String);
 /// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
 pub fn init_tracing() {
     vpa_common::logging::init();
-}
-
-/// The client without kube's default retry layer. That layer resends a request answered 429 or
-/// 503 with backoff growing to minutes, so one overloaded API server would stall a status write,
-/// a checkpoint write or a lease renewal (and with it the loop or leadership) far past the loop
-/// interval. Without it a failed write is logged and tried again next loop, and the watches keep
-/// their own backoff.
-pub fn recommender_client(mut config: Config) -> anyhow::Result<Client> {
-    config.default_retry = false;
-    Client::try_from(config).context("building the Kubernetes client")
-}
-
-async fn client(kubeconfig: &str) -> anyhow::Result<Client> {
-    let config = if kubeconfig.is_empty() {
-        Config::infer()
-            .await
-            .context("finding the Kubernetes configuration")?
-    } else {
-        let kc =
-            Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {kubeconfig}"))?;
-        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .context("loading the kubeconfig")?
-    };
-    recommender_client(config)
 }
 
 /// Resolves when SIGTERM or Ctrl-C arrives.
@@ -140,7 +113,11 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
         let _ = stop_tx.send(true);
     });
 
-    let client = client(kubeconfig).await?;
+    let throttle = vpa_common::client::throttle_from_flags(
+        args.common.kube_api_qps,
+        args.common.kube_api_burst,
+    );
+    let client = vpa_common::client::connect(kubeconfig, throttle).await?;
     let metrics = Arc::new(Metrics::default());
     let mut registry = Registry::default();
     metrics.register(&mut registry);

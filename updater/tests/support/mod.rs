@@ -100,7 +100,7 @@ pub async fn client(sim: &Sim) -> Client {
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .unwrap();
-    vpa_updater::run::updater_client(config).unwrap()
+    vpa_common::client::build(config, None).unwrap()
 }
 
 /// Serves the VPA CRDs.

@@ -32,6 +32,13 @@ fn defaults_are_upstreams() {
         "vpa-recommender-lease"
     );
     assert_eq!(config.estimation.safety_margin_fraction, 0.15);
+    assert_eq!(
+        cli.service.common.kube_api_qps, None,
+        "no client-side limit"
+    );
+    let limited = parse(&["--kube-api-qps=50", "--kube-api-burst=20"]).unwrap();
+    assert_eq!(limited.service.common.kube_api_qps, Some(50.0));
+    assert_eq!(limited.service.common.kube_api_burst, 20);
 }
 
 #[test]

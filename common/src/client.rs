@@ -1,0 +1,65 @@
+//! The Kubernetes client every component uses (edge): from `--kubeconfig` or the in-cluster
+//! configuration, with kube's retry layer off and the optional client-side throttle of
+//! `--kube-api-qps`/`--kube-api-burst`.
+
+mod throttle;
+
+use kube::client::ClientBuilder;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub use throttle::{ThrottleLayer, Throttled, throttle_from_flags};
+
+use crate::token_bucket::Rate;
+
+/// Why no client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Neither `KUBECONFIG`/`~/.kube/config` nor the in-cluster service account worked.
+    #[error("finding the Kubernetes configuration: {0}")]
+    Infer(#[from] kube::config::InferConfigError),
+    /// The kubeconfig given with `--kubeconfig` could not be read or used.
+    #[error("loading the kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: kube::config::KubeconfigError,
+    },
+    /// The client could not be built from the configuration (TLS, proxy, credentials).
+    #[error("building the Kubernetes client: {0}")]
+    Build(#[from] kube::Error),
+}
+
+/// A client for `config`, throttled when `throttle` is given.
+///
+/// kube's built-in retry of 429/503 answers is turned off: it would resend a request up to 15
+/// times with backoff growing to minutes, so a refused eviction would stall the updater's loop
+/// and a failing status write the recommender's. Every caller has its own retry instead (the
+/// next loop, watch backoff, the admission controller's registration retries).
+pub fn build(mut config: Config, throttle: Option<Rate>) -> Result<Client, kube::Error> {
+    config.default_retry = false;
+    let builder = ClientBuilder::try_from(config)?;
+    Ok(match throttle {
+        Some(t) => builder.with_layer(&ThrottleLayer(t)).build(),
+        None => builder.build(),
+    })
+}
+
+/// A client from the kubeconfig file `kubeconfig`, or, when it is empty, from the usual places
+/// (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account); see [`build`].
+pub async fn connect(kubeconfig: &str, throttle: Option<Rate>) -> Result<Client, ClientError> {
+    let config = if kubeconfig.is_empty() {
+        Config::infer().await?
+    } else {
+        let failed = |source| ClientError::Kubeconfig {
+            path: kubeconfig.to_owned(),
+            source,
+        };
+        let file = Kubeconfig::read_from(kubeconfig).map_err(failed)?;
+        Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+            .await
+            .map_err(failed)?
+    };
+    Ok(build(config, throttle)?)
+}
