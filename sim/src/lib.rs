@@ -26,6 +26,7 @@ pub mod patch;
 pub mod proto;
 pub mod resource;
 pub mod schema;
+pub mod seed;
 pub mod selector;
 mod server;
 mod sim;

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use vpa_sim::resource::GroupResource;
+use vpa_sim::seed::{DeploymentSeed, create};
 use vpa_sim::store::Store;
 use vpa_sim::{Sim, SimOptions};
 use vpa_updater::cluster::Cluster;
@@ -44,68 +45,27 @@ const PROFILES: [(&str, usize, usize); 7] = [
 ];
 const NS: &str = "bench";
 
-fn create(store: &Store, gr: &GroupResource, obj: Value) -> String {
-    store
-        .create(gr, true, obj, false)
-        .expect("seed object")
-        .uid()
-        .to_string()
-}
-
-fn owner(kind: &str, name: &str, uid: &str) -> Value {
-    json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}])
-}
-
 /// Seeds the namespace, workloads, pods, VPAs with a recommendation and a fresh admission
 /// controller Lease straight into the store (no HTTP).
 fn seed(store: &Store, vpas: usize, pods: usize) {
     let per_vpa = pods / vpas;
-    store
-        .create(
-            &GroupResource::new("", "namespaces"),
-            false,
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}, "status": {"phase": "Active"}}),
-            false,
-        )
-        .expect("namespace");
-    let deployments = GroupResource::new("apps", "deployments");
-    let replica_sets = GroupResource::new("apps", "replicasets");
-    let pod_resource = GroupResource::new("", "pods");
+    vpa_sim::seed::namespace(store, NS);
     let vpa_resource = GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers");
     let container = json!([{"name": "app", "image": "app:1",
         "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]);
-    let statuses = json!([{"name": "app", "image": "app:1", "imageID": "", "ready": true,
-        "restartCount": 0, "state": {"running": {"startedAt": "2020-01-01T00:00:00Z"}}}]);
     for v in 0..vpas {
         let app = format!("app-{v}");
-        let selector = json!({"matchLabels": {"app": app}});
-        let template =
-            json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": container}});
-        let d_uid = create(
+        vpa_sim::seed::deployment(
             store,
-            &deployments,
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": NS},
-                "spec": {"replicas": per_vpa, "selector": selector, "template": template}}),
+            &DeploymentSeed {
+                namespace: NS,
+                name: &app,
+                pods: per_vpa,
+                containers: &container,
+                node: &format!("node-{}", v % 100),
+                started_at: "2020-01-01T00:00:00Z",
+            },
         );
-        let rs = format!("{app}-rs");
-        let rs_uid = create(
-            store,
-            &replica_sets,
-            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "metadata": {"name": rs, "namespace": NS, "ownerReferences": owner("Deployment", &app, &d_uid)},
-                "spec": {"replicas": per_vpa, "selector": selector, "template": template}}),
-        );
-        for p in 0..per_vpa {
-            create(
-                store,
-                &pod_resource,
-                json!({"apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": format!("{app}-{p}"), "namespace": NS, "labels": {"app": app},
-                        "ownerReferences": owner("ReplicaSet", &rs, &rs_uid)},
-                    "spec": {"nodeName": format!("node-{}", v % 100), "containers": container},
-                    "status": {"phase": "Running", "startTime": "2020-01-01T00:00:00Z", "containerStatuses": statuses}}),
-            );
-        }
         create(
             store,
             &vpa_resource,

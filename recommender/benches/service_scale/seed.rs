@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use vpa_sim::Shared;
 use vpa_sim::resource::GroupResource;
+use vpa_sim::seed::DeploymentSeed;
 
 /// Namespaces the workloads are spread over.
 pub const NAMESPACES: usize = 100;
@@ -31,41 +32,13 @@ fn usage(workload: usize, container: usize, round: usize) -> (String, String) {
     (format!("{cpu}m"), format!("{mem}Mi"))
 }
 
-fn create(store: &vpa_sim::store::Store, gr: &GroupResource, obj: Value) -> String {
-    store
-        .create(gr, true, obj, false)
-        .expect("seed object")
-        .uid()
-        .to_string()
-}
-
-fn owner(kind: &str, name: &str, uid: &str) -> Value {
-    json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}])
-}
-
 /// Creates the namespaces and `workloads` Deployments, ReplicaSets, pod sets and VPAs straight
 /// in the store (no HTTP); returns the number of pods.
 pub fn seed(store: &vpa_sim::store::Store, workloads: usize) -> usize {
-    let ns = GroupResource::new("", "namespaces");
     for n in 0..NAMESPACES.min(workloads) {
-        store
-            .create(
-                &ns,
-                false,
-                json!({"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": namespace(n)}, "status": {"phase": "Active"}}),
-                false,
-            )
-            .expect("namespace");
+        vpa_sim::seed::namespace(store, &namespace(n));
     }
-    let (deployments, replica_sets) = (
-        GroupResource::new("apps", "deployments"),
-        GroupResource::new("apps", "replicasets"),
-    );
-    let (pods, vpas) = (
-        GroupResource::new("", "pods"),
-        GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers"),
-    );
+    let vpas = GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers");
     let mut pod_count = 0;
     for w in 0..workloads {
         let (ns, app) = (namespace(w), format!("app-{w}"));
@@ -75,42 +48,19 @@ pub fn seed(store: &vpa_sim::store::Store, workloads: usize) -> usize {
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}})
             })
             .collect();
-        let statuses: Vec<Value> = (0..containers(w))
-            .map(|c| {
-                json!({"name": format!("c{c}"), "image": "app:1", "imageID": "", "ready": true,
-                "restartCount": 0, "state": {"running": {"startedAt": "2026-11-28T00:00:00Z"}}})
-            })
-            .collect();
-        let selector = json!({"matchLabels": {"app": app}});
-        let template = json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": specs}});
-        let d_uid = create(
+        vpa_sim::seed::deployment(
             store,
-            &deployments,
-            json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": app, "namespace": ns},
-            "spec": {"replicas": PODS_PER_WORKLOAD, "selector": selector, "template": template}}),
+            &DeploymentSeed {
+                namespace: &ns,
+                name: &app,
+                pods: PODS_PER_WORKLOAD,
+                containers: &Value::Array(specs),
+                node: &format!("node-{}", w % 200),
+                started_at: "2026-11-28T00:00:00Z",
+            },
         );
-        let rs = format!("{app}-rs");
-        let rs_uid = create(
-            store,
-            &replica_sets,
-            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": rs, "namespace": ns, "ownerReferences": owner("Deployment", &app, &d_uid)},
-            "spec": {"replicas": PODS_PER_WORKLOAD, "selector": selector, "template": template}}),
-        );
-        for p in 0..PODS_PER_WORKLOAD {
-            create(
-                store,
-                &pods,
-                json!({"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": format!("{rs}-{p}"), "namespace": ns, "labels": {"app": app},
-                    "ownerReferences": owner("ReplicaSet", &rs, &rs_uid)},
-                "spec": {"nodeName": format!("node-{}", w % 200), "containers": specs},
-                "status": {"phase": "Running", "containerStatuses": statuses}}),
-            );
-            pod_count += 1;
-        }
-        create(
+        pod_count += PODS_PER_WORKLOAD;
+        vpa_sim::seed::create(
             store,
             &vpas,
             json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
