@@ -15,6 +15,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, PostParams};
 
+mod flags;
+
+pub use flags::{LeaderElectFlags, LeaseSettings};
+
 /// Settings, with upstream's flag names (`--leader-elect-*`) and defaults.
 #[derive(Clone, Debug)]
 pub struct LeaderElectionConfig {
@@ -44,6 +48,16 @@ impl LeaderElectionConfig {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
+        }
+    }
+
+    /// The configuration of this replica for `settings` (from the flags), with a fresh identity.
+    pub fn from_settings(settings: &LeaseSettings) -> Self {
+        Self {
+            lease_duration: settings.lease_duration,
+            renew_deadline: settings.renew_deadline,
+            retry_period: settings.retry_period,
+            ..Self::new(&settings.lease_name, &settings.namespace)
         }
     }
 }

@@ -10,8 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use vpa_common::api::{VerticalPodAutoscaler, VerticalPodAutoscalerRecommenderSelector};
+use vpa_common::leader_election::LeaseSettings;
 use vpa_common::testutil::VpaBuilder;
-use vpa_recommender::service::config::LeaderElection;
 use vpa_sim::{FaultConfig, FaultKind, FaultRule};
 
 use support::*;
@@ -133,7 +133,7 @@ async fn restart_restores_history_from_checkpoints() {
 async fn with_leader_election_only_one_replica_writes_and_the_other_takes_over() {
     let c = cluster().await;
     let mut config = config();
-    config.leader_election = Some(LeaderElection {
+    config.leader_election = Some(LeaseSettings {
         lease_name: "vpa-recommender-lease".into(),
         namespace: "kube-system".into(),
         lease_duration: Duration::from_secs(3),
@@ -263,7 +263,7 @@ async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
 async fn losing_the_lease_to_another_holder_stops_with_an_error() {
     let c = cluster().await;
     let mut config = config();
-    config.leader_election = Some(LeaderElection {
+    config.leader_election = Some(LeaseSettings {
         lease_name: "vpa-recommender-lease".into(),
         namespace: "kube-system".into(),
         lease_duration: Duration::from_secs(3),

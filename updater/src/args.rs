@@ -11,6 +11,9 @@ use crate::config::{
 use crate::priority::PriorityConfig;
 use crate::ratelimit::Rate;
 use crate::restriction::RestrictionConfig;
+pub use vpa_common::duration::parse_duration;
+use vpa_common::duration::parse_positive_duration;
+use vpa_common::leader_election::LeaderElectFlags;
 
 /// Evicts or resizes in place the pods whose requests drifted from their VPA's recommendation.
 #[derive(Parser, Debug, Clone)]
@@ -76,33 +79,13 @@ pub struct Args {
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub evict_after_oom_threshold: Duration,
 
-    /// Run leader election so only one updater replica acts.
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub leader_elect: bool,
-
-    /// How long a leader's Lease is valid without renewal.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-
-    /// A leader that cannot renew within this time gives up leadership (and exits).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-
-    /// Time between attempts to acquire or renew leadership.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_elect_retry_period: Duration,
-
-    /// Lock type; only `leases` is supported.
-    #[arg(long, default_value = "leases")]
-    pub leader_elect_resource_lock: String,
+    /// `--leader-elect` and the timings, as every component has them.
+    #[command(flatten)]
+    pub leader: LeaderElectFlags,
 
     /// Name of the leader-election Lease.
     #[arg(long, default_value = "vpa-updater")]
     pub leader_elect_resource_name: String,
-
-    /// Namespace of the leader-election Lease.
-    #[arg(long, default_value = "kube-system")]
-    pub leader_elect_resource_namespace: String,
 
     /// Path to a kubeconfig; in-cluster configuration is used when empty.
     #[arg(long, env = "KUBECONFIG", default_value = "")]
@@ -151,9 +134,6 @@ pub struct Args {
     #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
     pub namespace: String,
 }
-
-pub use vpa_common::duration::parse_duration;
-use vpa_common::duration::parse_positive_duration;
 
 /// Whether gate `name` is enabled in a `Name=bool,...` list.
 fn gate(gates: &str, name: &str) -> bool {
@@ -246,7 +226,7 @@ mod tests {
             "--v=4",
         ]);
         let config = args.config();
-        assert!(args.leader_elect);
+        assert!(args.leader.leader_elect);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.eviction_rate.is_limited());
         assert!(!config.admission.enabled);

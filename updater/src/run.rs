@@ -46,12 +46,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     init_tracing();
     let config = args.config();
     info!(?config, "Starting vpa-updater");
-    if args.leader_elect_resource_lock != "leases" {
-        anyhow::bail!(
-            "--leader-elect-resource-lock={} is not supported (use leases)",
-            args.leader_elect_resource_lock
-        );
-    }
     for gate in ["InPlace", "CPUStartupBoost"] {
         if args.feature_gates.contains(&format!("{gate}=true")) {
             warn!(gate, "Feature gate accepted but not implemented");
@@ -91,16 +85,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let throttle = vpa_common::client::throttle_from_flags(args.kube_api_qps, args.kube_api_burst);
     let client = vpa_common::client::connect(&args.kubeconfig, throttle).await?;
-    let elector = args.leader_elect.then(|| {
-        let mut lease = LeaderElectionConfig::new(
-            &args.leader_elect_resource_name,
-            &args.leader_elect_resource_namespace,
-        );
-        lease.lease_duration = args.leader_elect_lease_duration;
-        lease.renew_deadline = args.leader_elect_renew_deadline;
-        lease.retry_period = args.leader_elect_retry_period;
-        LeaderElector::new(client.clone(), lease)
-    });
+    let elector = args
+        .leader
+        .settings(&args.leader_elect_resource_name)
+        .map(|settings| {
+            LeaderElector::new(
+                client.clone(),
+                LeaderElectionConfig::from_settings(&settings),
+            )
+        });
     if let Some(elector) = &elector {
         tokio::select! {
             _ = elector.acquire() => {}

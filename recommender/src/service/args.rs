@@ -8,7 +8,9 @@ use clap::{ArgAction, Args};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use vpa_common::resources::{self, CPU, MEMORY};
 
-use super::config::{LeaderElection, NamespaceFilter, OutputConfig, ServiceConfig, Storage};
+use vpa_common::leader_election::LeaderElectFlags;
+
+use super::config::{NamespaceFilter, OutputConfig, ServiceConfig, Storage};
 use crate::input::prometheus_history::HistoryConfig;
 use crate::replay::EngineArgs;
 
@@ -157,30 +159,15 @@ pub struct PrometheusArgs {
     pub external_metrics_memory_metric: String,
 }
 
-/// Leader election flags (client-go's names).
+/// Leader election flags (client-go's names), with the recommender's Lease name.
 #[derive(Args, Clone, Debug)]
 pub struct LeaderArgs {
-    /// Elect a leader on a Lease so only one replica writes.
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub leader_elect: bool,
-    /// How long a lease is valid without renewal.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-    /// How long the leader retries renewing before it gives up (and exits).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-    /// Pause between acquire and renew attempts.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_elect_retry_period: Duration,
-    /// Lock object kind; only `leases` is supported.
-    #[arg(long, default_value = "leases", value_parser = ["leases"])]
-    pub leader_elect_resource_lock: String,
-    /// Name of the Lease.
+    /// `--leader-elect` and the timings, as every component has them.
+    #[command(flatten)]
+    pub election: LeaderElectFlags,
+    /// Name of the leader-election Lease.
     #[arg(long, default_value = "vpa-recommender-lease")]
     pub leader_elect_resource_name: String,
-    /// Namespace of the Lease.
-    #[arg(long, default_value = "kube-system")]
-    pub leader_elect_resource_namespace: String,
 }
 
 /// Flags every VPA component has.
@@ -311,13 +298,7 @@ impl ServiceArgs {
             aggregations: engine.aggregations_config(),
             estimation: engine.recommender_config(),
             output,
-            leader_election: leader.leader_elect.then(|| LeaderElection {
-                lease_name: leader.leader_elect_resource_name.clone(),
-                namespace: leader.leader_elect_resource_namespace.clone(),
-                lease_duration: leader.leader_elect_lease_duration,
-                renew_deadline: leader.leader_elect_renew_deadline,
-                retry_period: leader.leader_elect_retry_period,
-            }),
+            leader_election: leader.election.settings(&leader.leader_elect_resource_name),
             controllers_sync_timeout: self.controllers_sync_timeout,
         })
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use vpa_common::leader_election::LeaseSettings;
 use vpa_common::resources::Amounts;
 
 use crate::input::prometheus_history::HistoryConfig;
@@ -21,21 +22,6 @@ pub enum Storage {
     Checkpoints,
     /// Load history from Prometheus once at start; checkpoints are neither read nor written.
     Prometheus(Box<HistoryConfig>),
-}
-
-/// Leader election settings; `None` in [`ServiceConfig::leader_election`] runs without it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LeaderElection {
-    /// Lease name (`--leader-elect-resource-name`).
-    pub lease_name: String,
-    /// Lease namespace (`--leader-elect-resource-namespace`).
-    pub namespace: String,
-    /// `--leader-elect-lease-duration`.
-    pub lease_duration: Duration,
-    /// `--leader-elect-renew-deadline`.
-    pub renew_deadline: Duration,
-    /// `--leader-elect-retry-period`.
-    pub retry_period: Duration,
 }
 
 /// Post-processing of recommendations before they are written.
@@ -81,7 +67,7 @@ pub struct ServiceConfig {
     /// Post-processing.
     pub output: OutputConfig,
     /// Leader election, when enabled (`--leader-elect`).
-    pub leader_election: Option<LeaderElection>,
+    pub leader_election: Option<LeaseSettings>,
     /// How long to wait at start for each controller kind's cache (a kind the API server does
     /// not serve stays empty after that).
     pub controllers_sync_timeout: Duration,

@@ -177,11 +177,8 @@ pub async fn serve(
     health: Health,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let elector = config.leader_election.as_ref().map(|le| {
-        let mut lec = LeaderElectionConfig::new(&le.lease_name, &le.namespace);
-        lec.lease_duration = le.lease_duration;
-        lec.renew_deadline = le.renew_deadline;
-        lec.retry_period = le.retry_period;
+    let elector = config.leader_election.as_ref().map(|settings| {
+        let lec = LeaderElectionConfig::from_settings(settings);
         Arc::new(LeaderElector::new(client.clone(), lec))
     });
     let lease = config
