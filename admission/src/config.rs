@@ -96,15 +96,9 @@ pub struct Args {
     /// Path to a kubeconfig; in-cluster configuration when empty.
     #[arg(long, env = "KUBECONFIG", default_value = "")]
     pub kubeconfig: String,
-    /// Client-side limit of requests per second to the API server. Unlike upstream (default 50)
-    /// there is none unless given; the controller's own requests are few (watches, the Lease,
-    /// registration), and the API server guards itself with priority and fairness. Zero or
-    /// negative: no limit.
-    #[arg(long)]
-    pub kube_api_qps: Option<f64>,
-    /// Requests that may go at once under --kube-api-qps before it spaces them out.
-    #[arg(long, default_value_t = 100)]
-    pub kube_api_burst: u32,
+    /// `--kube-api-qps` and `--kube-api-burst`.
+    #[command(flatten)]
+    pub throttle: vpa_common::client::ThrottleFlags,
     /// Only VPAs in this namespace are served.
     #[arg(long, default_value = "")]
     pub vpa_object_namespace: String,
@@ -261,10 +255,7 @@ impl Args {
             watch_namespace: (!self.vpa_object_namespace.is_empty())
                 .then(|| self.vpa_object_namespace.clone()),
             kubeconfig: self.kubeconfig.clone(),
-            throttle: vpa_common::client::throttle_from_flags(
-                self.kube_api_qps,
-                self.kube_api_burst,
-            ),
+            throttle: self.throttle.rate(),
             namespace: self.namespace,
         })
     }

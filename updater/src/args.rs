@@ -11,6 +11,7 @@ use crate::config::{
 use crate::priority::PriorityConfig;
 use crate::ratelimit::Rate;
 use crate::restriction::RestrictionConfig;
+use vpa_common::client::ThrottleFlags;
 pub use vpa_common::duration::parse_duration;
 use vpa_common::duration::parse_positive_duration;
 use vpa_common::leader_election::LeaderElectFlags;
@@ -91,15 +92,9 @@ pub struct Args {
     #[arg(long, env = "KUBECONFIG", default_value = "")]
     pub kubeconfig: String,
 
-    /// Client-side limit of requests per second to the API server. Unlike upstream (default 50)
-    /// there is none unless given: evictions have their own limit (--eviction-rate-limit), and
-    /// the API server guards itself with priority and fairness. Zero or negative: no limit.
-    #[arg(long)]
-    pub kube_api_qps: Option<f64>,
-
-    /// Requests that may go at once under --kube-api-qps before it spaces them out.
-    #[arg(long, default_value_t = 100)]
-    pub kube_api_burst: u32,
+    /// `--kube-api-qps` and `--kube-api-burst`.
+    #[command(flatten)]
+    pub throttle: ThrottleFlags,
 
     /// Serve profiling endpoints (accepted for compatibility; no profiler is built in).
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -209,8 +204,11 @@ mod tests {
         assert!(config.admission.enabled);
         assert_eq!(config.admission.lease_name, "vpa-admission-controller");
         assert_eq!(config.admission.timeout, Duration::from_secs(60));
-        assert_eq!(parse(&[]).kube_api_qps, None, "no client-side limit");
-        assert_eq!(parse(&["--kube-api-qps=50"]).kube_api_qps, Some(50.0));
+        assert_eq!(parse(&[]).throttle.rate(), None, "no client-side limit");
+        let limited = parse(&["--kube-api-qps=50", "--kube-api-burst=20"])
+            .throttle
+            .rate();
+        assert_eq!(limited.map(|r| (r.per_second, r.burst)), Some((50.0, 20)));
     }
 
     #[test]

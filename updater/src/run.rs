@@ -83,8 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     });
     info!(%address, "Serving /healthz and /metrics");
 
-    let throttle = vpa_common::client::throttle_from_flags(args.kube_api_qps, args.kube_api_burst);
-    let client = vpa_common::client::connect(&args.kubeconfig, throttle).await?;
+    let client = vpa_common::client::connect(&args.kubeconfig, args.throttle.rate()).await?;
     let elector = args
         .leader
         .settings(&args.leader_elect_resource_name)

@@ -8,6 +8,7 @@ use clap::{ArgAction, Args};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use vpa_common::resources::{self, CPU, MEMORY};
 
+use vpa_common::client::ThrottleFlags;
 use vpa_common::leader_election::LeaderElectFlags;
 
 use super::config::{NamespaceFilter, OutputConfig, ServiceConfig, Storage};
@@ -173,15 +174,9 @@ pub struct LeaderArgs {
 /// Flags every VPA component has.
 #[derive(Args, Clone, Debug)]
 pub struct CommonArgs {
-    /// Client-side limit of requests per second to the API server. Unlike upstream (default 50)
-    /// there is none unless given: at 10k VPAs a loop writes about 30,000 objects, which 50 per
-    /// second would stretch to 10 minutes, and the API server guards itself with priority and
-    /// fairness. Zero or negative: no limit.
-    #[arg(long)]
-    pub kube_api_qps: Option<f64>,
-    /// Requests that may go at once under --kube-api-qps before it spaces them out.
-    #[arg(long, default_value_t = 100)]
-    pub kube_api_burst: u32,
+    /// `--kube-api-qps` and `--kube-api-burst`.
+    #[command(flatten)]
+    pub throttle: ThrottleFlags,
     /// Serve `/debug/pprof` (accepted for compatibility; nothing is served).
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub profiling: bool,

@@ -113,11 +113,7 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
         let _ = stop_tx.send(true);
     });
 
-    let throttle = vpa_common::client::throttle_from_flags(
-        args.common.kube_api_qps,
-        args.common.kube_api_burst,
-    );
-    let client = vpa_common::client::connect(kubeconfig, throttle).await?;
+    let client = vpa_common::client::connect(kubeconfig, args.common.throttle.rate()).await?;
     let metrics = Arc::new(Metrics::default());
     let mut registry = Registry::default();
     metrics.register(&mut registry);

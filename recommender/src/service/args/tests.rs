@@ -33,12 +33,12 @@ fn defaults_are_upstreams() {
     );
     assert_eq!(config.estimation.safety_margin_fraction, 0.15);
     assert_eq!(
-        cli.service.common.kube_api_qps, None,
+        cli.service.common.throttle.kube_api_qps, None,
         "no client-side limit"
     );
     let limited = parse(&["--kube-api-qps=50", "--kube-api-burst=20"]).unwrap();
-    assert_eq!(limited.service.common.kube_api_qps, Some(50.0));
-    assert_eq!(limited.service.common.kube_api_burst, 20);
+    assert_eq!(limited.service.common.throttle.kube_api_qps, Some(50.0));
+    assert_eq!(limited.service.common.throttle.kube_api_burst, 20);
 }
 
 #[test]
