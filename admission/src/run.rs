@@ -126,21 +126,9 @@ async fn register_until_done(
     );
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
 /// Runs the admission controller until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    run_until(config, shutdown_signal()).await
+    run_until(config, vpa_common::shutdown::termination()).await
 }
 
 /// Runs the admission controller until `shutdown` completes, then stops serving (tests stop it

@@ -32,6 +32,7 @@ pub mod postprocess;
 pub mod quantity;
 pub mod resources;
 pub mod scale;
+pub mod shutdown;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testutil;
 pub mod token_bucket;

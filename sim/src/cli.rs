@@ -76,21 +76,6 @@ impl ApiserverArgs {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
 /// Runs the command.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
@@ -102,10 +87,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 sim.url(),
                 sim.kubeconfig_path().display()
             );
-            shutdown_signal().await;
+            vpa_common::shutdown::termination().await;
             sim.shutdown().await;
             Ok(())
         }
-        Command::Up(a) => crate::cluster::playground::run_until(a, shutdown_signal()).await,
+        Command::Up(a) => {
+            crate::cluster::playground::run_until(a, vpa_common::shutdown::termination()).await
+        }
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
-use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::admin;
@@ -21,26 +20,6 @@ pub fn init_tracing() {
     vpa_common::logging::init();
 }
 
-/// Resolves when SIGTERM or Ctrl-C arrives.
-async fn termination() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Runs the updater until SIGTERM; fails when leadership is lost or startup fails.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     init_tracing();
@@ -52,18 +31,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        termination().await;
-        info!("Termination signal received; shutting down");
-        let _ = stop_tx.send(true);
-    });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop_rx = vpa_common::shutdown::on_termination();
+    let stopped = move || vpa_common::shutdown::stopped(stop_rx.clone());
 
     let metrics = Arc::new(Metrics::default());
     let mut registry = Registry::default();

@@ -30,18 +30,6 @@ pub fn init_tracing() {
     vpa_common::logging::init();
 }
 
-/// Resolves when SIGTERM or Ctrl-C arrives.
-async fn termination() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
 fn prometheus_http(args: &ServiceArgs) -> anyhow::Result<reqwest::Client> {
     let p = &args.prometheus;
     let mut headers = reqwest::header::HeaderMap::new();
@@ -106,12 +94,7 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
     if !args.common.feature_gates.is_empty() {
         warn!(gates = %args.common.feature_gates, "Feature gates are accepted but none changes the recommender");
     }
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        termination().await;
-        info!("Termination signal received; shutting down");
-        let _ = stop_tx.send(true);
-    });
+    let stop_rx = vpa_common::shutdown::on_termination();
 
     let client = vpa_common::client::connect(kubeconfig, args.common.throttle.rate()).await?;
     let metrics = Arc::new(Metrics::default());
@@ -148,10 +131,7 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
     result
 }
 
-/// A future resolving once `stop` turns true.
-pub async fn stopped(mut stop: watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
+pub use vpa_common::shutdown::stopped;
 
 fn describe(history: &HistoryConfig) -> String {
     format!(
