@@ -1,7 +1,7 @@
 //! Arbitrary bytes (and mutated real reviews) never panic the handler and always get a
 //! well-formed HTTP answer with a JSON body.
 
-use std::sync::Arc;
+mod support;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -9,44 +9,12 @@ use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
-use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
-use vpa_admission_controller::metrics::Metrics;
-use vpa_admission_controller::validation::FeatureGates;
-use vpa_admission_controller::view::StaticView;
-use vpa_common::testutil::{FakeControllers, VpaBuilder};
+use vpa_admission_controller::handler::router;
 
-const POD_CREATE: &str = include_str!("reviews/pod-create.json");
+use support::POD_CREATE;
 
 fn answer(body: Vec<u8>) -> (u16, Value) {
-    let view = StaticView::new(
-        vec![
-            VpaBuilder::new("default", "hamster-vpa")
-                .container("hamster")
-                .target("250m", "200Mi")
-                .build(),
-        ],
-        FakeControllers::new()
-            .add(
-                "default",
-                "Deployment",
-                "hamster",
-                None,
-                &[("app", "hamster")],
-            )
-            .add(
-                "default",
-                "ReplicaSet",
-                "hamster-5d7c6c6b5f",
-                Some(("Deployment", "hamster")),
-                &[],
-            ),
-    );
-    let state = AppState {
-        view: Arc::new(view),
-        metrics: Arc::new(Metrics::new()),
-        gates: FeatureGates::default(),
-        body_timeout: DEFAULT_BODY_TIMEOUT,
-    };
+    let state = support::hamster_state();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -1,4 +1,5 @@
-//! Shared helpers of the TLS tests: a webhook on a random local port, external tools.
+//! Shared helpers of the TLS and handler tests: the hamster example state, a webhook on a random
+//! local port, external tools.
 
 #![allow(dead_code)]
 
@@ -32,20 +33,9 @@ pub fn bundle() -> CertBundle {
     CertBundle::generate(&names(), now(), Validity::default()).unwrap()
 }
 
-/// Starts the webhook with `bundle` on 127.0.0.1 and returns its address, store and handle.
-pub async fn start(
-    bundle: &CertBundle,
-    options: TlsOptions,
-) -> (SocketAddr, Arc<CertStore>, Handle<SocketAddr>) {
-    vpa_admission_controller::install_crypto();
-    let store = Arc::new(CertStore::new());
-    store
-        .install(
-            &bundle.server_cert_pem,
-            &bundle.server_key_pem,
-            &bundle.ca_bundle(),
-        )
-        .unwrap();
+/// The handler's state for the hamster example: VPA `hamster-vpa` (target 250m / 200Mi for
+/// container `hamster`) over Deployment `hamster` and its ReplicaSet `hamster-5d7c6c6b5f`.
+pub fn hamster_state() -> AppState {
     let view = StaticView::new(
         vec![
             VpaBuilder::new("default", "hamster-vpa")
@@ -69,12 +59,29 @@ pub async fn start(
                 &[],
             ),
     );
-    let state = AppState {
+    AppState {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
         body_timeout: DEFAULT_BODY_TIMEOUT,
-    };
+    }
+}
+
+/// Starts the webhook with `bundle` on 127.0.0.1 and returns its address, store and handle.
+pub async fn start(
+    bundle: &CertBundle,
+    options: TlsOptions,
+) -> (SocketAddr, Arc<CertStore>, Handle<SocketAddr>) {
+    vpa_admission_controller::install_crypto();
+    let store = Arc::new(CertStore::new());
+    store
+        .install(
+            &bundle.server_cert_pem,
+            &bundle.server_key_pem,
+            &bundle.ca_bundle(),
+        )
+        .unwrap();
+    let state = hamster_state();
     let config = server_config(store.clone(), &options).unwrap();
     let handle = Handle::new();
     let h = handle.clone();
