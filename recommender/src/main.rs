@@ -33,7 +33,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Replay(ReplayArgs),
-    Report(vpa_recommender::report::ReportArgs),
+    // Boxed: its Prometheus flags make it much larger than `replay`'s.
+    Report(Box<vpa_recommender::report::ReportArgs>),
 }
 
 /// Background threads give freed pages back on jemalloc's decay timers even while the

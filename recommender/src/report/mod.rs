@@ -8,16 +8,15 @@ pub mod rows;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use prometheus_http_query::Client;
 
-use crate::input::prometheus_history::{HistoryConfig, PrometheusHistory};
+use crate::input::prometheus_history::PrometheusHistory;
 use crate::logic::PodResourceRecommender;
 use crate::model::ClusterState;
 use crate::replay::EngineArgs;
-use crate::service::args::parse_duration;
+use crate::service::args::PrometheusSourceArgs;
 use rows::{ContainerKey, Requests};
 
 /// Output format of `report`.
@@ -39,69 +38,28 @@ pub enum ReportFormat {
 /// Pods are grouped into workloads by name (`web-5d8f7c9b4-x2x7k` → `web`, `db-0` → `db`).
 #[derive(Args, Clone, Debug)]
 pub struct ReportArgs {
-    /// Base URL of Prometheus.
-    #[arg(
-        long,
-        env = "PROMETHEUS_ADDRESS",
-        default_value = "http://prometheus.monitoring.svc"
-    )]
-    pub prometheus_address: String,
     /// Only this namespace.
     #[arg(long)]
     pub namespace: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
-    /// How much history to use.
-    #[arg(long, default_value = "8d", value_parser = parse_duration)]
-    pub history_length: Duration,
-    /// Step between loaded samples.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    pub history_resolution: Duration,
-    /// Scrape job name of cAdvisor's container metrics.
-    #[arg(long, default_value = "kubernetes-cadvisor")]
-    pub prometheus_cadvisor_job_name: String,
-    /// Label holding the namespace in container metrics.
-    #[arg(long, default_value = "namespace")]
-    pub container_namespace_label: String,
-    /// Label holding the pod name in container metrics.
-    #[arg(long, default_value = "pod_name")]
-    pub container_pod_name_label: String,
-    /// Label holding the container name in container metrics.
-    #[arg(long, default_value = "name")]
-    pub container_name_label: String,
+    /// Where Prometheus is, how to authenticate, which series hold container usage.
+    #[command(flatten)]
+    pub source: PrometheusSourceArgs,
     /// Metric of current requests (kube-state-metrics; labels namespace, pod, container,
     /// resource).
     #[arg(long, default_value = "kube_pod_container_resource_requests")]
     pub requests_metric: String,
-    /// Timeout of one Prometheus query.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub prometheus_query_timeout: Duration,
-}
-
-impl ReportArgs {
-    fn history_config(&self) -> HistoryConfig {
-        HistoryConfig {
-            address: self.prometheus_address.clone(),
-            history_length: self.history_length,
-            resolution: self.history_resolution,
-            query_timeout: self.prometheus_query_timeout,
-            cadvisor_job_name: self.prometheus_cadvisor_job_name.clone(),
-            namespace_label: self.container_namespace_label.clone(),
-            pod_label: self.container_pod_name_label.clone(),
-            container_label: self.container_name_label.clone(),
-            namespace: self.namespace.clone(),
-            ..HistoryConfig::default()
-        }
-    }
 }
 
 /// Current requests per workload container: the largest request among its pods at `at`.
 async fn requests(
     args: &ReportArgs,
+    http: reqwest::Client,
     at: i64,
 ) -> Result<BTreeMap<ContainerKey, Requests>, prometheus_http_query::Error> {
-    let client = Client::from(reqwest::Client::new(), &args.prometheus_address)?;
+    let client = Client::from(http, &args.source.prometheus_address)?;
     let filter = args
         .namespace
         .as_ref()
@@ -133,7 +91,9 @@ async fn requests(
 
 async fn report(args: &ReportArgs, engine: &EngineArgs) -> anyhow::Result<String> {
     let end = k8s_openapi::jiff::Timestamp::now().as_second();
-    let history = PrometheusHistory::new(reqwest::Client::new(), args.history_config())?;
+    let http = args.source.http_client()?;
+    let config = args.source.history_config(args.namespace.clone())?;
+    let history = PrometheusHistory::new(http.clone(), config)?;
     let mut cluster = ClusterState::new(engine.aggregations_config());
     let stats = history
         .load(end, |sample| {
@@ -141,7 +101,7 @@ async fn report(args: &ReportArgs, engine: &EngineArgs) -> anyhow::Result<String
         })
         .await?;
     cluster.garbage_collect(end);
-    let requests = requests(args, end).await.unwrap_or_else(|e| {
+    let requests = requests(args, http, end).await.unwrap_or_else(|e| {
         eprintln!("warning: no current requests ({e}); the request and change columns stay empty");
         BTreeMap::new()
     });

@@ -11,8 +11,9 @@ use vpa_common::resources::{self, CPU, MEMORY};
 use vpa_common::client::ThrottleFlags;
 use vpa_common::leader_election::LeaderElectFlags;
 
+pub use prometheus::PrometheusSourceArgs;
+
 use super::config::{NamespaceFilter, OutputConfig, ServiceConfig, Storage};
-use crate::input::prometheus_history::HistoryConfig;
 use crate::replay::EngineArgs;
 
 /// Flags of the running service.
@@ -82,34 +83,9 @@ pub struct ServiceArgs {
 /// Prometheus history flags (used with `--storage=prometheus`).
 #[derive(Args, Clone, Debug)]
 pub struct PrometheusArgs {
-    /// Base URL of Prometheus.
-    #[arg(
-        long,
-        env = "PROMETHEUS_ADDRESS",
-        default_value = "http://prometheus.monitoring.svc"
-    )]
-    pub prometheus_address: String,
-    /// Skip TLS certificate verification for Prometheus.
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub prometheus_insecure: bool,
-    /// Scrape job name of cAdvisor's container metrics.
-    #[arg(long, default_value = "kubernetes-cadvisor")]
-    pub prometheus_cadvisor_job_name: String,
-    /// How much history to load (`8d`, `12h`, ...).
-    #[arg(long, default_value = "8d", value_parser = parse_duration)]
-    pub history_length: Duration,
-    /// Step between loaded samples.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    pub history_resolution: Duration,
-    /// CPU usage counter (seconds of CPU).
-    #[arg(long, default_value = "container_cpu_usage_seconds_total")]
-    pub history_cpu_metric: String,
-    /// Memory usage gauge (bytes).
-    #[arg(long, default_value = "container_memory_working_set_bytes")]
-    pub history_memory_metric: String,
-    /// Timeout of one Prometheus query.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub prometheus_query_timeout: Duration,
+    /// Where Prometheus is and which series hold container usage (shared with `report`).
+    #[command(flatten)]
+    pub source: PrometheusSourceArgs,
     /// Prefix of pod label names in `--metric-for-pod-labels` (accepted for compatibility).
     #[arg(long, default_value = "pod_label_")]
     pub pod_label_prefix: String,
@@ -123,32 +99,6 @@ pub struct PrometheusArgs {
     /// Label holding a pod's name in `--metric-for-pod-labels`.
     #[arg(long, default_value = "kubernetes_pod_name")]
     pub pod_name_label: String,
-    /// Label holding the namespace in container metrics.
-    #[arg(long, default_value = "namespace")]
-    pub container_namespace_label: String,
-    /// Label holding the pod name in container metrics.
-    #[arg(long, default_value = "pod_name")]
-    pub container_pod_name_label: String,
-    /// Label holding the container name in container metrics.
-    #[arg(long, default_value = "name")]
-    pub container_name_label: String,
-    /// Basic-auth user for Prometheus.
-    #[arg(long, env = "PROMETHEUS_USERNAME", default_value = "")]
-    pub username: String,
-    /// Basic-auth password for Prometheus.
-    #[arg(
-        long,
-        env = "PROMETHEUS_PASSWORD",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub password: String,
-    /// Bearer token for Prometheus.
-    #[arg(long, default_value = "", hide_env_values = true)]
-    pub prometheus_bearer_token: String,
-    /// File holding the bearer token for Prometheus.
-    #[arg(long, default_value = "")]
-    pub prometheus_bearer_token_file: String,
     /// Use external.metrics.k8s.io instead of metrics.k8s.io (not supported; refused).
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub use_external_metrics: bool,
@@ -275,7 +225,11 @@ impl ServiceArgs {
                 .collect(),
         };
         let storage = if self.storage == "prometheus" {
-            Storage::Prometheus(Box::new(self.history_config(namespaces.only.clone())?))
+            Storage::Prometheus(Box::new(
+                self.prometheus
+                    .source
+                    .history_config(namespaces.only.clone())?,
+            ))
         } else {
             Storage::Checkpoints
         };
@@ -297,32 +251,6 @@ impl ServiceArgs {
             controllers_sync_timeout: self.controllers_sync_timeout,
         })
     }
-
-    fn history_config(&self, namespace: Option<String>) -> Result<HistoryConfig, ArgsError> {
-        let p = &self.prometheus;
-        let auth = [
-            !p.prometheus_bearer_token.is_empty(),
-            !p.prometheus_bearer_token_file.is_empty(),
-            !p.username.is_empty(),
-        ];
-        if auth.iter().filter(|set| **set).count() > 1 {
-            return Err(ArgsError::ConflictingAuth);
-        }
-        Ok(HistoryConfig {
-            address: p.prometheus_address.clone(),
-            history_length: p.history_length,
-            resolution: p.history_resolution,
-            slice: None,
-            query_timeout: p.prometheus_query_timeout,
-            cadvisor_job_name: p.prometheus_cadvisor_job_name.clone(),
-            cpu_metric: p.history_cpu_metric.clone(),
-            memory_metric: p.history_memory_metric.clone(),
-            namespace_label: p.container_namespace_label.clone(),
-            pod_label: p.container_pod_name_label.clone(),
-            container_label: p.container_name_label.clone(),
-            namespace,
-        })
-    }
 }
 
 /// A Go or Prometheus duration (`90s`, `1m30s`, `500ms`, `8d`, `1w`), greater than zero.
@@ -330,5 +258,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     vpa_common::duration::parse_positive_duration(text)
 }
 
+mod prometheus;
 #[cfg(test)]
 mod tests;

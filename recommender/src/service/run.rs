@@ -30,41 +30,6 @@ pub fn init_tracing() {
     vpa_common::logging::init();
 }
 
-fn prometheus_http(args: &ServiceArgs) -> anyhow::Result<reqwest::Client> {
-    let p = &args.prometheus;
-    let mut headers = reqwest::header::HeaderMap::new();
-    let token = if !p.prometheus_bearer_token_file.is_empty() {
-        std::fs::read_to_string(&p.prometheus_bearer_token_file)
-            .with_context(|| format!("reading {}", p.prometheus_bearer_token_file))?
-            .trim()
-            .to_owned()
-    } else {
-        p.prometheus_bearer_token.clone()
-    };
-    if !token.is_empty() {
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {token}").parse().context("bearer token")?,
-        );
-    }
-    if !p.username.is_empty() {
-        use base64::Engine;
-        let credentials = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", p.username, p.password));
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Basic {credentials}")
-                .parse()
-                .context("basic auth")?,
-        );
-    }
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .danger_accept_invalid_certs(p.prometheus_insecure)
-        .build()
-        .context("building the Prometheus client")
-}
-
 /// The service's entry point for the launcher: runs [`run`] on a new runtime; exit status 1
 /// when startup fails or leadership is lost (so the Deployment restarts the replica).
 pub fn main(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> std::process::ExitCode {
@@ -117,7 +82,7 @@ pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> a
 
     let history = match &config.storage {
         Storage::Prometheus(h) => Some(PrometheusHistory::new(
-            prometheus_http(args)?,
+            args.prometheus.source.http_client()?,
             (**h).clone(),
         )?),
         Storage::Checkpoints => None,
