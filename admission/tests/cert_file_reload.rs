@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,14 +20,6 @@ use vpa_admission_controller::config::{Args, CertSource};
 use vpa_sim::{Sim, SimOptions};
 
 const FILES: [&str; 3] = ["serverCert.pem", "serverKey.pem", "caCert.pem"];
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Writes `bundle` into a fresh timestamped directory under `dir` and points `..data` at it by
 /// renaming a temporary symlink over it, as kubelet's atomic writer does; the user-visible files
@@ -88,7 +79,7 @@ async fn replaced_files_are_served_without_restart_and_kept_alive_connections_su
     let dir = tempfile::tempdir().unwrap();
     publish(dir.path(), "..2026_11_28_a", &a);
 
-    let (port, admin) = (free_port(), free_port());
+    let (port, admin) = (vpa_sim::free_port(), vpa_sim::free_port());
     let file = |name: &str| dir.path().join(name).display().to_string();
     let args = Args::try_parse_from([
         "vpa-admission-controller".to_string(),

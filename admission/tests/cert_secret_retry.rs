@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use sim_support::{controller_args, free_port, sim_with_vpa_crds};
+use sim_support::{controller_args, sim_with_vpa_crds};
 use vpa_sim::faults::{FaultConfig, FaultRule};
+use vpa_sim::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_certificate_secret_load_retries_until_the_api_server_answers() {

@@ -15,9 +15,10 @@ use k8s_openapi::api::core::v1::{LimitRange, Pod, Secret};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use sim_support::{free_port, sim_with_vpa_crds, url_registered_args};
+use sim_support::{sim_with_vpa_crds, url_registered_args};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
+use vpa_sim::free_port;
 
 async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     what: &str,

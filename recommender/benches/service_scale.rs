@@ -139,11 +139,6 @@ fn parse_loop(fields: &Value, rss: f64, cpu: f64, sim_cpu: f64) -> LoopLine {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    listener.local_addr().expect("port").port()
-}
-
 /// The table; `cpu_before` is the child's and the sim's CPU seconds when the caches had synced.
 fn print_table(loops: &[LoopLine], (mut cpu_before, mut sim_before): (f64, f64)) {
     println!(
@@ -221,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
         std::thread::spawn(move || refresh_metrics(shared, n, interval, stop))
     };
 
-    let port = free_port();
+    let port = vpa_sim::free_port();
     let started = Instant::now();
     // `VPA_BENCH_WRAPPER="heaptrack -o /tmp/rec"` runs the binary under a profiler (the RSS
     // figures are then the wrapper's).

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -72,21 +71,13 @@ async fn service_account_kubeconfig(c: &Cluster, dir: &std::path::Path) -> std::
     path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_with_its_rbac_serves_metrics_and_health_and_releases_the_lease_on_sigterm() {
     let c = cluster().await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = service_account_kubeconfig(&c, dir.path()).await;
     let audit = c.sim.record_requests();
-    let port = free_port();
+    let port = vpa_sim::free_port();
     let args: Vec<String> = [
         "--kubeconfig",
         kubeconfig.to_str().unwrap(),

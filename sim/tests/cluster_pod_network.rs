@@ -16,7 +16,8 @@ use serde_json::json;
 use vpa_sim::cluster::ClusterOptions;
 use vpa_sim::cluster::processes::Launcher;
 
-use cluster_support::{cluster_with, eventually, free_port, python_stand_in};
+use cluster_support::{cluster_with, eventually, python_stand_in};
+use vpa_sim::free_port;
 
 async fn get(url: &str) -> Option<String> {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -16,7 +16,8 @@ use vpa_sim::Sim;
 use vpa_sim::cluster::processes::Launcher;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
 
-use cluster_support::{cluster_with, eventually, free_port, python_stand_in, script};
+use cluster_support::{cluster_with, eventually, python_stand_in, script};
+use vpa_sim::free_port;
 
 const SECOND: Duration = Duration::from_millis(50);
 

@@ -10,14 +10,6 @@ use std::time::{Duration, Instant};
 
 use support::{cluster, pod_names, sim};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A plain HTTP/1.0 GET; `None` while nothing listens.
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -31,7 +23,7 @@ fn get(port: u16, path: &str) -> Option<String> {
 async fn the_binary_evicts_serves_health_and_metrics_and_exits_on_sigterm() {
     let sim = sim().await;
     let client = cluster(&sim, 2, "Recreate", 0).await;
-    let port = free_port();
+    let port = vpa_sim::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vpa-updater"))
         .args([
             "--kubeconfig",

@@ -2,22 +2,11 @@
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::PostParams;
 use vpa_sim::{Sim, SimOptions};
-
-/// A local TCP port free right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A started sim with the crypto provider installed, the VPA CRDs created and `namespaces`
 /// present, and an admin client for it.

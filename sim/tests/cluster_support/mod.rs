@@ -118,12 +118,3 @@ pub fn python_stand_in(dir: &std::path::Path, name: &str) -> Option<()> {
     );
     Some(())
 }
-
-/// A free TCP port (on every interface).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}

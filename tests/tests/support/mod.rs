@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Component as PathPart, Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -22,14 +22,6 @@ use vpa_sim::{AuditLog, Sim, SimOptions};
 /// The ServiceAccount user of a component.
 pub fn identity(component: &str) -> String {
     format!("system:serviceaccount:kube-system:{component}")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The directory with up-to-date `vpa-recommender`, `vpa-updater` and `vpa-admission-controller`
@@ -178,10 +170,10 @@ impl Env {
         let bin_dir = tokio::task::spawn_blocking(bin_dir).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let ports = Ports {
-            webhook: free_port(),
-            recommender: free_port(),
-            updater: free_port(),
-            admission: free_port(),
+            webhook: vpa_sim::free_port(),
+            recommender: vpa_sim::free_port(),
+            updater: vpa_sim::free_port(),
+            admission: vpa_sim::free_port(),
         };
         let sim = Sim::start(SimOptions::default()).await.unwrap();
         let audit = sim.record_requests();
