@@ -14,7 +14,8 @@ use crate::routines::status::StoredStatus;
 /// A cached VPA.
 #[derive(Clone, Debug)]
 pub struct CachedVpa {
-    /// The object, with `status` removed.
+    /// The object, without `status`, labels, owner references, finalizers, managed fields and
+    /// annotations other than the post-processor ones.
     pub vpa: Arc<VerticalPodAutoscaler>,
     /// What the cache keeps of its status.
     pub status: Option<Arc<StoredStatus>>,
@@ -23,7 +24,12 @@ pub struct CachedVpa {
 impl From<VerticalPodAutoscaler> for CachedVpa {
     fn from(mut vpa: VerticalPodAutoscaler) -> Self {
         let status = vpa.status.take().map(|s| Arc::new(StoredStatus::of(&s)));
+        // Metadata the recommender never reads: Helm and GitOps tools label every VPA and may
+        // add owner references and finalizers, often more bytes than its spec.
         vpa.metadata.managed_fields = None;
+        vpa.metadata.labels = None;
+        vpa.metadata.owner_references = None;
+        vpa.metadata.finalizers = None;
         if let Some(annotations) = vpa.metadata.annotations.as_mut() {
             annotations.retain(|key, _| key.starts_with(POST_PROCESSOR_ANNOTATION_PREFIX));
         }
@@ -44,6 +50,8 @@ mod tests {
     #[test]
     fn keeps_the_spec_and_a_fingerprint_of_the_recommendation() {
         let mut vpa = VpaBuilder::new("ns", "web").build();
+        vpa.metadata.labels = Some([("app.kubernetes.io/name".into(), "web".into())].into());
+        vpa.metadata.finalizers = Some(vec!["example.com/keep".into()]);
         vpa.metadata.annotations = Some(
             [
                 ("kubectl.kubernetes.io/last-applied-configuration", "{...}"),
@@ -63,6 +71,9 @@ mod tests {
         let cached = CachedVpa::from(vpa.clone());
         assert_eq!(cached.vpa.spec, vpa.spec);
         assert_eq!(cached.vpa.status, None);
+        assert_eq!(cached.vpa.metadata.labels, None, "labels are not kept");
+        assert_eq!(cached.vpa.metadata.finalizers, None);
+        assert_eq!(cached.vpa.metadata.name.as_deref(), Some("web"));
         let annotations = cached.vpa.metadata.annotations.as_ref().unwrap();
         assert_eq!(
             annotations.keys().collect::<Vec<_>>(),
