@@ -493,6 +493,14 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
         });
         object
     };
+    let checkpoint_verbs = |audit: &vpa_sim::AuditLog| -> Vec<String> {
+        audit
+            .records()
+            .into_iter()
+            .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
+            .map(|r| r.verb)
+            .collect()
+    };
     let stored_total = || async {
         let stored = api.get("hamster-vpa-app").await.unwrap();
         stored.status.unwrap().cpu_histogram.unwrap().total_weight
@@ -510,13 +518,7 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
         );
         let audit = c.sim.record_requests();
         write(&c.client, &checkpoint(total), exists).await.unwrap();
-        let sent: Vec<String> = audit
-            .records()
-            .into_iter()
-            .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
-            .map(|r| r.verb)
-            .collect();
-        assert_eq!(sent, verbs, "believed exists={exists}");
+        assert_eq!(checkpoint_verbs(&audit), verbs, "believed exists={exists}");
         assert_eq!(stored_total().await, Some(total));
     }
     // Believed written, but deleted since: the patch's 404 leads to a create.
@@ -525,13 +527,7 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
         .unwrap();
     let audit = c.sim.record_requests();
     write(&c.client, &checkpoint(4.0), true).await.unwrap();
-    let sent: Vec<String> = audit
-        .records()
-        .into_iter()
-        .filter(|r| r.resource == "verticalpodautoscalercheckpoints")
-        .map(|r| r.verb)
-        .collect();
-    assert_eq!(sent, ["patch", "create"]);
+    assert_eq!(checkpoint_verbs(&audit), ["patch", "create"]);
     assert_eq!(stored_total().await, Some(4.0));
 }
 
