@@ -10,6 +10,8 @@ use kube::{Client, Config};
 
 pub use throttle::{ThrottleLayer, Throttled, throttle_from_flags};
 
+use crate::token_bucket::Rate;
+
 /// `--kube-api-qps` and `--kube-api-burst`, as every component has them.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ThrottleFlags {
@@ -30,8 +32,6 @@ impl ThrottleFlags {
         throttle_from_flags(self.kube_api_qps, self.kube_api_burst)
     }
 }
-
-use crate::token_bucket::Rate;
 
 /// Why no client could be made.
 #[derive(Debug, thiserror::Error)]
