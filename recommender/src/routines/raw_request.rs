@@ -1,8 +1,9 @@
-//! Raw requests (edge): PATCHes and POSTs whose response is not decoded, and GETs read chunk by chunk. The API server answers a patch with
-//! the whole object; for a checkpoint that is two histograms, and decoding tens of thousands of
-//! them into typed objects per loop cost more CPU than building the requests. The body is sent
-//! as given, so callers serialise typed values straight to bytes without a `serde_json::Value`
-//! tree in between.
+//! Raw requests (edge): PATCHes and POSTs whose response is not decoded, and GETs read chunk by
+//! chunk; all of them read the response body as it arrives instead of collecting it. The API
+//! server answers a write with the whole object; for a checkpoint that is two histograms, and
+//! decoding tens of thousands of them into typed objects per loop cost more CPU than building
+//! the requests. The body is sent as given, so callers serialise typed values straight to bytes
+//! without a `serde_json::Value` tree in between.
 
 use kube::{Client, Resource};
 
@@ -20,8 +21,9 @@ where
     format!("{}/{name}{subresource}", K::url_path(&(), Some(namespace)))
 }
 
-/// Sends one PATCH of `body` (of `content_type`) to `path`; the response body is dropped
-/// unread. API errors come back as `kube::Error::Api` with their status code, as from `Api`.
+/// Sends one PATCH of `body` (of `content_type`) to `path`; the response body is read and
+/// dropped as it arrives, never held whole. API errors come back as `kube::Error::Api` with
+/// their status code, as from `Api`.
 pub async fn patch(
     client: &Client,
     path: &str,
@@ -32,7 +34,7 @@ pub async fn patch(
 }
 
 /// Sends one POST (a create) of the JSON `body` to the collection at `path`; the response body
-/// (the created object) is dropped unread. Errors as for [`patch`].
+/// (the created object) is dropped as it arrives. Errors as for [`patch`].
 pub async fn post(client: &Client, path: &str, body: Vec<u8>) -> Result<(), kube::Error> {
     send_unread(client, http::Method::POST, path, "application/json", body).await
 }
@@ -49,9 +51,9 @@ async fn send_unread(
         .uri(path)
         .header(http::header::CONTENT_TYPE, content_type)
         .header(http::header::ACCEPT, "application/json")
-        .body(body)
+        .body(kube::client::Body::from(body))
         .map_err(kube::Error::HttpError)?;
-    client.request_text(request).await.map(drop)
+    send_chunks(client, request, |_| {}).await
 }
 
 /// Sends one GET to `path` and hands each chunk of a successful response's body to `each` as it
@@ -61,14 +63,24 @@ async fn send_unread(
 pub async fn get_chunks(
     client: &Client,
     path: &str,
-    mut each: impl FnMut(&[u8]),
+    each: impl FnMut(&[u8]),
 ) -> Result<(), kube::Error> {
-    use http_body_util::BodyExt;
-
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, "application/json")
         .body(kube::client::Body::empty())
         .map_err(kube::Error::HttpError)?;
+    send_chunks(client, request, each).await
+}
+
+/// Sends `request` and hands each chunk of a successful response's body to `each`; an error
+/// status becomes `kube::Error::Api` with its `Status` (read whole: it is small).
+async fn send_chunks(
+    client: &Client,
+    request: http::Request<kube::client::Body>,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), kube::Error> {
+    use http_body_util::BodyExt;
+
     let response = client.send(request).await?;
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
