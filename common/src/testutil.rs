@@ -1,11 +1,17 @@
 //! Test builders shared by every component (feature `test-util`): VPAs, pods and an in-memory
 //! [`ControllerLookup`].
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use vpa_common::testutil::{PodBuilder, VpaBuilder};
+//!
 //! let vpa = VpaBuilder::new("ns", "hamster-vpa").target_ref("Deployment", "hamster")
 //!     .container("app").target("250m", "200Mi").build();
 //! let pod = PodBuilder::new("ns", "hamster-1").owner("ReplicaSet", "hamster-5d")
 //!     .label("app", "hamster").container("app").requests("100m", "100Mi").build();
+//! assert_eq!(vpa.spec.target_ref.name, "hamster");
+//! assert_eq!(pod.metadata.labels.unwrap()["app"], "hamster");
+//! # }
 //! ```
 
 use std::collections::BTreeMap;
