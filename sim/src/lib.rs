@@ -42,11 +42,16 @@ pub use faults::{FaultConfig, FaultKind, FaultRule, Faults};
 pub use sim::{AuditLog, Sim, SimOptions};
 pub use store::{EventType, Store, StoredObject, WatchEvent};
 
-/// A TCP port free right now on every interface (so on loopback too), for a server a test or
-/// benchmark is about to start. Panics when the machine has none: nothing could run then.
-pub fn free_port() -> u16 {
+/// A TCP port free right now on every interface (so on loopback too), for a server about to
+/// start; the error when the machine has none.
+pub fn try_free_port() -> std::io::Result<u16> {
     std::net::TcpListener::bind("0.0.0.0:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free TCP port: {e}"))
+}
+
+/// [`try_free_port`] for tests and benchmarks. Panics when the machine has no free port:
+/// nothing could run then.
+pub fn free_port() -> u16 {
+    try_free_port().unwrap_or_else(|e| panic!("no free TCP port: {e}"))
 }

@@ -91,8 +91,9 @@ async fn requests(
 
 async fn report(args: &ReportArgs, engine: &EngineArgs) -> anyhow::Result<String> {
     let end = k8s_openapi::jiff::Timestamp::now().as_second();
-    let http = args.source.http_client()?;
+    // The flags are checked (one way to authenticate) before the token file is read.
     let config = args.source.history_config(args.namespace.clone())?;
+    let http = args.source.http_client()?;
     let history = PrometheusHistory::new(http.clone(), config)?;
     let mut cluster = ClusterState::new(engine.aggregations_config());
     let stats = history

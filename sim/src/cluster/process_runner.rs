@@ -4,7 +4,7 @@
 //! ([`super::node_agent`]) turns what happens here into pod status.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,11 +54,9 @@ pub struct Runner {
     http: reqwest::Client,
 }
 
+/// A free port for a stand-in's flag; 0 (the OS picks) when none can be found.
 fn free_port() -> u16 {
-    TcpListener::bind("0.0.0.0:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    crate::try_free_port().unwrap_or(0)
 }
 
 /// The spec of `container` in `pod`.
