@@ -1,0 +1,67 @@
+//! The API server's audit log (JSON lines, `audit.k8s.io/v1` Events at Metadata level) read into
+//! the same records the sim's audit hook gives, so one test can check either backend.
+
+use serde_json::Value;
+use vpa_sim::AuditRecord;
+
+/// One audit event as a record; `None` for a line that is not a completed request's event.
+pub fn record(line: &str) -> Option<AuditRecord> {
+    let e: Value = serde_json::from_str(line).ok()?;
+    if e["kind"] != "Event" || e["stage"] != "ResponseComplete" {
+        return None;
+    }
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let object = &e["objectRef"];
+    let decision = e["annotations"]["authorization.k8s.io/decision"].as_str();
+    let code = e["responseStatus"]["code"].as_i64().unwrap_or(0);
+    Some(AuditRecord {
+        user: s(&e["user"]["username"]),
+        verb: s(&e["verb"]),
+        group: s(&object["apiGroup"]),
+        resource: s(&object["resource"]),
+        subresource: s(&object["subresource"]),
+        namespace: s(&object["namespace"]),
+        name: s(&object["name"]),
+        allowed: match decision {
+            Some(d) => d == "allow",
+            None => code != 401 && code != 403,
+        },
+    })
+}
+
+/// Every completed request in an audit log's text, in order.
+pub fn records(text: &str) -> Vec<AuditRecord> {
+    text.lines().filter_map(record).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_eviction_event_becomes_a_record() {
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","verb":"create","user":{"username":"system:serviceaccount:kube-system:vpa-updater","groups":["system:serviceaccounts"]},"objectRef":{"resource":"pods","namespace":"default","name":"hamster-1","apiVersion":"v1","subresource":"eviction"},"responseStatus":{"metadata":{},"code":201},"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC"}}"#;
+        let r = record(line).unwrap();
+        assert_eq!(r.user, "system:serviceaccount:kube-system:vpa-updater");
+        assert_eq!(
+            (r.verb.as_str(), r.resource.as_str(), r.subresource.as_str()),
+            ("create", "pods", "eviction")
+        );
+        assert_eq!(
+            (r.namespace.as_str(), r.name.as_str(), r.group.as_str()),
+            ("default", "hamster-1", "")
+        );
+        assert!(r.allowed);
+    }
+
+    #[test]
+    fn a_forbidden_request_is_not_allowed_and_other_stages_are_skipped() {
+        let forbidden = r#"{"kind":"Event","stage":"ResponseComplete","verb":"list","user":{"username":"u"},"objectRef":{"resource":"secrets","apiGroup":""},"responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"forbid"}}"#;
+        let started =
+            r#"{"kind":"Event","stage":"ResponseStarted","verb":"watch","user":{"username":"u"}}"#;
+        let all = records(&format!("{forbidden}\n{started}\nnot json\n"));
+        assert_eq!(all.len(), 1);
+        assert!(!all[0].allowed);
+        assert_eq!(all[0].resource, "secrets");
+    }
+}
