@@ -257,7 +257,7 @@ async fn each_component_uses_exactly_its_rbac() {
         "the restarted admission controller rewriting its Secret and webhook configuration",
         Duration::from_secs(30),
         || async {
-            let records = env.audit.records();
+            let records = env.audit_records();
             let updated = |resource: &str| {
                 records.iter().any(|r| {
                     r.user == admission && r.verb == "update" && r.resource == resource && r.allowed
@@ -268,7 +268,7 @@ async fn each_component_uses_exactly_its_rbac() {
     )
     .await;
 
-    let records = env.audit.records();
+    let records = env.audit_records();
     let mut failures = Vec::new();
     for (component, file) in COMPONENTS {
         let user = identity(component);

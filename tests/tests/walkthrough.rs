@@ -31,8 +31,7 @@ fn names(pods: &[serde_json::Value]) -> BTreeSet<String> {
 }
 
 fn evictions(env: &Env) -> Vec<String> {
-    env.audit
-        .records()
+    env.audit_records()
         .into_iter()
         .filter(|r| r.user == identity("vpa-updater") && r.subresource == "eviction")
         .map(|r| format!("{} {} allowed={}", r.verb, r.name, r.allowed))

@@ -88,6 +88,11 @@ impl PodRunner {
         self.launcher.log_path(namespace, pod, container)
     }
 
+    /// The folder of the container logs (`<namespace>_<pod>_<container>.log`).
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.launcher.work_dir
+    }
+
     /// Every container log so far, the last 200 lines of each.
     pub fn logs(&self) -> String {
         let mut files: Vec<_> = std::fs::read_dir(&self.launcher.work_dir)

@@ -1,23 +1,26 @@
-//! The three real VPA binaries running as pods of `deploy/` inside a `vpa-sim` cluster, the way
-//! `vpa-sim up` runs them: a kustomize overlay of `deploy/` (short intervals, free ports) applied
-//! with the real kubectl, pods of our images run as local processes under their ServiceAccount
-//! tokens (so deploy/'s RBAC applies), and every API request recorded.
+//! The three real VPA binaries running as pods of `deploy/` on either backend (`VPA_E2E_BACKEND`:
+//! vpa-sim, or the real control plane of `cluster/kube`): a kustomize overlay of `deploy/` (short
+//! intervals, free ports) applied with the real kubectl, pods of our images run as local processes
+//! under their ServiceAccount tokens (so deploy/'s RBAC applies), and every API request recorded
+//! (the sim's audit hook, or kube-apiserver's audit log).
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+mod backend;
+
 use std::future::Future;
-use std::net::SocketAddr;
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use vpa_common::quantity::Quantity;
-use vpa_sim::cluster::processes::Launcher;
-use vpa_sim::cluster::{Cluster, ClusterOptions};
-use vpa_sim::{AuditLog, Sim, SimOptions};
+use vpa_kube_cluster::deploy_overlay::{self, ComponentArgs, ComponentPorts};
+use vpa_sim::hooks::AuditRecord;
+
+pub use backend::Backend;
+use backend::Running;
 
 /// The ServiceAccount user of a component.
 pub fn identity(component: &str) -> String {
@@ -68,155 +71,76 @@ pub struct Options {
     pub admission_args: Vec<String>,
 }
 
-/// Local ports of the components (free ones, instead of the manifests' fixed ports).
-#[derive(Clone, Copy, Debug)]
-pub struct Ports {
-    /// The admission controller's webhook (`--port`), reached through Service `vpa-webhook`.
-    pub webhook: u16,
-    /// Admin servers (`--address`).
-    pub recommender: u16,
-    /// The updater's admin server.
-    pub updater: u16,
-    /// The admission controller's admin server.
-    pub admission: u16,
-}
-
-/// A running sim cluster with `deploy/` applied and the components running as processes.
+/// A running cluster (of the backend `VPA_E2E_BACKEND` names) with `deploy/` applied and the
+/// components running as its pods.
 pub struct Env {
-    /// The API server.
-    pub sim: Sim,
+    /// Which backend.
+    pub backend: Backend,
     /// Admin client.
     pub client: kube::Client,
-    /// Every request since the sim started.
-    pub audit: AuditLog,
     /// The real kubectl.
     pub kubectl: PathBuf,
     /// The components' ports.
-    pub ports: Ports,
-    cluster: Option<Cluster>,
-    launcher: Launcher,
+    pub ports: ComponentPorts,
+    kubeconfig: PathBuf,
+    running: Running,
     dir: tempfile::TempDir,
     started: Instant,
 }
 
-/// `to` relative to `from` (both absolute): kustomize refuses absolute resource paths.
-fn relative(from: &Path, to: &Path) -> PathBuf {
-    let from: Vec<_> = from.components().collect();
-    let to: Vec<_> = to.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..from.len() {
-        out.push("..");
-    }
-    for part in &to[common..] {
-        if let PathPart::Normal(p) = part {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap()
-}
-
-/// A kustomization overlaying the repository's `deploy/`: the components' own flags replaced by
-/// free local ports plus `opts`, one admission-controller replica (both would bind one port here).
-fn write_overlay(dir: &Path, ports: &Ports, opts: &Options) -> PathBuf {
-    let overlay = dir.join("overlay");
-    std::fs::create_dir_all(&overlay).unwrap();
-    let base = relative(
-        &overlay.canonicalize().unwrap(),
-        &vpa_e2e::repo_root().join("deploy").canonicalize().unwrap(),
-    );
-    let args = |name: &str, mut own: Vec<String>, extra: &[String]| {
-        own.extend(extra.iter().cloned());
-        format!(
-            "- target: {{kind: Deployment, name: {name}}}\n  patch: |-\n    - op: replace\n      path: /spec/template/spec/containers/0/args\n      value: {}\n",
-            json_list(&own)
-        )
-    };
-    let mut text = format!("resources:\n- {}\npatches:\n", base.display());
-    text += &args(
-        "vpa-recommender",
-        vec![format!("--address=127.0.0.1:{}", ports.recommender)],
-        &opts.recommender_args,
-    );
-    text += &args(
-        "vpa-updater",
-        vec![format!("--address=127.0.0.1:{}", ports.updater)],
-        &opts.updater_args,
-    );
-    text += &args(
-        "vpa-admission-controller",
-        vec![
-            format!("--port={}", ports.webhook),
-            format!("--address=127.0.0.1:{}", ports.admission),
-        ],
-        &opts.admission_args,
-    );
-    text += "- target: {kind: Deployment, name: vpa-admission-controller}\n  patch: |-\n    - op: replace\n      path: /spec/replicas\n      value: 1\n";
-    std::fs::write(overlay.join("kustomization.yaml"), text).unwrap();
-    overlay
-}
-
 impl Env {
-    /// Starts the sim and cluster and applies the overlay of `deploy/` with kubectl. `None` (after
-    /// printing why) without kubectl outside CI.
+    /// Starts the backend and applies the overlay of `deploy/` with kubectl. `None` (after
+    /// printing why) when a tool it needs is missing outside CI.
     pub async fn start(opts: Options) -> Option<Env> {
         vpa_common::install_crypto_provider();
         let started = Instant::now();
+        let backend = Backend::from_env();
         let kubectl = vpa_e2e::require_tool("kubectl", &["kubectl"])?;
         let bin_dir = tokio::task::spawn_blocking(bin_dir).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let ports = Ports {
-            webhook: vpa_sim::free_port(),
-            recommender: vpa_sim::free_port(),
-            updater: vpa_sim::free_port(),
-            admission: vpa_sim::free_port(),
-        };
-        let sim = Sim::start(SimOptions::default()).await.unwrap();
-        let audit = sim.record_requests();
-        let launcher = Launcher {
-            bin_dir,
-            work_dir: dir.path().join("pods"),
-        };
-        let services: BTreeMap<String, SocketAddr> = [(
-            "kube-system/vpa-webhook".to_string(),
-            SocketAddr::from(([127, 0, 0, 1], ports.webhook)),
-        )]
-        .into();
-        let cluster = Cluster::start(
-            &sim,
-            ClusterOptions {
-                interval: Duration::from_millis(100),
-                services,
-                processes: Some(launcher.clone()),
-                // The cAdvisor/kube-state-metrics-style page (a free port; cheap when unscraped).
-                metrics_port: Some(0),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        let client = sim.client().await.unwrap();
+        let ports = ComponentPorts::pick();
+        let running = Running::start(backend, bin_dir, dir.path(), &ports)
+            .await
+            .ok()?;
         let env = Env {
-            sim,
-            client,
-            audit,
+            backend,
+            client: running.client().await,
             kubectl,
             ports,
-            cluster: Some(cluster),
-            launcher,
+            kubeconfig: running.kubeconfig(),
+            running,
             dir,
             started,
         };
-        env.mark("cluster up");
-        let overlay = write_overlay(env.dir.path(), &env.ports, &opts);
+        env.mark(&format!("{backend:?} cluster up"));
+        let extra = ComponentArgs {
+            recommender: opts.recommender_args,
+            updater: opts.updater_args,
+            admission: opts.admission_args,
+        };
+        let overlay = deploy_overlay::write(
+            env.dir.path(),
+            &vpa_e2e::repo_root().join("deploy"),
+            &env.ports,
+            &extra,
+            backend.webhook_reach(),
+        )
+        .unwrap();
         env.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()])
             .await;
         env.mark("deploy/ applied");
         Some(env)
+    }
+
+    /// Every API request answered so far (the sim's record, or the real API server's audit
+    /// log), with the user, verb, object and whether it was allowed.
+    pub fn audit_records(&self) -> Vec<AuditRecord> {
+        self.running.audit_records()
+    }
+
+    /// `timeout` stretched for the backend (see [`Backend::patience`]).
+    pub fn patient(&self, timeout: Duration) -> Duration {
+        timeout * self.backend.patience()
     }
 
     /// Prints a progress line with the time since the start (shown on failure or --nocapture).
@@ -228,7 +152,7 @@ impl Env {
     pub async fn kubectl(&self, args: &[&str]) -> std::process::Output {
         tokio::process::Command::new(&self.kubectl)
             .arg("--kubeconfig")
-            .arg(self.sim.kubeconfig_path())
+            .arg(&self.kubeconfig)
             .args(args)
             .kill_on_drop(true)
             .output()
@@ -265,8 +189,8 @@ impl Env {
 
     /// Every component container's log so far (what `kubectl logs` serves).
     pub fn logs(&self) -> String {
-        let mut out = String::new();
-        let mut files: Vec<_> = std::fs::read_dir(&self.launcher.work_dir)
+        let mut out = self.running.control_plane_logs();
+        let mut files: Vec<_> = std::fs::read_dir(self.running.pod_log_dir())
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         files.sort();
@@ -289,14 +213,15 @@ impl Env {
         out
     }
 
-    /// Polls `f` every 250 ms until it returns `Some`; after `timeout` panics with the component
-    /// logs.
+    /// Polls `f` every 250 ms until it returns `Some`; after `timeout` (stretched for the
+    /// backend, see [`Env::patient`]) panics with the component logs.
     pub async fn eventually<T, F: Future<Output = Option<T>>>(
         &self,
         what: &str,
         timeout: Duration,
         mut f: impl FnMut() -> F,
     ) -> T {
+        let timeout = self.patient(timeout);
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(v) = f().await {
@@ -360,18 +285,15 @@ impl Env {
 
     /// Where the cluster serves its cAdvisor-style usage and kube-state-metrics-style request
     /// series (`/metrics`, Prometheus text format).
-    pub fn cluster_metrics_addr(&self) -> SocketAddr {
-        self.cluster
-            .as_ref()
-            .and_then(Cluster::metrics_addr)
-            .expect("the cluster serves its metrics page until shutdown")
+    pub fn cluster_metrics_addr(&self) -> std::net::SocketAddr {
+        self.running
+            .sim_metrics_addr()
+            .expect("only the sim serves its cAdvisor-style page, until shutdown")
     }
 
-    /// Stops the cluster (and with it every component process) and the API server.
+    /// Stops the components and the cluster.
     pub async fn shutdown(mut self) {
-        if let Some(cluster) = self.cluster.take() {
-            cluster.stop().await;
-        }
+        self.running.stop().await;
     }
 }
 
