@@ -242,7 +242,9 @@ async fn every_dashboard_query_returns_data_and_every_alert_evaluates() {
     if support::Backend::from_env() == support::Backend::Kube {
         // Not a missing tool: this scenario reads usage from the sim's cAdvisor-style page,
         // which KWOK has no counterpart of, so it belongs to the sim backend only.
-        eprintln!("sim backend only: the dashboard's usage series come from vpa-sim's cAdvisor-style page");
+        eprintln!(
+            "sim backend only: the dashboard's usage series come from vpa-sim's cAdvisor-style page"
+        );
         return;
     }
     // Skip (or fail under CI) before starting a cluster when Prometheus is not installed.

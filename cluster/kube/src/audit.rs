@@ -4,10 +4,18 @@
 use serde_json::Value;
 use vpa_sim::AuditRecord;
 
-/// One audit event as a record; `None` for a line that is not a completed request's event.
+/// One audit event as a record; `None` for a line that is not an answered request's event.
+///
+/// A request counts once it is answered: at `ResponseComplete`, except a watch, which completes
+/// only when it ends (often never during a test) and so counts at `ResponseStarted`.
 pub fn record(line: &str) -> Option<AuditRecord> {
     let e: Value = serde_json::from_str(line).ok()?;
-    if e["kind"] != "Event" || e["stage"] != "ResponseComplete" {
+    let answered = if e["verb"] == "watch" {
+        "ResponseStarted"
+    } else {
+        "ResponseComplete"
+    };
+    if e["kind"] != "Event" || e["stage"] != answered {
         return None;
     }
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -57,11 +65,24 @@ mod tests {
     #[test]
     fn a_forbidden_request_is_not_allowed_and_other_stages_are_skipped() {
         let forbidden = r#"{"kind":"Event","stage":"ResponseComplete","verb":"list","user":{"username":"u"},"objectRef":{"resource":"secrets","apiGroup":""},"responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"forbid"}}"#;
-        let started =
-            r#"{"kind":"Event","stage":"ResponseStarted","verb":"watch","user":{"username":"u"}}"#;
-        let all = records(&format!("{forbidden}\n{started}\nnot json\n"));
+        let list_started =
+            r#"{"kind":"Event","stage":"ResponseStarted","verb":"list","user":{"username":"u"}}"#;
+        let all = records(&format!("{forbidden}\n{list_started}\nnot json\n"));
         assert_eq!(all.len(), 1);
         assert!(!all[0].allowed);
         assert_eq!(all[0].resource, "secrets");
+    }
+
+    #[test]
+    fn a_watch_counts_when_it_starts_and_only_then() {
+        let started = r#"{"kind":"Event","stage":"ResponseStarted","verb":"watch","user":{"username":"u"},"objectRef":{"resource":"pods","apiGroup":""},"responseStatus":{"code":200},"annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+        let ended = started.replace("ResponseStarted", "ResponseComplete");
+        let all = records(&format!("{started}\n{ended}\n"));
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].verb.as_str(), all[0].resource.as_str()),
+            ("watch", "pods")
+        );
+        assert!(all[0].allowed);
     }
 }

@@ -127,8 +127,11 @@ impl Running {
                 })
             }
             Backend::Kube => {
-                if vpa_e2e::require_tool("go (to build the real control plane)", &["go", "/usr/local/go/bin/go"])
-                    .is_none()
+                if vpa_e2e::require_tool(
+                    "go (to build the real control plane)",
+                    &["go", "/usr/local/go/bin/go"],
+                )
+                .is_none()
                 {
                     return Err(Unavailable::Skip);
                 }
