@@ -16,7 +16,8 @@ use crate::validation::FeatureGates;
 /// validates VerticalPodAutoscaler objects. It makes and rotates its own certificates (kept in a
 /// Secret) unless certificate files are mounted, and registers itself.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "vpa-admission-controller", version)]
+/// A flag given twice takes its last value, as Go's flag package does.
+#[command(name = "vpa-admission-controller", version, args_override_self = true)]
 pub struct Args {
     /// Port of the TLS webhook server.
     #[arg(long, default_value_t = 8000)]
@@ -270,6 +271,11 @@ mod tests {
             std::iter::once("vpa-admission-controller").chain(args.iter().copied()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value() {
+        assert_eq!(parse(&["--port=1", "--port=9443"]).port, 9443);
     }
 
     #[test]

@@ -17,7 +17,15 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Without a subcommand it runs the recommender service; `replay` computes recommendations
 /// offline from a CSV file of usage samples.
 #[derive(Parser, Debug)]
-#[command(name = "vpa-recommender", version, about, long_about)]
+/// A flag given twice takes its last value, as Go's flag package does (upstream manifests and
+/// overlays may repeat one).
+#[command(
+    name = "vpa-recommender",
+    version,
+    about,
+    long_about,
+    args_override_self = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

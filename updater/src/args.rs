@@ -18,7 +18,8 @@ use vpa_common::leader_election::LeaderElectFlags;
 
 /// Evicts or resizes in place the pods whose requests drifted from their VPA's recommendation.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "vpa-updater", version, about, long_about = None)]
+/// A flag given twice takes its last value, as Go's flag package does.
+#[command(name = "vpa-updater", version, about, long_about = None, args_override_self = true)]
 pub struct Args {
     /// How often the updater looks for pods to update; also each loop's deadline.
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
@@ -190,6 +191,12 @@ mod tests {
 
     fn parse(args: &[&str]) -> Args {
         Args::try_parse_from([&["vpa-updater"], args].concat()).unwrap()
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value() {
+        let a = parse(&["--updater-interval=3s", "--updater-interval=1h"]);
+        assert_eq!(a.updater_interval, Duration::from_secs(3600));
     }
 
     #[test]

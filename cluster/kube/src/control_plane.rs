@@ -251,7 +251,7 @@ impl ControlPlane {
             STEP_TIMEOUT,
             || {
                 let sa = sa.clone();
-                async move { Ok(sa.get_opt("default").await.map_err(|e| e.to_string())?) }
+                async move { sa.get_opt("default").await.map_err(|e| e.to_string()) }
             },
         )
         .await?;

@@ -29,7 +29,8 @@ impl ComponentPorts {
     }
 }
 
-/// Extra flags of each component (appended to the overlay's own).
+/// Extra flags of each component: appended to the overlay's own, and replacing an own flag of the
+/// same name (`--address=:8942` lets every replica listen on its own pod address).
 #[derive(Clone, Debug, Default)]
 pub struct ComponentArgs {
     /// The recommender's.
@@ -76,7 +77,9 @@ pub fn kustomization(
     extra: &ComponentArgs,
     reach: WebhookReach,
 ) -> String {
+    let flag = |a: &str| a.split('=').next().unwrap_or_default().to_string();
     let patch = |name: &str, mut own: Vec<String>, extra: &[String]| {
+        own.retain(|o| !extra.iter().any(|e| flag(e) == flag(o)));
         own.extend(extra.iter().cloned());
         format!(
             "- target: {{kind: Deployment, name: {name}}}\n  patch: |-\n    - op: replace\n      path: /spec/template/spec/containers/0/args\n      value: {}\n",

@@ -23,6 +23,8 @@ pub mod manifests;
 pub mod pki;
 pub mod pod_runner;
 pub mod program;
+pub mod resize_actuator;
 
 pub use control_plane::{ControlPlane, Options, Ports, StartError};
 pub use pod_runner::{ApiEndpoint, PodRunner};
+pub use resize_actuator::ResizeActuator;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vpa_kube_cluster::deploy_overlay::{ComponentPorts, WebhookReach};
-use vpa_kube_cluster::{ApiEndpoint, ControlPlane, PodRunner};
+use vpa_kube_cluster::{ApiEndpoint, ControlPlane, PodRunner, ResizeActuator};
 use vpa_sim::cluster::processes::Launcher;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
 use vpa_sim::hooks::AuditRecord;
@@ -73,6 +73,8 @@ pub enum Running {
     Kube {
         /// The pod runner (stopped before the control plane).
         runner: Option<PodRunner>,
+        /// The kubelet's status side of in-place resizes, which KWOK does not play.
+        resizes: Option<ResizeActuator>,
         /// etcd, kube-apiserver, kcm, scheduler, kwok, metrics-server.
         control_plane: ControlPlane,
     },
@@ -152,8 +154,10 @@ impl Running {
                     },
                     launcher,
                 );
+                let resizes = ResizeActuator::start(control_plane.client().await.unwrap());
                 Ok(Running::Kube {
                     runner: Some(runner),
+                    resizes: Some(resizes),
                     control_plane,
                 })
             }
@@ -221,8 +225,10 @@ impl Running {
             }
             Running::Kube {
                 runner,
+                resizes,
                 control_plane,
             } => {
+                resizes.take();
                 if let Some(r) = runner.take() {
                     r.stop();
                 }

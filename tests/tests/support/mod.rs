@@ -92,6 +92,28 @@ impl Env {
     /// Starts the backend and applies the overlay of `deploy/` with kubectl. `None` (after
     /// printing why) when a tool it needs is missing outside CI.
     pub async fn start(opts: Options) -> Option<Env> {
+        let env = Env::start_bare().await?;
+        let extra = ComponentArgs {
+            recommender: opts.recommender_args,
+            updater: opts.updater_args,
+            admission: opts.admission_args,
+        };
+        let overlay = deploy_overlay::write(
+            env.dir.path(),
+            &vpa_e2e::repo_root().join("deploy"),
+            &env.ports,
+            &extra,
+            env.backend.webhook_reach(),
+        )
+        .unwrap();
+        env.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()])
+            .await;
+        env.mark("deploy/ applied");
+        Some(env)
+    }
+
+    /// Starts the backend only: nothing of ours is installed.
+    pub async fn start_bare() -> Option<Env> {
         vpa_common::install_crypto_provider();
         let started = Instant::now();
         let backend = Backend::from_env();
@@ -113,23 +135,20 @@ impl Env {
             started,
         };
         env.mark(&format!("{backend:?} cluster up"));
-        let extra = ComponentArgs {
-            recommender: opts.recommender_args,
-            updater: opts.updater_args,
-            admission: opts.admission_args,
-        };
-        let overlay = deploy_overlay::write(
-            env.dir.path(),
-            &vpa_e2e::repo_root().join("deploy"),
-            &env.ports,
-            &extra,
-            backend.webhook_reach(),
-        )
-        .unwrap();
-        env.kubectl_ok(&["apply", "-k", overlay.to_str().unwrap()])
-            .await;
-        env.mark("deploy/ applied");
         Some(env)
+    }
+
+    /// Everything the containers of pod `name` (in kube-system) logged so far.
+    pub fn pod_log(&self, name: &str) -> String {
+        let prefix = format!("kube-system_{name}_");
+        std::fs::read_dir(self.running.pod_log_dir())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every API request answered so far (the sim's record, or the real API server's audit

@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use clap::Parser;
 use vpa_kube_cluster::deploy_overlay::{self, ComponentArgs, ComponentPorts, WebhookReach};
-use vpa_kube_cluster::{ApiEndpoint, ControlPlane, Options, PodRunner, binaries};
+use vpa_kube_cluster::{ApiEndpoint, ControlPlane, Options, PodRunner, ResizeActuator, binaries};
 use vpa_sim::cluster::processes::Launcher;
 
 /// Start a real Kubernetes control plane (kube-apiserver, etcd, kube-controller-manager,
@@ -71,6 +71,8 @@ async fn main() -> anyhow::Result<()> {
     let kubectl = bin.join("kubectl");
     let kc = args.kubeconfig_out.display().to_string();
 
+    // KWOK ignores in-place resizes; this reports them done, as a kubelet would.
+    let resizes = ResizeActuator::start(cp.client().await?);
     let runner = if args.walkthrough {
         Some(walkthrough(&cp, &args, &kubectl).await?)
     } else {
@@ -104,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
     vpa_common::shutdown::termination().await;
     eprintln!("stopping");
     drop(runner);
+    drop(resizes);
     drop(cp);
     Ok(())
 }
