@@ -316,25 +316,23 @@ async fn in_place_resize_goes_through_the_resize_subresource() {
             Duration::from_secs(45),
             || async {
                 let pods = env.hamster_pods().await;
+                // The kubelet's side (the sim's, or the stand-in for KWOK) reports it done: the
+                // container status resources follow the spec.
+                let near = |c: f64| (c - cpu).abs() <= cpu * 0.05;
                 let done = pods.len() == 2
                     && pods.iter().all(|p| {
+                        let status_cpu = support::quantity(
+                            &p["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"],
+                        );
                         original.contains(p["metadata"]["name"].as_str().unwrap())
-                            && hamster_requests(p)
-                                .is_some_and(|(c, _)| (c - cpu).abs() <= cpu * 0.05)
+                            && hamster_requests(p).is_some_and(|(c, _)| near(c))
+                            && status_cpu.is_some_and(near)
                     });
                 done.then_some(pods)
             },
         )
         .await;
-    // The kubelet's side (the sim's, or the stand-in for KWOK) reported the resize done.
-    for p in &resized {
-        let status_cpu =
-            support::quantity(&p["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"]);
-        assert!(
-            status_cpu.is_some_and(|c| (c - cpu).abs() <= cpu * 0.05),
-            "container status resources follow the spec: {p}"
-        );
-    }
+    assert_eq!(resized.len(), 2);
     let updater = identity("vpa-updater");
     let records = env.audit_records();
     assert!(

@@ -59,7 +59,17 @@ async fn run(client: kube::Client) {
                     if value["status"]["phase"] != "Running" {
                         continue;
                     }
-                    let step = resize_step(&value, Amounts::default(), ROOM, ROOM);
+                    // A kubelet that can resize reports every running container's resources from
+                    // the start (the API server refuses a resize of a pod whose status lacks them);
+                    // KWOK does not, so that comes first, with no resize conditions.
+                    let unreported = value["status"]["containerStatuses"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|c| c.get("resources").is_none()));
+                    let step = if unreported {
+                        ResizeStep::Finish
+                    } else {
+                        resize_step(&value, Amounts::default(), ROOM, ROOM)
+                    };
                     if step == ResizeStep::Idle {
                         continue;
                     }

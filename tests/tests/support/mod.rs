@@ -114,9 +114,13 @@ impl Env {
 
     /// Starts the backend only: nothing of ours is installed.
     pub async fn start_bare() -> Option<Env> {
+        Env::start_bare_on(Backend::from_env()).await
+    }
+
+    /// Starts `backend` only, whatever `VPA_E2E_BACKEND` says (to compare the two).
+    pub async fn start_bare_on(backend: Backend) -> Option<Env> {
         vpa_common::install_crypto_provider();
         let started = Instant::now();
-        let backend = Backend::from_env();
         let kubectl = vpa_e2e::require_tool("kubectl", &["kubectl"])?;
         let bin_dir = tokio::task::spawn_blocking(bin_dir).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
