@@ -266,6 +266,16 @@ async fn probes(env: &Env) -> BTreeMap<String, Outcome> {
         "name"
     );
     k!("scale", "scale", "deployment", "web", "--replicas=2");
+    let _ = env
+        .kubectl(&[
+            "wait",
+            "-n",
+            NS,
+            "--for=jsonpath={.status.replicas}=2",
+            "--timeout=30s",
+            "deploy/web",
+        ])
+        .await;
     out.insert(
         "scale subresource".into(),
         kubectl(

@@ -5,6 +5,7 @@
 //! order.
 
 mod gc;
+mod names;
 #[cfg(test)]
 mod tests;
 
@@ -565,6 +566,19 @@ impl Store {
                     break;
                 }
             }
+        }
+        if let Some(message) = names::name_error(&gr.group, &name) {
+            let kind = obj["kind"].as_str().unwrap_or(&gr.resource).to_string();
+            return Err(ApiError::invalid(
+                &gr.group,
+                &kind,
+                &name,
+                vec![crate::error::Cause::new(
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    &message,
+                )],
+            ));
         }
         if inner.get(gr, &(ns.clone(), name.clone())).is_some() {
             return Err(ApiError::already_exists(&gr.group, &gr.resource, &name));
