@@ -160,21 +160,7 @@ async fn each_component_uses_exactly_its_rbac() {
     let Some(env) = Env::start(opts).await else {
         return;
     };
-    for d in ["vpa-recommender", "vpa-updater", "vpa-admission-controller"] {
-        env.wait_available("kube-system", d, 1).await;
-    }
-    env.eventually(
-        "the webhook registered",
-        Duration::from_secs(20),
-        || async {
-            env.kubectl(&["get", "mutatingwebhookconfiguration", "vpa-webhook-config"])
-                .await
-                .status
-                .success()
-                .then_some(())
-        },
-    )
-    .await;
+    env.wait_components().await;
     // A checkpoint of a VPA that does not exist: the recommender's garbage collection deletes it.
     let orphan = json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscalerCheckpoint",
         "metadata": {"name": "gone-vpa-app", "namespace": "default"},
@@ -187,14 +173,7 @@ async fn each_component_uses_exactly_its_rbac() {
 
     env.apply_hamster().await;
     let original: BTreeSet<String> = env
-        .eventually(
-            "two running hamster pods",
-            Duration::from_secs(20),
-            || async {
-                let pods = env.hamster_pods().await;
-                (pods.len() == 2).then_some(pods)
-            },
-        )
+        .two_hamsters()
         .await
         .iter()
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())

@@ -38,24 +38,6 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-async fn wait_components(env: &Env) {
-    for d in ["vpa-recommender", "vpa-updater", "vpa-admission-controller"] {
-        env.wait_available("kube-system", d, 1).await;
-    }
-    env.eventually(
-        "the webhook registered",
-        Duration::from_secs(20),
-        || async {
-            env.kubectl(&["get", "mutatingwebhookconfiguration", "vpa-webhook-config"])
-                .await
-                .status
-                .success()
-                .then_some(())
-        },
-    )
-    .await;
-}
-
 async fn hamster_names(env: &Env) -> BTreeSet<String> {
     env.hamster_pods()
         .await
@@ -66,15 +48,11 @@ async fn hamster_names(env: &Env) -> BTreeSet<String> {
 
 /// The two running hamster pods' names, once there are two.
 async fn two_hamsters(env: &Env) -> BTreeSet<String> {
-    env.eventually(
-        "two running hamster pods",
-        Duration::from_secs(20),
-        || async {
-            let names = hamster_names(env).await;
-            (names.len() == 2).then_some(names)
-        },
-    )
-    .await
+    env.two_hamsters()
+        .await
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Pod names of a component, from `kubectl get pods -l app=<component>`.
@@ -179,7 +157,7 @@ async fn vpa_validation_and_hpa_warnings_come_through_the_webhook() {
     let Some(env) = Env::start(fast()).await else {
         return;
     };
-    wait_components(&env).await;
+    env.wait_components().await;
     let bad = r#"
 apiVersion: autoscaling.k8s.io/v1
 kind: VerticalPodAutoscaler
@@ -240,7 +218,7 @@ async fn a_pod_disruption_budget_blocks_eviction() {
     let Some(env) = Env::start(fast()).await else {
         return;
     };
-    wait_components(&env).await;
+    env.wait_components().await;
     let pdb = r#"
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -299,7 +277,7 @@ async fn in_place_resize_goes_through_the_resize_subresource() {
     let Some(env) = Env::start(fast()).await else {
         return;
     };
-    wait_components(&env).await;
+    env.wait_components().await;
     let hamster = std::fs::read_to_string(vpa_e2e::repo_root().join("examples/hamster.yaml"))
         .unwrap()
         .replace("updateMode: Recreate", "updateMode: InPlaceOrRecreate");
@@ -442,23 +420,16 @@ async fn checkpoints_are_restored_after_a_recommender_restart() {
     let Some(env) = Env::start(fast()).await else {
         return;
     };
-    wait_components(&env).await;
+    env.wait_components().await;
     env.apply_hamster().await;
-    env.eventually(
+    env.wait_exists(
         "the hamster checkpoint",
-        Duration::from_secs(40),
-        || async {
-            let c = env
-                .kubectl(&[
-                    "get",
-                    "verticalpodautoscalercheckpoint",
-                    "-n",
-                    "default",
-                    "hamster-vpa-hamster",
-                ])
-                .await;
-            c.status.success().then_some(())
-        },
+        &[
+            "verticalpodautoscalercheckpoint",
+            "-n",
+            "default",
+            "hamster-vpa-hamster",
+        ],
     )
     .await;
     let old = component_pods(&env, "vpa-recommender").await;

@@ -47,16 +47,7 @@ async fn hamster_gets_the_recommended_requests_through_eviction_and_admission() 
         env.wait_available("kube-system", d, 1).await;
     }
     env.apply_hamster().await;
-    let original = env
-        .eventually(
-            "two running hamster pods",
-            Duration::from_secs(20),
-            || async {
-                let pods = env.hamster_pods().await;
-                (pods.len() == 2).then_some(pods)
-            },
-        )
-        .await;
+    let original = env.two_hamsters().await;
     for p in &original {
         assert_eq!(
             hamster_requests(p),
@@ -154,21 +145,9 @@ async fn no_evictions_while_the_admission_controller_is_down() {
         env.wait_available("kube-system", d, 1).await;
     }
     // The admission controller is up and renews its status Lease ...
-    env.eventually(
+    env.wait_exists(
         "the admission controller's status Lease",
-        Duration::from_secs(20),
-        || async {
-            let out = env
-                .kubectl(&[
-                    "get",
-                    "lease",
-                    "-n",
-                    "kube-system",
-                    "vpa-admission-controller",
-                ])
-                .await;
-            out.status.success().then_some(())
-        },
+        &["lease", "-n", "kube-system", "vpa-admission-controller"],
     )
     .await;
     // ... until it is scaled to 0: the Lease goes stale.
@@ -199,16 +178,7 @@ async fn no_evictions_while_the_admission_controller_is_down() {
     .await;
 
     env.apply_hamster().await;
-    let original = env
-        .eventually(
-            "two running hamster pods",
-            Duration::from_secs(20),
-            || async {
-                let pods = env.hamster_pods().await;
-                (pods.len() == 2).then_some(pods)
-            },
-        )
-        .await;
+    let original = env.two_hamsters().await;
     let original = names(&original);
     env.eventually(
         "a recommendation in the VPA status",

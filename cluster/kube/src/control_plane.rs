@@ -451,20 +451,37 @@ impl ControlPlane {
         args
     }
 
-    fn controller_manager_args(&self) -> Vec<String> {
+    /// What kube-controller-manager and kube-scheduler share: the admin kubeconfig for the API
+    /// and for delegated authentication and authorization, loopback serving on `port`, one
+    /// replica, and a client throttle well above what a test cluster needs.
+    fn control_loop_args(&self, port: u16) -> Vec<String> {
+        let mut args = self.serving_args(port, "pki");
+        args.extend([
+            "--leader-elect=false".into(),
+            "--kube-api-qps=200".into(),
+            "--kube-api-burst=400".into(),
+        ]);
+        args
+    }
+
+    /// A Kubernetes server component's flags for the admin kubeconfig (its API client and its
+    /// delegated authentication and authorization) and loopback serving on `port`, with its
+    /// self-signed certificate in `cert_dir` (under the control plane's folder).
+    fn serving_args(&self, port: u16, cert_dir: &str) -> Vec<String> {
+        let kc = self.kubeconfig_path().display().to_string();
         vec![
-            format!("--kubeconfig={}", self.kubeconfig_path().display()),
-            format!(
-                "--authentication-kubeconfig={}",
-                self.kubeconfig_path().display()
-            ),
-            format!(
-                "--authorization-kubeconfig={}",
-                self.kubeconfig_path().display()
-            ),
+            format!("--kubeconfig={kc}"),
+            format!("--authentication-kubeconfig={kc}"),
+            format!("--authorization-kubeconfig={kc}"),
             "--bind-address=127.0.0.1".into(),
-            format!("--secure-port={}", self.ports.controller_manager),
-            format!("--cert-dir={}", self.dir.join("pki").display()),
+            format!("--secure-port={port}"),
+            format!("--cert-dir={}", self.dir.join(cert_dir).display()),
+        ]
+    }
+
+    fn controller_manager_args(&self) -> Vec<String> {
+        let mut args = self.control_loop_args(self.ports.controller_manager);
+        args.extend([
             format!(
                 "--service-account-private-key-file={}",
                 self.pki.file("sa.key")
@@ -472,30 +489,12 @@ impl ControlPlane {
             format!("--root-ca-file={}", self.pki.file("ca.crt")),
             // Each controller under its own ServiceAccount, as kubeadm runs it.
             "--use-service-account-credentials=true".into(),
-            "--leader-elect=false".into(),
-            "--kube-api-qps=200".into(),
-            "--kube-api-burst=400".into(),
-        ]
+        ]);
+        args
     }
 
     fn scheduler_args(&self) -> Vec<String> {
-        vec![
-            format!("--kubeconfig={}", self.kubeconfig_path().display()),
-            format!(
-                "--authentication-kubeconfig={}",
-                self.kubeconfig_path().display()
-            ),
-            format!(
-                "--authorization-kubeconfig={}",
-                self.kubeconfig_path().display()
-            ),
-            "--bind-address=127.0.0.1".into(),
-            format!("--secure-port={}", self.ports.scheduler),
-            format!("--cert-dir={}", self.dir.join("pki").display()),
-            "--leader-elect=false".into(),
-            "--kube-api-qps=200".into(),
-            "--kube-api-burst=400".into(),
-        ]
+        self.control_loop_args(self.ports.scheduler)
     }
 
     fn kwok_args(&self) -> Vec<String> {
@@ -516,20 +515,15 @@ impl ControlPlane {
     }
 
     fn metrics_server_args(&self) -> Vec<String> {
-        let kc = self.kubeconfig_path().display().to_string();
-        vec![
-            format!("--kubeconfig={kc}"),
-            format!("--authentication-kubeconfig={kc}"),
-            format!("--authorization-kubeconfig={kc}"),
-            "--bind-address=127.0.0.1".into(),
-            format!("--secure-port={}", self.ports.metrics_server),
-            format!("--cert-dir={}", self.dir.join("metrics-server").display()),
+        let mut args = self.serving_args(self.ports.metrics_server, "metrics-server");
+        args.extend([
             "--kubelet-preferred-address-types=Hostname".into(),
             "--kubelet-use-node-status-port".into(),
             "--kubelet-insecure-tls".into(),
             "--metric-resolution=10s".into(),
             "--kubelet-request-timeout=5s".into(),
-        ]
+        ]);
+        args
     }
 }
 

@@ -277,6 +277,42 @@ impl Env {
         .await
     }
 
+    /// Waits until the three components' Deployments are available and the admission controller
+    /// has registered its webhook.
+    pub async fn wait_components(&self) {
+        for d in ["vpa-recommender", "vpa-updater", "vpa-admission-controller"] {
+            self.wait_available("kube-system", d, 1).await;
+        }
+        self.wait_exists(
+            "the webhook registered",
+            &["mutatingwebhookconfiguration", "vpa-webhook-config"],
+        )
+        .await;
+    }
+
+    /// Waits (up to 40 s, stretched for the backend) until `kubectl get <what>` finds it.
+    pub async fn wait_exists(&self, description: &str, what: &[&str]) {
+        let mut args = vec!["get"];
+        args.extend_from_slice(what);
+        self.eventually(description, Duration::from_secs(40), || async {
+            self.kubectl(&args).await.status.success().then_some(())
+        })
+        .await;
+    }
+
+    /// The two running hamster pods, once there are two.
+    pub async fn two_hamsters(&self) -> Vec<Value> {
+        self.eventually(
+            "two running hamster pods",
+            Duration::from_secs(20),
+            || async {
+                let pods = self.hamster_pods().await;
+                (pods.len() == 2).then_some(pods)
+            },
+        )
+        .await
+    }
+
     /// The running (not terminating) pods labelled `app=hamster`, as kubectl lists them.
     pub async fn hamster_pods(&self) -> Vec<Value> {
         let list = self
