@@ -4,7 +4,7 @@
 //! exit, so an upstream manifest would crash-loop.
 
 use clap::Parser;
-use vpa_common::logging::klog::UPSTREAM_KLOG_ARGS;
+use vpa_common::testutil::upstream_argv;
 
 use super::Args;
 
@@ -41,11 +41,8 @@ const ADMISSION_ARGS: &[&str] = &[
 
 #[test]
 fn every_upstream_admission_controller_and_klog_flag_parses() {
-    let argv = ["vpa-admission-controller"]
-        .iter()
-        .chain(ADMISSION_ARGS)
-        .chain(UPSTREAM_KLOG_ARGS);
-    let args = Args::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+    let args = Args::try_parse_from(upstream_argv("vpa-admission-controller", ADMISSION_ARGS))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(args.klog.v, Some(4));
     let config = args.into_config(true).expect("upstream values are valid");
     assert!(config.gates.per_vpa_config);

@@ -255,24 +255,5 @@ impl KlogFlags {
     }
 }
 
-/// Every klog flag once, in forms upstream's manifests and docs use, for the binaries' tests
-/// that an upstream Deployment's arguments parse.
-#[cfg(any(test, feature = "test-util"))]
-pub const UPSTREAM_KLOG_ARGS: &[&str] = &[
-    "--v=4",
-    "--stderrthreshold=info",
-    "--logtostderr",
-    "--alsologtostderr=false",
-    "--log_dir=/var/log/vpa",
-    "--log-file=/var/log/vpa/component.log",
-    "--log-file-max-size=1800",
-    "--vmodule=recommender*=5,vpa_common::watch=6",
-    "--add-dir-header",
-    "--skip-headers=false",
-    "--skip-log-headers",
-    "--one-output=true",
-    "--log-backtrace-at=main.go:42",
-];
-
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //! would crash-loop.
 
 use clap::Parser;
-use vpa_common::logging::klog::UPSTREAM_KLOG_ARGS;
+use vpa_common::testutil::upstream_argv;
 
 use super::{Cli, Command};
 
@@ -84,11 +84,8 @@ const RECOMMENDER_ARGS: &[&str] = &[
 
 #[test]
 fn every_upstream_recommender_and_klog_flag_parses() {
-    let argv = ["vpa-recommender"]
-        .iter()
-        .chain(RECOMMENDER_ARGS)
-        .chain(UPSTREAM_KLOG_ARGS);
-    let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+    let cli = Cli::try_parse_from(upstream_argv("vpa-recommender", RECOMMENDER_ARGS))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(cli.command.is_none(), "the service, not a subcommand");
     assert_eq!(cli.service.common.klog.v, Some(4));
     cli.service

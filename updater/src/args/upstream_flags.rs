@@ -3,7 +3,7 @@
 //! unknown flag makes the binary exit, so an upstream manifest would crash-loop.
 
 use clap::Parser;
-use vpa_common::logging::klog::UPSTREAM_KLOG_ARGS;
+use vpa_common::testutil::upstream_argv;
 
 use super::Args;
 
@@ -41,11 +41,8 @@ const UPDATER_ARGS: &[&str] = &[
 
 #[test]
 fn every_upstream_updater_and_klog_flag_parses() {
-    let argv = ["vpa-updater"]
-        .iter()
-        .chain(UPDATER_ARGS)
-        .chain(UPSTREAM_KLOG_ARGS);
-    let args = Args::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+    let args = Args::try_parse_from(upstream_argv("vpa-updater", UPDATER_ARGS))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(args.klog.v, Some(4));
     assert_eq!(args.config().interval, std::time::Duration::from_secs(60));
     let namespaced = Args::try_parse_from(["vpa-updater", "--vpa-object-namespace=team-a"]);

@@ -1,15 +1,8 @@
-use clap::Parser;
-
 use super::*;
-
-#[derive(Parser, Debug)]
-struct Cli {
-    #[command(flatten)]
-    klog: KlogFlags,
-}
+use crate::testutil::{UPSTREAM_KLOG_ARGS, parse_group};
 
 fn parse(args: &[&str]) -> Result<KlogFlags, clap::Error> {
-    Cli::try_parse_from(std::iter::once("vpa").chain(args.iter().copied())).map(|c| c.klog)
+    parse_group(args)
 }
 
 #[test]
