@@ -112,12 +112,9 @@ pub struct Args {
     /// Enable profiling endpoints (accepted for compatibility).
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub profiling: bool,
-    /// klog verbosity (accepted; use RUST_LOG).
-    #[arg(long = "v", default_value = "4", hide = true)]
-    pub verbosity: String,
-    /// klog threshold (accepted; ignored).
-    #[arg(long, default_value = "info", hide = true)]
-    pub stderrthreshold: String,
+    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
+    #[command(flatten)]
+    pub klog: vpa_common::logging::KlogFlags,
 }
 
 /// Default period of the certificate file poll with `--reload-cert`.
@@ -261,6 +258,9 @@ impl Args {
         })
     }
 }
+
+#[cfg(test)]
+mod upstream_flags;
 
 #[cfg(test)]
 mod tests {

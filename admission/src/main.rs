@@ -6,8 +6,8 @@ use vpa_admission_controller::config::{Args, CertSource};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     vpa_common::install_crypto_provider();
-    vpa_common::logging::init();
     let args = Args::parse();
+    vpa_common::logging::init_with(&args.klog);
     let files = std::path::Path::new(&args.tls_cert_file).exists()
         && std::path::Path::new(&args.tls_private_key).exists();
     let config = args.into_config(files).map_err(anyhow::Error::msg)?;

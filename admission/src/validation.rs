@@ -2,7 +2,8 @@
 //!
 //! A VPA is rejected with a message naming the offending field when upstream would reject it.
 //! Valid VPAs may still draw warnings: the deprecated `Auto` mode, an HPA scaling the same target
-//! on a resource the VPA controls, and an evicting mode on a single-replica workload.
+//! on a resource the VPA controls, an evicting mode on a single-replica workload, and a
+//! `controlledResources` entry other than cpu and memory kept from before an UPDATE.
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use vpa_common::api::{
@@ -173,6 +174,7 @@ pub fn validate(
                 "{field}.controlledValues shouldn't be specified if container scaling mode is Off"
             ));
         }
+        check_controlled_resources(&field, p, old)?;
         check_per_vpa_fields(&field, p, gates, old)?;
         if let Some(boost) = &p.startup_boost {
             check_boost(&format!("{field}.startupBoost"), boost, gates)?;
@@ -183,6 +185,50 @@ pub fn validate(
     }
     if spec.recommenders.as_ref().is_some_and(|r| r.len() > 1) {
         return Err("spec.recommenders: the current version of VPA object shouldn't specify more than one recommenders".into());
+    }
+    Ok(())
+}
+
+/// The names in `controlledResources` of `vpa`'s container policies that are neither `cpu` nor
+/// `memory`, with the index of their policy.
+fn uncontrollable_resources(vpa: &VerticalPodAutoscaler) -> impl Iterator<Item = (usize, &str)> {
+    let policies = vpa
+        .spec
+        .resource_policy
+        .as_ref()
+        .and_then(|r| r.container_policies.as_ref());
+    policies
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.controlled_resources
+                .iter()
+                .flatten()
+                .filter(|name| !CONTROLLABLE.contains(&name.as_str()))
+                .map(move |name| (i, name.as_str()))
+        })
+}
+
+/// The only resources the recommender computes, so the only ones `controlledResources` may name
+/// (upstream #9951).
+const CONTROLLABLE: [&str; 2] = [CPU, MEMORY];
+
+/// Refuses a `controlledResources` entry other than `cpu` or `memory`, unless the object before
+/// this UPDATE already had it: an existing VPA stays editable (it gets a warning instead, see
+/// [`warnings`]), as the API server's validation ratcheting keeps it editable against the CRD.
+fn check_controlled_resources(
+    field: &str,
+    p: &vpa_common::api::ContainerResourcePolicy,
+    old: Option<&VerticalPodAutoscaler>,
+) -> Result<(), String> {
+    for (j, name) in p.controlled_resources.iter().flatten().enumerate() {
+        let kept = old.is_some_and(|o| uncontrollable_resources(o).any(|(_, n)| n == name));
+        if !CONTROLLABLE.contains(&name.as_str()) && !kept {
+            return Err(format!(
+                "{field}.controlledResources[{j}]: unsupported resource {name:?}: only cpu and memory can be controlled"
+            ));
+        }
     }
     Ok(())
 }
@@ -274,7 +320,11 @@ fn hpa_resources(hpa: &HorizontalPodAutoscaler) -> Vec<String> {
 
 /// Warnings for a valid VPA.
 pub fn warnings(vpa: &VerticalPodAutoscaler, ctx: &Context<'_>) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = uncontrollable_resources(vpa)
+        .map(|(i, name)| format!(
+            "spec.resourcePolicy.containerPolicies[{i}].controlledResources: {name:?} is ignored; only cpu and memory can be controlled"
+        ))
+        .collect();
     let mode = policy::update_mode(vpa);
     if mode == UpdateMode::Auto {
         out.push("UpdateMode \"Auto\" is deprecated and behaves as \"Recreate\"; set \"Recreate\", \"Initial\" or \"InPlaceOrRecreate\" explicitly".into());

@@ -135,6 +135,12 @@ mod tests {
                 "Auto"
             ])
         );
+        let policy = &spec["properties"]["resourcePolicy"]["properties"]["containerPolicies"]["items"]
+            ["properties"];
+        assert_eq!(
+            policy["controlledResources"]["items"]["enum"],
+            serde_json::json!(["cpu", "memory"])
+        );
         let columns: Vec<_> = v1["additionalPrinterColumns"]
             .as_array()
             .unwrap()

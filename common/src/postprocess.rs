@@ -75,6 +75,22 @@ pub fn round_amounts(values: &mut Amounts, cpu_millicores: i64, memory_bytes: i6
     }
 }
 
+/// [`round_amounts`] on target, lowerBound, upperBound and uncappedTarget alike.
+pub fn round_recommendation(
+    rec: &mut ContainerRecommendation,
+    cpu_millicores: i64,
+    memory_bytes: i64,
+) {
+    for values in [
+        &mut rec.target,
+        &mut rec.lower_bound,
+        &mut rec.upper_bound,
+        &mut rec.uncapped_target,
+    ] {
+        round_amounts(values, cpu_millicores, memory_bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

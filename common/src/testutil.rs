@@ -1,5 +1,5 @@
-//! Test builders shared by every component (feature `test-util`): VPAs, pods and an in-memory
-//! [`ControllerLookup`].
+//! Test builders shared by every component (feature `test-util`): VPAs, pods, an in-memory
+//! [`ControllerLookup`], and the flag tests' helpers ([`parse_group`], [`upstream_argv`]).
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
@@ -15,6 +15,10 @@
 //! ```
 
 use std::collections::BTreeMap;
+
+mod flags;
+
+pub use flags::{UPSTREAM_KLOG_ARGS, parse_group, upstream_argv};
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;

@@ -5,9 +5,10 @@
 //! converts aggregates to and from `VerticalPodAutoscalerCheckpoint` status. [`replay`] is the
 //! `vpa-recommender replay` what-if tool, which drives the engine from a CSV of samples.
 //! [`input`], [`routines`] and [`service`] make the running recommender: watches and metrics in,
-//! the loop, and VPA status and checkpoints out.
+//! the loop, and VPA status and checkpoints out; [`cli`] is the binary's command line.
 
 pub mod checkpoint;
+pub mod cli;
 pub mod input;
 pub mod logic;
 pub mod model;

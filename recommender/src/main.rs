@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use vpa_recommender::replay::{self, EngineArgs, ReplayArgs};
+use clap::Parser;
+use vpa_recommender::cli::Cli;
 
 /// jemalloc instead of the C library's malloc. At 10k VPAs glibc's malloc kept 60-80 MiB of freed
 /// memory beyond the ~130 MiB in use (RSS 206-211 MiB after loops; 164-174 MiB with jemalloc and
@@ -11,39 +11,6 @@ use vpa_recommender::replay::{self, EngineArgs, ReplayArgs};
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// Computes resource recommendations from observed usage and writes them into VPA status.
-///
-/// Without a subcommand it runs the recommender service; `replay` computes recommendations
-/// offline from a CSV file of usage samples.
-#[derive(Parser, Debug)]
-/// A flag given twice takes its last value, as Go's flag package does (upstream manifests and
-/// overlays may repeat one).
-#[command(
-    name = "vpa-recommender",
-    version,
-    about,
-    long_about,
-    args_override_self = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// Path to a kubeconfig; in-cluster configuration is used when empty.
-    #[arg(long, env = "KUBECONFIG", default_value = "")]
-    kubeconfig: String,
-    #[command(flatten)]
-    engine: EngineArgs,
-    #[command(flatten)]
-    service: vpa_recommender::service::ServiceArgs,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    Replay(ReplayArgs),
-    // Boxed: its Prometheus flags make it much larger than `replay`'s.
-    Report(Box<vpa_recommender::report::ReportArgs>),
-}
 
 /// Background threads give freed pages back on jemalloc's decay timers even while the
 /// recommender sleeps between loops (without them that happens only on later allocations), and
@@ -70,10 +37,5 @@ fn main() -> ExitCode {
     #[cfg(feature = "jemalloc")]
     tune_allocator();
     vpa_common::install_crypto_provider();
-    let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Replay(args)) => replay::run(&args, &cli.engine),
-        Some(Command::Report(args)) => vpa_recommender::report::run(&args, &cli.engine),
-        None => vpa_recommender::service::run::main(&cli.kubeconfig, &cli.service, &cli.engine),
-    }
+    Cli::parse().run()
 }

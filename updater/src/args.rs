@@ -15,6 +15,7 @@ use vpa_common::client::ThrottleFlags;
 pub use vpa_common::duration::parse_duration;
 use vpa_common::duration::parse_positive_duration;
 use vpa_common::leader_election::LeaderElectFlags;
+use vpa_common::logging::KlogFlags;
 
 /// Evicts or resizes in place the pods whose requests drifted from their VPA's recommendation.
 #[derive(Parser, Debug, Clone)]
@@ -118,13 +119,9 @@ pub struct Args {
     #[arg(long, default_value = "")]
     pub feature_gates: String,
 
-    /// klog verbosity (accepted for compatibility; use RUST_LOG to filter logs).
-    #[arg(long = "v", default_value_t = 4)]
-    pub verbosity: u8,
-
-    /// klog stderr threshold (accepted for compatibility).
-    #[arg(long, default_value = "info")]
-    pub stderrthreshold: String,
+    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
+    #[command(flatten)]
+    pub klog: KlogFlags,
 
     /// Namespace of this pod; the default namespace of the admission controller's Lease.
     #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
@@ -184,6 +181,9 @@ impl Args {
         }
     }
 }
+
+#[cfg(test)]
+mod upstream_flags;
 
 #[cfg(test)]
 mod tests {

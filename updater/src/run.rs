@@ -15,14 +15,15 @@ use crate::logic::Updater;
 use crate::metrics::Metrics;
 use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
 
-/// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
+/// Starts structured logging at upstream's default verbosity (shared setup: stderr, `RUST_LOG`,
+/// default `info`); [`run`] uses the klog flags instead.
 pub fn init_tracing() {
     vpa_common::logging::init();
 }
 
 /// Runs the updater until SIGTERM; fails when leadership is lost or startup fails.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    init_tracing();
+    vpa_common::logging::init_with(&args.klog);
     let config = args.config();
     info!(?config, "Starting vpa-updater");
     for gate in ["InPlace", "CPUStartupBoost"] {

@@ -106,3 +106,41 @@ async fn the_binary_evicts_serves_health_and_metrics_and_exits_on_sigterm() {
     assert!(stderr.contains("Termination signal received"), "{stderr}");
     sim.shutdown().await;
 }
+
+#[test]
+fn the_binary_takes_upstreams_klog_flags_and_warns_once_about_those_without_effect() {
+    let output = Command::new(env!("CARGO_BIN_EXE_vpa-updater"))
+        .args([
+            "--kubeconfig=/nonexistent/kubeconfig",
+            "--address=127.0.0.1:0",
+            "--v=4",
+            "--stderrthreshold=info",
+            "--logtostderr=false",
+            "--log_dir=/var/log/vpa",
+            "--skip-headers",
+            "--vmodule=updater.go=5",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FORMAT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // clap exits with 2 on a flag it does not know; the missing kubeconfig fails later, with 1.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("Accepted klog flags that have no effect here")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("no effect here"))
+        .unwrap();
+    for named in ["--logtostderr", "--log-dir", "--skip-headers", "updater.go"] {
+        assert!(warning.contains(named), "{named} missing: {warning}");
+    }
+    assert!(!warning.contains("--stderrthreshold"), "{warning}");
+}

@@ -225,6 +225,50 @@ fn warns_on_auto_mode_hpa_overlap_and_single_replica_eviction() {
 }
 
 #[test]
+fn controlled_resources_other_than_cpu_and_memory_are_rejected() {
+    let storage = vpa()
+        .controlled_resources(&["cpu", "ephemeral-storage"])
+        .build();
+    let message = invalid(&storage);
+    assert!(
+        message.starts_with("spec.resourcePolicy.containerPolicies[0].controlledResources[1]")
+            && message.contains("\"ephemeral-storage\"")
+            && message.contains("only cpu and memory"),
+        "{message}"
+    );
+    let both = vpa().controlled_resources(&["memory", "cpu"]).build();
+    assert_eq!(validate(&both, FeatureGates::default(), None), Ok(()));
+    assert!(warnings(&both, &Context::default()).is_empty());
+}
+
+#[test]
+fn unsupported_controlled_resources_of_an_existing_vpa_are_kept_on_update_with_a_warning() {
+    let gates = FeatureGates::default();
+    let old = vpa().controlled_resources(&["cpu", "gpu"]).build();
+    let edited = vpa()
+        .mode(UpdateMode::Initial)
+        .controlled_resources(&["cpu", "gpu"])
+        .build();
+    assert_eq!(validate(&edited, gates, Some(&old)), Ok(()));
+    let ctx = Context {
+        old: Some(&old),
+        ..Default::default()
+    };
+    assert_eq!(
+        warnings(&edited, &ctx),
+        [
+            "spec.resourcePolicy.containerPolicies[0].controlledResources: \"gpu\" is ignored; only cpu and memory can be controlled"
+        ]
+    );
+    let added = vpa().controlled_resources(&["gpu", "storage"]).build();
+    let message = validate(&added, gates, Some(&old)).unwrap_err();
+    assert!(
+        message.contains("controlledResources[1]") && message.contains("storage"),
+        "{message}"
+    );
+}
+
+#[test]
 fn defaulting_adds_update_policy_only_when_missing() {
     assert_eq!(defaulting_patch(&vpa().build()).len(), 1);
     assert!(defaulting_patch(&vpa().mode(UpdateMode::Initial).build()).is_empty());

@@ -20,6 +20,15 @@ pub fn resource_list(g: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "object", "additionalProperties": inner })
 }
 
+/// `controlledResources`: a list of resource names, each `cpu` or `memory` (upstream #9951; the
+/// API server's validation ratcheting keeps existing objects with other names editable).
+pub fn controlled_resources(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": ["cpu", "memory"] }
+    })
+}
+
 /// A timestamp that upstream may write as `null`.
 pub fn nullable_time(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "format": "date-time", "nullable": true })

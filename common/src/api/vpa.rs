@@ -184,8 +184,9 @@ pub struct ContainerResourcePolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::resource_list")]
     pub max_allowed: Option<ResourceList>,
-    /// Resources to recommend for. Default `[cpu, memory]`.
+    /// Resources to recommend for, `cpu` and/or `memory`. Default `[cpu, memory]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::controlled_resources")]
     pub controlled_resources: Option<Vec<String>>,
     /// Whether only requests, or requests and limits (in proportion) are set. Default
     /// `RequestsAndLimits`.

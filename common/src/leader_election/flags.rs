@@ -61,18 +61,11 @@ impl LeaderElectFlags {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-
-    #[derive(Parser, Debug)]
-    struct Cli {
-        #[command(flatten)]
-        flags: LeaderElectFlags,
-    }
+    use crate::testutil::parse_group;
 
     fn parse(args: &[&str]) -> Result<LeaderElectFlags, clap::Error> {
-        Cli::try_parse_from(std::iter::once("vpa").chain(args.iter().copied())).map(|c| c.flags)
+        parse_group(args)
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! OOM kills become an artificial memory sample of `max(used + min_bump, used × ratio)`, where
 //! `used = max(memory at the kill, this window's usage peak)`; an earlier OOM estimate in the
-//! same window is deliberately not used as the base, so repeated kills do not run away.
+//! same window is deliberately not used as the base, so repeated kills do not run away. A kill
+//! more than one interval before the container's last memory sample is dropped as too old.
 
 use super::aggregate::ContainerStateAggregator;
 use super::config::AggregationsConfig;
@@ -22,7 +23,8 @@ use super::types::{
 /// Why an OOM event was not recorded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OomError {
-    /// The kill happened before the previous memory window began.
+    /// The kill happened more than one memory aggregation interval before the container's last
+    /// memory sample.
     #[error("OOM event at {0} is too old and was discarded")]
     TooOld(Timestamp),
 }
@@ -85,8 +87,11 @@ impl ContainerState {
         aggregator: &mut impl ContainerStateAggregator,
         config: &AggregationsConfig,
     ) -> Result<(), OomError> {
-        if let Some(end) = self.window_end
-            && timestamp < end.saturating_sub(config.memory_aggregation_interval)
+        // Measured from the last memory sample, not from the window end: the end runs up to a
+        // whole interval ahead of the samples and jumps by one when a sample crosses it, so an
+        // OOM seconds before that crossing would count as an interval old (upstream #9725).
+        if let Some(last) = self.last_memory_sample_start
+            && timestamp < last.saturating_sub(config.memory_aggregation_interval)
         {
             return Err(OomError::TooOld(timestamp));
         }

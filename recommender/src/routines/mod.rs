@@ -1,11 +1,13 @@
 //! The recommender's loop and what it writes back: the pure feeding ([`feed`]), planning
-//! ([`plan`]), status ([`status`]) and checkpoint decisions ([`checkpoints`]), and the loop that
-//! carries them out ([`recommender`]), with Prometheus history loading ([`history`]).
+//! ([`plan`], with its [`post_processing`]), status ([`status`]) and checkpoint decisions
+//! ([`checkpoints`]), and the loop that carries them out ([`recommender`]), with Prometheus
+//! history loading ([`history`]).
 
 pub mod checkpoints;
 pub mod feed;
 pub mod history;
 pub mod plan;
+pub mod post_processing;
 pub mod raw_request;
 pub mod recommender;
 pub mod status;

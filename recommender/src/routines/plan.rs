@@ -1,7 +1,8 @@
 //! What one loop should write (pure): per handled VPA, the recommendation computed from the
-//! model's aggregates of its workload, post-processed (integer CPU, policy capping with the
-//! global maximum, rounding), and the status that follows from it; plus which aggregates to
-//! checkpoint. The executor in [`super::recommender`] only carries the plan out.
+//! model's aggregates of its workload, post-processed ([`super::post_processing`]: rounding,
+//! integer CPU, then policy capping with the global maximum), and the status that follows from
+//! it; plus which aggregates to checkpoint. The executor in [`super::recommender`] only carries
+//! the plan out.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,10 +11,11 @@ use vpa_common::api::{
     RecommendedPodResources, VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
     VerticalPodAutoscalerStatus,
 };
-use vpa_common::capping::{ContainerRecommendation, apply_vpa_policy};
+use vpa_common::capping::ContainerRecommendation;
 use vpa_common::matching::selector_matches;
-use vpa_common::{policy, postprocess};
+use vpa_common::policy;
 
+use super::post_processing::post_process;
 use super::status::{ConfidenceInfo, StatusInput, needs_write, next_status};
 use crate::checkpoint;
 use crate::input::snapshot::{PodInfo, Snapshot, VpaInfo};
@@ -168,7 +170,7 @@ pub fn plan_vpa(
             controlled: ControlledResources::from_names(policy::controlled_resources(name, policy)),
         })
         .collect();
-    let mut recommendations: Vec<ContainerRecommendation> = ctx
+    let recommendations: Vec<ContainerRecommendation> = ctx
         .recommender
         .recommend(&inputs)
         .into_iter()
@@ -180,25 +182,7 @@ pub fn plan_vpa(
             uncapped_target: r.uncapped_target.to_amounts(),
         })
         .collect();
-    if ctx.output.integer_cpu {
-        postprocess::apply_integer_cpu(&mut recommendations, vpa.vpa.metadata.annotations.as_ref());
-    }
-    let mut recommendations =
-        apply_vpa_policy(&recommendations, policy, &ctx.output.global_max_allowed);
-    for rec in &mut recommendations {
-        for values in [
-            &mut rec.target,
-            &mut rec.lower_bound,
-            &mut rec.upper_bound,
-            &mut rec.uncapped_target,
-        ] {
-            postprocess::round_amounts(
-                values,
-                ctx.output.round_cpu_millicores,
-                ctx.output.round_memory_bytes,
-            );
-        }
-    }
+    let mut recommendations = post_process(recommendations, &vpa.vpa, ctx.output);
     recommendations.sort_by(|a, b| a.container_name.cmp(&b.container_name));
 
     let confidence = inputs

@@ -144,9 +144,9 @@ pub struct CommonArgs {
     /// Feature gates, `Name=true,...` (`CPUStartupBoost`, `InPlace`, `PerVPAConfig`; all alpha).
     #[arg(long, default_value = "")]
     pub feature_gates: String,
-    /// klog verbosity (accepted for compatibility; use `RUST_LOG`).
-    #[arg(long = "v", default_value_t = 4, hide = true)]
-    pub verbosity: u8,
+    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
+    #[command(flatten)]
+    pub klog: vpa_common::logging::KlogFlags,
 }
 
 /// A flag value that cannot be used.

@@ -25,9 +25,9 @@ use crate::routines::recommender::Recommender;
 #[error("lost leadership of lease {0}")]
 pub struct LostLeadership(pub String);
 
-/// Starts structured logging (shared setup: stderr, `RUST_LOG`, default `info`).
-pub fn init_tracing() {
-    vpa_common::logging::init();
+/// Starts structured logging (shared setup: stderr, `RUST_LOG` or else the klog flags).
+pub fn init_tracing(klog: &vpa_common::logging::KlogFlags) {
+    vpa_common::logging::init_with(klog);
 }
 
 /// The service's entry point for the launcher: runs [`run`] on a new runtime; exit status 1
@@ -53,7 +53,7 @@ pub fn main(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> std::p
 /// Runs the service from its flags until SIGTERM; fails when startup fails or leadership is
 /// lost.
 pub async fn run(kubeconfig: &str, args: &ServiceArgs, engine: &EngineArgs) -> anyhow::Result<()> {
-    init_tracing();
+    init_tracing(&args.common.klog);
     let config = args.config(engine)?;
     info!(?config, "Starting vpa-recommender");
     if !args.common.feature_gates.is_empty() {

@@ -171,6 +171,42 @@ fn stale_oom_is_discarded() {
 }
 
 #[test]
+fn fresh_oom_just_before_a_window_boundary_is_kept_after_a_sample_crossed_it() {
+    let calls = oom_test(|c, rec, config| {
+        assert!(c.add_sample(&memory(T, 1000 * MB), rec, config));
+        // A sample 10 s past the first window's end moves the window on by a whole interval.
+        assert!(c.add_sample(&memory(T + DAY + 10, 1000 * MB), rec, config));
+        assert_eq!(c.window_end(), Some(T + 2 * DAY));
+        // The kill 5 s before that boundary is reported after the sample: 15 s old, not stale.
+        c.record_oom(T + DAY - 5, 1000 * MB, rec, config).unwrap();
+    });
+    let end = T + 2 * DAY;
+    assert_eq!(
+        calls,
+        vec![
+            Call::Add(memory(T + DAY, 1000 * MB)),
+            Call::Add(memory(end, 1000 * MB)),
+            Call::Subtract(memory(end, 1000 * MB)),
+            Call::Add(memory(end, 1200 * MB)),
+        ]
+    );
+}
+
+#[test]
+fn oom_more_than_an_interval_before_the_last_sample_is_still_stale() {
+    let calls = oom_test(|c, rec, config| {
+        assert!(c.add_sample(&memory(T, 1000 * MB), rec, config));
+        assert!(c.add_sample(&memory(T + DAY + HOUR, 1000 * MB), rec, config));
+        let stale = T + HOUR - 1;
+        assert_eq!(
+            c.record_oom(stale, 1000 * MB, rec, config),
+            Err(OomError::TooOld(stale))
+        );
+    });
+    assert_eq!(calls.len(), 2, "only the two usage peaks: {calls:?}");
+}
+
+#[test]
 fn oom_in_a_new_window_starts_a_new_peak() {
     let calls = oom_test(|c, rec, config| {
         assert!(c.add_sample(&memory(T, 2000 * MB), rec, config));

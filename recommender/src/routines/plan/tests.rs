@@ -150,7 +150,7 @@ fn policy_caps_bounds_and_off_containers_get_nothing() {
 }
 
 #[test]
-fn global_maximum_and_rounding_apply_after_the_policy() {
+fn global_maximum_caps_resources_the_policy_leaves_out_after_rounding() {
     let output = OutputConfig {
         global_max_allowed: [(MEMORY.to_string(), 100 << 20)].into(),
         round_cpu_millicores: 100,
@@ -169,7 +169,10 @@ fn global_maximum_and_rounding_apply_after_the_policy() {
 #[test]
 fn integer_cpu_annotation_rounds_to_whole_cores_when_enabled() {
     let vpa = VpaBuilder::new("ns", "web-vpa")
-        .annotation(&postprocess::integer_cpu_annotation("app"), "true")
+        .annotation(
+            &vpa_common::postprocess::integer_cpu_annotation("app"),
+            "true",
+        )
         .build();
     let output = OutputConfig {
         integer_cpu: true,
