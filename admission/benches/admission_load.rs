@@ -12,34 +12,16 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::post;
 use axum_server::Handle;
-use serde_json::{Value, json};
 use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
 use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
 use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::server::serve_webhook;
 use vpa_admission_controller::validation::FeatureGates;
 use vpa_admission_controller::view::StaticView;
-use vpa_common::testutil::{FakeControllers, VpaBuilder};
-
-const CONTAINERS: [&str; 3] = ["app", "proxy", "log"];
-
-fn review() -> Value {
-    let containers: Vec<Value> = CONTAINERS
-        .iter()
-        .map(|c| json!({"name": c, "image": "i", "resources": {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "200m", "memory": "200Mi"}}}))
-        .collect();
-    json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": "bench", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "namespace": "default", "operation": "CREATE", "userInfo": {"username": "bench"},
-            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "app-", "namespace": "default",
-                "labels": {"app": "app"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "app-rs",
-                "uid": "u", "controller": true}]}, "spec": {"containers": containers}}
-        }
-    })
-}
+use vpa_bench::admission_workload::{CONTAINERS, review};
+use vpa_bench::load::{Stats, client, merge, paced, saturate};
+use vpa_common::controllers::Controllers;
+use vpa_common::testutil::VpaBuilder;
 
 fn state() -> AppState {
     let mut vpa = VpaBuilder::new("default", "app-vpa").target_ref("Deployment", "app");
@@ -52,12 +34,13 @@ fn state() -> AppState {
     }
     let view = StaticView::new(
         vec![vpa.build()],
-        FakeControllers::new().deployment("default", "app"),
+        Controllers::default().with_deployment("default", "app"),
     );
     AppState {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        max_allowed_cpu_boost: None,
         body_timeout: DEFAULT_BODY_TIMEOUT,
     }
 }
@@ -75,82 +58,8 @@ async fn start(app: Router, store: Arc<CertStore>) -> (u16, Handle<std::net::Soc
     (port, handle)
 }
 
-fn client(ca: &str) -> reqwest::Client {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    // Offer HTTP/2 by ALPN, as kube-apiserver's webhook client does; without it reqwest speaks
-    // HTTP/1.1 over a preconfigured rustls client.
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap()
-}
-
-/// One request; whether it got a 2xx and a full body.
-async fn send(c: &reqwest::Client, url: &str, body: bytes::Bytes) -> bool {
-    match c
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-        _ => false,
-    }
-}
-
-struct Stats {
-    rate: f64,
-    /// Rate of each round, for [`merge`]d stats.
-    rounds: Vec<f64>,
-    p50: Duration,
-    p99: Duration,
-    errors: usize,
-}
-
-fn stats(mut lat: Vec<Duration>, elapsed: Duration, errors: usize) -> Stats {
-    lat.sort();
-    let pick = |q: f64| {
-        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    let rate = lat.len() as f64 / elapsed.as_secs_f64();
-    Stats {
-        rate,
-        rounds: vec![rate],
-        p50: pick(0.5),
-        p99: pick(0.99),
-        errors,
-    }
-}
-
 /// Saturated rounds alternate between the endpoints, each this long.
 const ROUNDS: usize = 3;
-
-/// Several equally long rounds as one: mean rate, latency quantiles of the worst round.
-fn merge(runs: Vec<Stats>) -> Stats {
-    let rounds: Vec<f64> = runs.iter().map(|s| s.rate).collect();
-    Stats {
-        rate: rounds.iter().sum::<f64>() / rounds.len() as f64,
-        p50: runs.iter().map(|s| s.p50).max().unwrap_or_default(),
-        p99: runs.iter().map(|s| s.p99).max().unwrap_or_default(),
-        errors: runs.iter().map(|s| s.errors).sum(),
-        rounds,
-    }
-}
 
 /// CPU time of the handler alone: the router called in process, back to back, microseconds per
 /// request.
@@ -178,67 +87,6 @@ async fn handler_micros(body: &bytes::Bytes) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
 }
 
-/// Closed loop: `workers` tasks on `conns` clients send back to back for `dur`.
-async fn saturate(
-    url: &str,
-    ca: &str,
-    body: &bytes::Bytes,
-    conns: usize,
-    workers: usize,
-    dur: Duration,
-) -> Stats {
-    let clients: Vec<reqwest::Client> = (0..conns).map(|_| client(ca)).collect();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let (c, url, body) = (clients[w % conns].clone(), url.to_string(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors) = (Vec::new(), 0);
-            while start.elapsed() < dur {
-                let t = Instant::now();
-                if send(&c, &url, body.clone()).await {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        all.extend(l);
-        errors += e;
-    }
-    stats(all, start.elapsed(), errors)
-}
-
-/// Open loop: one request every `1/rate` seconds for `dur`, latency from the scheduled time.
-async fn paced(url: &str, ca: &str, body: &bytes::Bytes, rate: u32, dur: Duration) -> Stats {
-    let c = client(ca);
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    while start.elapsed() < dur {
-        tick.tick().await;
-        let (c, url, body) = (c.clone(), url.to_string(), body.clone());
-        let t = Instant::now();
-        tasks.push(tokio::spawn(async move {
-            send(&c, &url, body).await.then(|| t.elapsed())
-        }));
-    }
-    let (mut lat, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        match t.await.unwrap() {
-            Some(l) => lat.push(l),
-            None => errors += 1,
-        }
-    }
-    stats(lat, start.elapsed(), errors)
-}
-
 fn row(name: &str, s: &Stats) {
     println!(
         "| {name} | {:.0} | {:.3} | {:.3} | {} |",
@@ -254,18 +102,8 @@ async fn idle_rss_kib() -> Option<u64> {
         .await
         .ok()?;
     let client = sim.client().await.ok()?;
-    let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        kube::Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&Default::default(), &crd).await.ok()?;
-    }
-    let ns: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
-    let _ = ns
-        .create(
-            &Default::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "kube-system"}})).unwrap(),
-        )
-        .await;
+    vpa_test_support::install_vpa_crds(&client).await.ok()?;
+    vpa_test_support::create_namespaces(&client, &["kube-system"]).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
@@ -331,7 +169,7 @@ fn main() {
                 &bundle.ca_bundle(),
             )
             .unwrap();
-        let body = bytes::Bytes::from(review().to_string());
+        let body = bytes::Bytes::from(review("u").to_string());
         // The ceiling answers what the webhook answers, precomputed.
         let (wport, _wh) = start(router(state()), store.clone()).await;
         let wurl = format!("https://localhost:{wport}/");

@@ -1,30 +1,25 @@
-//! Watch caches (edge): kube-runtime reflectors for the well-known controllers and watches
-//! feeding per-namespace indexes of VPAs, LimitRanges and HPAs (a request reads only its
-//! namespace's), behind [`ClusterView`]. Controllers are trimmed to what matching needs (owner
-//! references, selector, replicas) to keep memory small.
+//! Watch caches (edge): the shared controller caches (`vpa_common::controllers`, read live per
+//! request) and watches feeding per-namespace indexes of VPAs, LimitRanges and HPAs (a request
+//! reads only its namespace's), behind [`ClusterView`].
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
-use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{LimitRange, ReplicationController};
+use k8s_openapi::api::core::v1::LimitRange;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
-use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
+use vpa_common::controllers::{ControllerIndex, ControllerWatches, Replicas, ScaleTargets};
 use vpa_common::limitrange::NamespaceLimits;
-use vpa_common::matching::{ControllerKey, ControllerLookup, selector_from_labels};
+use vpa_common::matching::{ControllerKey, ControllerLookup};
 use vpa_common::scale::ScaleCache;
-use vpa_common::watch::{self, api};
+use vpa_common::watch::api;
 
 use crate::ns_index::{NamespaceIndex, WatchIndex};
 use crate::view::ClusterView;
@@ -42,37 +37,17 @@ pub struct ReflectorView {
     limit_ranges_ready: tokio::sync::watch::Receiver<bool>,
     /// HPAs by namespace (status dropped), fed by their own watch; optional for readiness.
     hpas: Arc<RwLock<NamespaceIndex<HorizontalPodAutoscaler>>>,
-    deployments: Store<Deployment>,
-    replica_sets: Store<ReplicaSet>,
-    stateful_sets: Store<StatefulSet>,
-    daemon_sets: Store<DaemonSet>,
-    jobs: Store<Job>,
-    cron_jobs: Store<CronJob>,
-    replication_controllers: Store<ReplicationController>,
-    scales: Arc<RwLock<ScaleTargets>>,
+    /// The well-known controllers, read live, with the scale answers of other kinds' VPA
+    /// targets (replaced by the refresh task).
+    controllers: Arc<RwLock<ControllerIndex<ControllerWatches>>>,
     synced: Arc<AtomicBool>,
     /// The reflector tasks; they stop when the last clone of the view is dropped.
     _tasks: Arc<JoinSet<()>>,
 }
 
-/// VPA targets of kinds outside the well-known ones, resolved through their scale subresource.
-#[derive(Default)]
-struct ScaleTargets {
-    selectors: HashMap<(String, String, String), LabelSelector>,
-    kinds: HashSet<String>,
-}
-
 /// How often the scale-subresource selectors of custom-kind VPA targets are refreshed (only
 /// missing, failed or ten-minute-old answers are fetched again).
 const SCALE_REFRESH: Duration = Duration::from_secs(10);
-
-/// Starts one reflector on `tasks`; `trim` drops fields the webhook never reads.
-fn reflect<K>(api: Api<K>, tasks: &mut JoinSet<()>, trim: fn(&mut K)) -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    watch::reflect(api, watcher::Config::default(), tasks, trim, |_, _| {})
-}
 
 fn keep<K>(_: &mut K) {}
 
@@ -145,64 +120,22 @@ impl ReflectorView {
             hpas.clone(),
             |h: &mut HorizontalPodAutoscaler| h.status = None,
         );
+        let watches = ControllerWatches::start(client, namespace, &mut tasks);
         let view = Self {
             vpas,
             vpas_ready,
             limit_ranges,
             limit_ranges_ready,
             hpas,
-            deployments: reflect(api(client, namespace), &mut tasks, |d: &mut Deployment| {
-                d.status = None;
-                if let Some(s) = d.spec.as_mut() {
-                    s.template.spec = None;
-                }
-            }),
-            replica_sets: reflect(api(client, namespace), &mut tasks, |r: &mut ReplicaSet| {
-                r.status = None;
-                if let Some(s) = r.spec.as_mut() {
-                    s.template = None;
-                }
-            }),
-            stateful_sets: reflect(api(client, namespace), &mut tasks, |s: &mut StatefulSet| {
-                s.status = None;
-                if let Some(spec) = s.spec.as_mut() {
-                    spec.template.spec = None;
-                    spec.volume_claim_templates = None;
-                }
-            }),
-            daemon_sets: reflect(api(client, namespace), &mut tasks, |d: &mut DaemonSet| {
-                d.status = None;
-                if let Some(s) = d.spec.as_mut() {
-                    s.template.spec = None;
-                }
-            }),
-            jobs: reflect(api(client, namespace), &mut tasks, |j: &mut Job| {
-                j.status = None;
-                if let Some(s) = j.spec.as_mut() {
-                    s.template.spec = None;
-                }
-            }),
-            cron_jobs: reflect(api(client, namespace), &mut tasks, |c: &mut CronJob| {
-                c.status = None;
-                if let Some(js) = c.spec.as_mut().and_then(|s| s.job_template.spec.as_mut()) {
-                    js.template.spec = None;
-                }
-            }),
-            replication_controllers: reflect(
-                api(client, namespace),
-                &mut tasks,
-                |r: &mut ReplicationController| {
-                    r.status = None;
-                    if let Some(s) = r.spec.as_mut() {
-                        s.template = None;
-                    }
-                },
-            ),
-            scales: Arc::default(),
+            controllers: Arc::new(RwLock::new(ControllerIndex::new(watches.clone()))),
             synced: Arc::new(AtomicBool::new(false)),
             _tasks: Arc::new(tasks),
         };
-        let (vpas, scales, synced) = (view.vpas.clone(), view.scales.clone(), view.synced.clone());
+        let (vpas, controllers, synced) = (
+            view.vpas.clone(),
+            view.controllers.clone(),
+            view.synced.clone(),
+        );
         let client = client.clone();
         tokio::spawn(async move {
             let mut cache = ScaleCache::new(client);
@@ -215,20 +148,11 @@ impl ReflectorView {
                 }
                 let all = vpas.read().unwrap_or_else(|e| e.into_inner()).all();
                 cache.refresh(all).await;
-                let mut fresh = ScaleTargets::default();
-                for (namespace, kind, name, answer) in cache.answers() {
-                    match answer {
-                        Ok(selector) => {
-                            let key = (namespace.to_owned(), kind.to_owned(), name.to_owned());
-                            fresh.selectors.insert(key, selector.clone());
-                            fresh.kinds.insert(kind.to_owned());
-                        }
-                        Err(why) => {
-                            tracing::debug!(%namespace, %kind, %name, %why, "VPA target not resolvable")
-                        }
-                    }
-                }
-                *scales.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                let fresh = ScaleTargets::from_cache(&cache);
+                controllers
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .set_scale(fresh);
                 tokio::time::sleep(SCALE_REFRESH).await;
             }
         });
@@ -239,12 +163,7 @@ impl ReflectorView {
             let _ = futures::join!(
                 wait_ready(v.vpas_ready.clone()),
                 wait_ready(v.limit_ranges_ready.clone()),
-                v.deployments.wait_until_ready(),
-                v.replica_sets.wait_until_ready(),
-                v.stateful_sets.wait_until_ready(),
-                v.daemon_sets.wait_until_ready(),
-                v.jobs.wait_until_ready(),
-                v.cron_jobs.wait_until_ready(),
+                watches.wait_synced(&["ReplicationController"]),
             );
             v.synced.store(true, Ordering::Release);
             tracing::info!("Watch caches synced");
@@ -253,102 +172,23 @@ impl ReflectorView {
     }
 }
 
-fn get<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<Arc<K>>
-where
-    K: Resource + Clone + 'static,
-    K::DynamicType: Default + Eq + Hash + Clone,
-{
-    store.get(&ObjectRef::new(name).within(namespace))
+impl ReflectorView {
+    fn controllers(&self) -> RwLockReadGuard<'_, ControllerIndex<ControllerWatches>> {
+        self.controllers.read().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl ControllerLookup for ReflectorView {
     fn owner_references(&self, ns: &str, key: &ControllerKey) -> Option<Vec<OwnerReference>> {
-        let n = key.name.as_str();
-        let owners = match key.kind.as_str() {
-            "Deployment" => get(&self.deployments, ns, n)?.owner_references().to_vec(),
-            "ReplicaSet" => get(&self.replica_sets, ns, n)?.owner_references().to_vec(),
-            "StatefulSet" => get(&self.stateful_sets, ns, n)?.owner_references().to_vec(),
-            "DaemonSet" => get(&self.daemon_sets, ns, n)?.owner_references().to_vec(),
-            "Job" => get(&self.jobs, ns, n)?.owner_references().to_vec(),
-            "CronJob" => get(&self.cron_jobs, ns, n)?.owner_references().to_vec(),
-            "ReplicationController" => get(&self.replication_controllers, ns, n)?
-                .owner_references()
-                .to_vec(),
-            // A scalable custom kind: its own owners are not cached, so the walk stops there.
-            _ => {
-                self.scale_selector(ns, key)?;
-                Vec::new()
-            }
-        };
-        Some(owners)
+        self.controllers().owner_references(ns, key)
     }
 
     fn selector(&self, ns: &str, key: &ControllerKey) -> Option<LabelSelector> {
-        let n = key.name.as_str();
-        match key.kind.as_str() {
-            "Deployment" => Some(
-                get(&self.deployments, ns, n)?
-                    .spec
-                    .as_ref()?
-                    .selector
-                    .clone(),
-            ),
-            "ReplicaSet" => Some(
-                get(&self.replica_sets, ns, n)?
-                    .spec
-                    .as_ref()?
-                    .selector
-                    .clone(),
-            ),
-            "StatefulSet" => Some(
-                get(&self.stateful_sets, ns, n)?
-                    .spec
-                    .as_ref()?
-                    .selector
-                    .clone(),
-            ),
-            "DaemonSet" => Some(
-                get(&self.daemon_sets, ns, n)?
-                    .spec
-                    .as_ref()?
-                    .selector
-                    .clone(),
-            ),
-            "Job" => get(&self.jobs, ns, n)?.spec.as_ref()?.selector.clone(),
-            "CronJob" => {
-                let cj = get(&self.cron_jobs, ns, n)?;
-                let labels = cj
-                    .spec
-                    .as_ref()?
-                    .job_template
-                    .spec
-                    .as_ref()?
-                    .template
-                    .metadata
-                    .as_ref()?
-                    .labels
-                    .clone()?;
-                Some(selector_from_labels(&labels))
-            }
-            "ReplicationController" => {
-                let rc = get(&self.replication_controllers, ns, n)?;
-                Some(selector_from_labels(rc.spec.as_ref()?.selector.as_ref()?))
-            }
-            _ => self.scale_selector(ns, key),
-        }
+        self.controllers().selector(ns, key)
     }
 
     fn is_scalable(&self, key: &ControllerKey) -> bool {
-        let scales = self.scales.read().unwrap_or_else(|e| e.into_inner());
-        scales.kinds.contains(&key.kind)
-    }
-}
-
-impl ReflectorView {
-    fn scale_selector(&self, ns: &str, key: &ControllerKey) -> Option<LabelSelector> {
-        let scales = self.scales.read().unwrap_or_else(|e| e.into_inner());
-        let wanted = (ns.to_owned(), key.kind.clone(), key.name.clone());
-        scales.selectors.get(&wanted).cloned()
+        self.controllers().is_scalable(key)
     }
 }
 
@@ -379,18 +219,8 @@ impl ClusterView for ReflectorView {
     }
 
     fn replicas(&self, ns: &str, key: &ControllerKey) -> Option<i32> {
-        let n = key.name.as_str();
-        match key.kind.as_str() {
-            "Deployment" => get(&self.deployments, ns, n)?.spec.as_ref()?.replicas,
-            "ReplicaSet" => get(&self.replica_sets, ns, n)?.spec.as_ref()?.replicas,
-            "StatefulSet" => get(&self.stateful_sets, ns, n)?.spec.as_ref()?.replicas,
-            "ReplicationController" => {
-                get(&self.replication_controllers, ns, n)?
-                    .spec
-                    .as_ref()?
-                    .replicas
-            }
-            _ => None,
-        }
+        self.controllers()
+            .replicas(ns, &key.kind, &key.name)
+            .and_then(Replicas::desired)
     }
 }

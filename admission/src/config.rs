@@ -5,11 +5,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
+use vpa_common::admin::listen_address;
+use vpa_common::component::{Component, ComponentFlags};
 use vpa_common::duration::parse_positive_duration;
+use vpa_common::status_lease;
 
 use crate::certs::{TlsOptions, Validity};
 use crate::registration::{Registration, parse_labels};
-use crate::server::parse_listen_address;
 use crate::validation::FeatureGates;
 
 /// TLS mutating webhook that sets pod requests from the VPA recommendation at creation and
@@ -26,9 +28,6 @@ pub struct Args {
     /// on all interfaces, which the default keeps), e.g. 127.0.0.1 or ::.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind_address: IpAddr,
-    /// Address of the plain HTTP server for /healthz, /readyz and /metrics (":8944" = all interfaces).
-    #[arg(long, default_value = ":8944")]
-    pub address: String,
     /// CA bundle file (PEM) registered as the webhook's caBundle when certificate files are used.
     #[arg(long, default_value = "/etc/tls-certs/caCert.pem")]
     pub client_ca_file: String,
@@ -73,9 +72,10 @@ pub struct Args {
     /// Labels of the webhook configuration, "k1:v1,k2:v2".
     #[arg(long, default_value = "")]
     pub webhook_labels: String,
-    /// Upper bound of the CPU startup boost (accepted; startup boost is not implemented yet).
-    #[arg(long)]
-    pub max_allowed_cpu_boost: Option<String>,
+    /// Maximum amount of CPU that will be applied for a container with boost (a quantity,
+    /// e.g. 4 or 1500m); unset, 0 or negative is no cap.
+    #[arg(long, value_parser = parse_cpu_millis)]
+    pub max_allowed_cpu_boost: Option<i64>,
     /// Secret holding the generated CA and serving certificate (ours; upstream's Secret name).
     #[arg(long, default_value = "vpa-tls-certs")]
     pub tls_secret_name: String,
@@ -83,7 +83,7 @@ pub struct Args {
     #[arg(long, default_value = "1m", value_parser = parse_positive_duration)]
     pub cert_refresh_interval: Duration,
     /// Name of the status Lease the updater checks.
-    #[arg(long, default_value = "vpa-admission-controller")]
+    #[arg(long, default_value = status_lease::DEFAULT_NAME)]
     pub status_lease_name: String,
     /// Namespace of the status Lease (default: $NAMESPACE).
     #[arg(long, default_value = "")]
@@ -94,27 +94,27 @@ pub struct Args {
     /// Namespace of the webhook Service, the Secret and the Lease.
     #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
     pub namespace: String,
-    /// Path to a kubeconfig; in-cluster configuration when empty.
-    #[arg(long, env = "KUBECONFIG", default_value = "")]
-    pub kubeconfig: String,
-    /// `--kube-api-qps` and `--kube-api-burst`.
+    /// The flags every component has (`--kubeconfig`, `--address` of /healthz, /readyz and
+    /// /metrics, namespaces, gates, klog).
     #[command(flatten)]
-    pub throttle: vpa_common::client::ThrottleFlags,
-    /// Only VPAs in this namespace are served.
-    #[arg(long, default_value = "")]
-    pub vpa_object_namespace: String,
-    /// Comma-separated namespaces whose objects the webhook ignores.
-    #[arg(long, default_value = "")]
-    pub ignored_vpa_object_namespaces: String,
-    /// Alpha features: InPlace, PerVPAConfig, CPUStartupBoost, e.g. "InPlace=true".
-    #[arg(long, default_value = "")]
-    pub feature_gates: String,
-    /// Enable profiling endpoints (accepted for compatibility).
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub profiling: bool,
-    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
-    #[command(flatten)]
-    pub klog: vpa_common::logging::KlogFlags,
+    pub common: ComponentFlags<AdmissionFlags>,
+}
+
+/// What the admission controller's shared flags differ in: port 8944, and both namespace flags
+/// together are refused by [`Args::into_config`] rather than while parsing.
+#[derive(Clone, Debug)]
+pub struct AdmissionFlags;
+
+impl Component for AdmissionFlags {
+    const ADMIN_ADDRESS: &'static str = ":8944";
+    const NAMESPACE_CONFLICT_AT_PARSE: bool = false;
+}
+
+/// A CPU quantity flag (`4`, `1500m`) in millicores, rounded up, as upstream's
+/// `resource.QuantityValue`; anything that is not a quantity is refused.
+fn parse_cpu_millis(text: &str) -> Result<i64, String> {
+    let q: vpa_common::quantity::Quantity = text.parse().map_err(|e| format!("{e}"))?;
+    Ok(q.millis_ceil())
 }
 
 /// Default period of the certificate file poll with `--reload-cert`.
@@ -172,6 +172,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Alpha features.
     pub gates: FeatureGates,
+    /// `--max-allowed-cpu-boost` in millicores; `None` when unset or not positive (no cap).
+    pub max_allowed_cpu_boost: Option<i64>,
     /// Restrict caches to this namespace.
     pub watch_namespace: Option<String>,
     /// Kubeconfig path, empty for in-cluster.
@@ -184,7 +186,7 @@ impl Args {
     /// Checks the flags; `files_exist` tells whether the certificate files are present.
     pub fn into_config(self, files_exist: bool) -> Result<Config, String> {
         let tls = TlsOptions::parse(&self.min_tls_version, &self.tls_ciphers)?;
-        let gates = FeatureGates::parse(&self.feature_gates)?;
+        let gates = self.common.gates()?;
         let certs = if files_exist {
             CertSource::Files {
                 cert: self.tls_cert_file.clone(),
@@ -207,18 +209,7 @@ impl Args {
                 dns_names.insert(0, host.to_string());
             }
         }
-        let ignored: Vec<String> = self
-            .ignored_vpa_object_namespaces
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !ignored.is_empty() && !self.vpa_object_namespace.is_empty() {
-            return Err(
-                "--vpa-object-namespace and --ignored-vpa-object-namespaces are mutually exclusive"
-                    .into(),
-            );
-        }
+        let namespaces = self.common.namespaces()?;
         let registration = self.register_webhook.then(|| Registration {
             namespace: self.namespace.clone(),
             service_name: self.webhook_service.clone(),
@@ -227,8 +218,8 @@ impl Args {
             webhook_port: self.webhook_port.clone(),
             timeout_seconds: self.webhook_timeout_seconds,
             failure_policy_fail: self.webhook_failure_policy_fail,
-            ignored_namespaces: ignored,
-            vpa_object_namespace: self.vpa_object_namespace.clone(),
+            ignored_namespaces: namespaces.ignored,
+            vpa_object_namespace: self.common.vpa_object_namespace.clone(),
             labels: parse_labels(&self.webhook_labels),
         });
         let lease_ns = if self.status_lease_namespace.is_empty() {
@@ -238,7 +229,8 @@ impl Args {
         };
         Ok(Config {
             webhook_addr: SocketAddr::new(self.bind_address, self.port),
-            admin_addr: parse_listen_address(&self.address)?,
+            admin_addr: listen_address(&self.common.address)
+                .map_err(|e| format!("invalid listen address {:?}: {e}", self.common.address))?,
             tls,
             certs,
             dns_names,
@@ -250,10 +242,10 @@ impl Args {
             cert_validity: Validity::default(),
             body_timeout: Duration::from_secs(self.webhook_timeout_seconds.clamp(1, 30) as u64),
             gates,
-            watch_namespace: (!self.vpa_object_namespace.is_empty())
-                .then(|| self.vpa_object_namespace.clone()),
-            kubeconfig: self.kubeconfig.clone(),
-            throttle: self.throttle.rate(),
+            max_allowed_cpu_boost: self.max_allowed_cpu_boost.filter(|m| *m > 0),
+            watch_namespace: namespaces.only,
+            kubeconfig: self.common.kubeconfig.clone(),
+            throttle: self.common.throttle.rate(),
             namespace: self.namespace,
         })
     }
@@ -282,7 +274,7 @@ mod tests {
     fn defaults_are_upstream_defaults() {
         let a = parse(&[]);
         assert_eq!(a.port, 8000);
-        assert_eq!(a.address, ":8944");
+        assert_eq!(a.common.address, ":8944");
         assert_eq!(a.webhook_timeout_seconds, 30);
         assert!(a.register_webhook && !a.register_by_url && !a.reload_cert);
         assert_eq!(a.status_lease_update_interval, Duration::from_secs(10));
@@ -342,6 +334,27 @@ mod tests {
         let refused =
             Args::try_parse_from(["vpa-admission-controller", "--bind-address=localhost"]);
         assert!(refused.is_err());
+    }
+
+    #[test]
+    fn max_allowed_cpu_boost_is_a_cpu_quantity() {
+        assert_eq!(
+            parse(&[]).into_config(false).unwrap().max_allowed_cpu_boost,
+            None
+        );
+        for (flag, millis) in [("4", Some(4000)), ("1500m", Some(1500)), ("0", None)] {
+            let c = parse(&[&format!("--max-allowed-cpu-boost={flag}")])
+                .into_config(false)
+                .unwrap();
+            assert_eq!(c.max_allowed_cpu_boost, millis, "{flag}");
+        }
+        for bad in ["", "four", "1x"] {
+            let refused = Args::try_parse_from([
+                "vpa-admission-controller".to_string(),
+                format!("--max-allowed-cpu-boost={bad}"),
+            ]);
+            assert!(refused.is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -17,17 +17,19 @@ use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 use serde_json::value::RawValue;
 use tracing::{debug, warn};
+use vpa_common::admin::{Health, Readiness};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{target_key, vpa_for_pod};
 use vpa_common::policy;
+use vpa_common::startup_boost::BoostConfig;
 
-use crate::metrics::{Metrics, Status};
-use crate::patch::pod_patch_parsed;
+use crate::metrics::{Metrics, Status, step};
+use crate::patch::{PatchError, PatchOptions, pod_patch_parsed};
 use crate::pod::decode_pod;
 use crate::review::{self, AdmissionRequest, AdmissionResponse};
 use crate::validation::{self, FeatureGates};
@@ -49,6 +51,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Enabled alpha features.
     pub gates: FeatureGates,
+    /// `--max-allowed-cpu-boost` in millicores; `None` is no cap.
+    pub max_allowed_cpu_boost: Option<i64>,
     /// Longest time a request body may take to arrive (a slow or stuck client must not hold a
     /// request forever); see [`DEFAULT_BODY_TIMEOUT`].
     pub body_timeout: Duration,
@@ -62,43 +66,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The admin router for the plain port: `/healthz`, `/readyz` (when `ready` says so) and
-/// `/metrics`.
+/// The admin router for the plain port (`vpa_common::admin`'s): `/healthz`, `/readyz` (when
+/// `ready` says so) and `/metrics`, streamed.
 pub fn admin_router(metrics: Arc<Metrics>, ready: Arc<dyn Fn() -> bool + Send + Sync>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/health-check", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let ready = ready();
-                async move {
-                    if ready {
-                        (StatusCode::OK, "ok")
-                    } else {
-                        (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "caches not synced or certificate not loaded",
-                        )
-                    }
-                }
-            }),
-        )
-        .route(
-            "/metrics",
-            get(move || {
-                let text = metrics.encode();
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )],
-                        text,
-                    )
-                }
-            }),
-        )
+    vpa_common::admin::router_with_readiness(
+        metrics.registry(),
+        Health::without_loop(),
+        "admission-controller",
+        Readiness::new(
+            move || ready(),
+            "caches not synced or certificate not loaded",
+        ),
+    )
 }
 
 fn bad_request(metrics: &Metrics, reason: &'static str, message: String) -> Response {
@@ -124,6 +103,7 @@ fn refuse(
 
 async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let start = Instant::now();
+    let mut timer = state.metrics.execution_timer();
     if let Some(ct) = headers.get(header::CONTENT_TYPE)
         && !ct.to_str().unwrap_or_default().contains("json")
     {
@@ -156,31 +136,47 @@ async fn admit(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
             );
         }
     };
+    timer.step(step::READ_REQUEST);
     let decoded = match review::decode(&bytes) {
         Ok(d) => d,
         Err(e) => return bad_request(&state.metrics, e.metric_label(), e.to_string()),
     };
     let req = &decoded.request;
+    let (resource, resp, status) = decide(&state, req);
+    timer.step(step::ADMIT);
+    let out = review::encode(&decoded.api_version, &req.uid, &resp);
+    timer.step(step::BUILD_RESPONSE);
+    let response = ([(header::CONTENT_TYPE, "application/json")], out).into_response();
+    timer.step(step::WRITE_RESPONSE);
+    state
+        .metrics
+        .observe(resource, status, start.elapsed().as_secs_f64());
+    response
+}
+
+/// The answer to one decoded request, given the cluster as `state.view` sees it: the kind of
+/// object reviewed (`Pod`, `VPA` or `unknown`, the metrics label), the response and its status.
+/// Pure apart from logs and metrics; [`review::encode`] turns the response into the body.
+pub fn decide(
+    state: &AppState,
+    req: &AdmissionRequest,
+) -> (&'static str, AdmissionResponse, Status) {
     let (resource, (resp, status)) =
         match (req.resource.group.as_ref(), req.resource.resource.as_ref()) {
             ("", "pods")
                 if req.operation == "CREATE"
                     && req.sub_resource.as_deref().unwrap_or_default().is_empty() =>
             {
-                ("Pod", admit_pod_guarded(&state, req))
+                ("Pod", admit_pod_guarded(state, req))
             }
             ("autoscaling.k8s.io", "verticalpodautoscalers")
                 if matches!(req.operation.as_ref(), "CREATE" | "UPDATE") =>
             {
-                ("VPA", admit_vpa_guarded(&state, req))
+                ("VPA", admit_vpa_guarded(state, req))
             }
             _ => ("unknown", (AdmissionResponse::allow(), Status::Skipped)),
         };
-    let out = review::encode(&decoded.api_version, &req.uid, &resp);
-    state
-        .metrics
-        .observe(resource, status, start.elapsed().as_secs_f64());
-    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+    (resource, resp, status)
 }
 
 fn pod_name(req: &AdmissionRequest, pod: Option<&Pod>) -> String {
@@ -276,15 +272,20 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
         }
         Err(e) => return failed(e.metric_label(), e.to_string(), &name),
     };
-    if policy::update_mode(vpa) == vpa_common::api::UpdateMode::Off {
-        // Only a startup boost would apply, which this controller does not implement yet.
-        state.metrics.pod_admitted(false);
-        return (AdmissionResponse::allow(), Status::Skipped);
-    }
     let limits = state.view.limits(&namespace);
-    let patch = recommendation
-        .as_ref()
-        .map(|recs| pod_patch_parsed(&pod, vpa, recs.as_deref(), &limits));
+    let options = PatchOptions {
+        native_sidecars: state.gates.native_sidecar,
+        boost: BoostConfig {
+            enabled: state.gates.cpu_startup_boost,
+            max_allowed_millis: state.max_allowed_cpu_boost,
+        },
+    };
+    let patch = match recommendation {
+        Ok(recs) => {
+            pod_patch_parsed(&pod, vpa, recs.as_deref(), &limits, options).map_err(PatchError::from)
+        }
+        Err(e) => Err(PatchError::from(e.clone())),
+    };
     match patch {
         Ok(patch) => {
             let vpa_name = vpa.metadata.name.as_deref().unwrap_or_default();
@@ -297,7 +298,7 @@ fn admit_pod(state: &AppState, req: &AdmissionRequest) -> (AdmissionResponse, St
             };
             (AdmissionResponse::patched(patch.operations), status)
         }
-        Err(e) => failed("bad_recommendation", e.to_string(), &name),
+        Err(e) => failed(e.metric_label(), e.to_string(), &name),
     }
 }
 

@@ -2,8 +2,10 @@
 //! proportion) from the VPA recommendation when pods are created, and validates VPA objects.
 //!
 //! Pure parts: [`patch`] (pod patches), [`validation`] (VPA checks and warnings), [`review`]
-//! (wire format). Edges: [`handler`] (HTTP), [`view`] (cluster state behind a trait).
+//! (wire format). Edges: [`handler`] (HTTP), [`view`] (cluster state behind a trait),
+//! [`apiserver`] (writes of the webhook registration and the certificate Secret).
 
+pub mod apiserver;
 pub mod certs;
 pub mod handler;
 pub mod metrics;
@@ -20,7 +22,6 @@ pub fn install_crypto() {
     vpa_common::install_crypto_provider();
 }
 pub mod cache;
-pub mod cluster;
 pub mod config;
 pub mod registration;
 pub mod run;

@@ -1,6 +1,9 @@
 //! Prometheus metrics of the admission controller (`vpa_admission_controller_*`), registered in
 //! one explicit registry.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -45,6 +48,56 @@ struct ErrorLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    step: &'static str,
+}
+
+/// Steps of one request timed by `execution_latency_seconds`, as upstream's server names them.
+pub mod step {
+    /// Reading the body and checking its content type.
+    pub const READ_REQUEST: &str = "read_request";
+    /// Decoding the review and deciding the answer.
+    pub const ADMIT: &str = "admit";
+    /// Encoding the AdmissionReview answer.
+    pub const BUILD_RESPONSE: &str = "build_response";
+    /// Handing the answer to the HTTP server (which then writes it).
+    pub const WRITE_RESPONSE: &str = "write_response";
+    /// The whole request, observed for every request (also ones refused early).
+    pub const TOTAL: &str = "total";
+}
+
+/// Upstream's execution-time buckets, seconds.
+const STEP_BUCKETS: [f64; 23] = [
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0,
+    90.0, 100.0, 120.0, 150.0, 240.0, 300.0,
+];
+
+/// Times the steps of one request: each [`ExecutionTimer::step`] observes the time since the
+/// previous one; dropping the timer observes [`step::TOTAL`] (as upstream's deferred call).
+pub struct ExecutionTimer<'a> {
+    metrics: &'a Metrics,
+    start: Instant,
+    last: Instant,
+}
+
+impl ExecutionTimer<'_> {
+    /// Observes `name` as the time since the last step (or the start).
+    pub fn step(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.metrics
+            .observe_step(name, now.duration_since(self.last).as_secs_f64());
+        self.last = now;
+    }
+}
+
+impl Drop for ExecutionTimer<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .observe_step(step::TOTAL, self.start.elapsed().as_secs_f64());
+    }
+}
+
 const BUCKETS: [f64; 18] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12,
     10.24, 20.48, 60.0, 300.0,
@@ -52,10 +105,11 @@ const BUCKETS: [f64; 18] = [
 
 /// The admission controller's metrics.
 pub struct Metrics {
-    registry: Registry,
+    registry: Arc<Registry>,
     latency: Family<LatencyLabels, Histogram>,
     pods: Family<AppliedLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
+    steps: Family<StepLabels, Histogram>,
 }
 
 impl Default for Metrics {
@@ -72,6 +126,8 @@ impl Metrics {
             Family::<LatencyLabels, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         let pods = Family::<AppliedLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
+        let steps =
+            Family::<StepLabels, Histogram>::new_with_constructor(|| Histogram::new(STEP_BUCKETS));
         registry.register(
             "admission_latency_seconds",
             "Time to answer one AdmissionReview, seconds, by resource (Pod, VPA, unknown) and status",
@@ -87,12 +143,35 @@ impl Metrics {
             "Admissions answered without a patch because of an error, by reason",
             errors.clone(),
         );
+        registry.register(
+            "execution_latency_seconds",
+            "Time spent in various parts of VPA admission controller",
+            steps.clone(),
+        );
         Self {
-            registry,
+            registry: Arc::new(registry),
             latency,
             pods,
             errors,
+            steps,
         }
+    }
+
+    /// A timer for one request's steps, started now.
+    pub fn execution_timer(&self) -> ExecutionTimer<'_> {
+        let now = Instant::now();
+        ExecutionTimer {
+            metrics: self,
+            start: now,
+            last: now,
+        }
+    }
+
+    /// Records that `step` took `seconds`.
+    pub fn observe_step(&self, step: &'static str, seconds: f64) {
+        self.steps
+            .get_or_create(&StepLabels { step })
+            .observe(seconds);
     }
 
     /// Records one answered review.
@@ -114,6 +193,11 @@ impl Metrics {
     /// Counts one error.
     pub fn error(&self, reason: &'static str) {
         self.errors.get_or_create(&ErrorLabels { reason }).inc();
+    }
+
+    /// The registry, for the admin server's streamed `/metrics`.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
     }
 
     /// The text exposition.

@@ -16,6 +16,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 pub const WEBHOOK_CONFIG_NAME: &str = "vpa-webhook-config";
 /// Name of the one webhook in it.
 pub const WEBHOOK_NAME: &str = "vpa.k8s.io";
+/// Pods (and VPAs) labelled `vpa.k8s.io/webhook-ignore: "true"` are never sent to the webhook.
+/// The admission controller's own pods carry it (deploy/ and the chart), so that with
+/// `--webhook-failure-policy-fail` and no replica running, their replacements can still be
+/// created: otherwise the API server would wait on the very webhook the new pods are to serve.
+/// Upstream registers no objectSelector; this one matches every object without the label.
+pub const WEBHOOK_IGNORE_LABEL: &str = "vpa.k8s.io/webhook-ignore";
 
 /// How to register, from the flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,6 +69,17 @@ fn rule(group: &str, version: &str, resource: &str, operations: &[&str]) -> Rule
         operations: Some(operations.iter().map(|s| s.to_string()).collect()),
         resources: Some(vec![resource.to_string()]),
         scope: None,
+    }
+}
+
+fn object_selector() -> LabelSelector {
+    LabelSelector {
+        match_labels: None,
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: WEBHOOK_IGNORE_LABEL.into(),
+            operator: "NotIn".into(),
+            values: Some(vec!["true".into()]),
+        }]),
     }
 }
 
@@ -125,6 +142,7 @@ pub fn webhook_configuration(reg: &Registration, ca_bundle: &str) -> MutatingWeb
         side_effects: "None".into(),
         timeout_seconds: Some(reg.timeout_seconds),
         namespace_selector: namespace_selector(reg),
+        object_selector: Some(object_selector()),
         rules: Some(vec![
             rule("", "v1", "pods", &["CREATE"]),
             rule(
@@ -194,6 +212,12 @@ mod tests {
             serde_json::json!(["CREATE", "UPDATE"])
         );
         assert!(w.get("namespaceSelector").is_none());
+        assert_eq!(
+            w["objectSelector"],
+            serde_json::json!({"matchExpressions": [
+                {"key": "vpa.k8s.io/webhook-ignore", "operator": "NotIn", "values": ["true"]}
+            ]})
+        );
     }
 
     #[test]

@@ -13,15 +13,16 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use tracing::{info, warn};
 
+use crate::apiserver::{load_or_rotate_secret, register_webhook, registered_ca_bundle};
 use crate::cache::ReflectorView;
 use crate::certs::{CertStore, Published, server_config};
-use crate::cluster::{load_or_rotate_secret, register_webhook, registered_ca_bundle, renew_lease};
-use crate::config::{CertSource, Config};
+use crate::config::{Args, CertSource, Config};
 use crate::handler::{AppState, admin_router, router};
 use crate::metrics::Metrics;
 use crate::registration::Registration;
-use crate::server::{serve_plain, serve_webhook};
+use crate::server::serve_webhook;
 use crate::view::ClusterView;
+use vpa_common::status_lease::{self, DURATION_SECONDS};
 
 /// First delay of [`retry_until_done`], doubled after each failure up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -126,6 +127,19 @@ async fn register_until_done(
     );
 }
 
+/// Runs the admission controller from its flags until SIGTERM or Ctrl-C: logging as the klog
+/// flags ask, the mounted certificate files when both exist (else the Secret), then [`run`].
+pub async fn run_from_flags(args: Args) -> anyhow::Result<()> {
+    args.common.init_logging();
+    let files = std::path::Path::new(&args.tls_cert_file).exists()
+        && std::path::Path::new(&args.tls_private_key).exists();
+    let config = args.into_config(files).map_err(anyhow::Error::msg)?;
+    if let CertSource::Files { cert, .. } = &config.certs {
+        info!(%cert, "Using mounted certificate files");
+    }
+    run(config).await
+}
+
 /// Runs the admission controller until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     run_until(config, vpa_common::shutdown::termination()).await
@@ -166,11 +180,11 @@ pub async fn run_until(
         view: Arc::new(view.clone()),
         metrics: metrics.clone(),
         gates: config.gates,
+        max_allowed_cpu_boost: config.max_allowed_cpu_boost,
         body_timeout: config.body_timeout,
     };
     let tls = server_config(store.clone(), &config.tls)?;
     let webhook: Handle<SocketAddr> = Handle::new();
-    let admin: Handle<SocketAddr> = Handle::new();
     let ready = {
         let (view, store) = (view.clone(), store.clone());
         Arc::new(move || view.is_synced() && store.is_loaded())
@@ -181,11 +195,15 @@ pub async fn run_until(
         tls,
         webhook.clone(),
     ));
-    let admin_task = tokio::spawn(serve_plain(
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin_task = vpa_common::admin::serve(
         config.admin_addr,
         admin_router(metrics, ready),
-        admin.clone(),
-    ));
+        async move {
+            let _ = admin_stopped.await;
+        },
+    )
+    .await?;
     info!(webhook = %config.webhook_addr, admin = %config.admin_addr, "Serving");
 
     let mut background = tokio::task::JoinSet::new();
@@ -203,7 +221,8 @@ pub async fn run_until(
             let mut tick = tokio::time::interval(interval);
             loop {
                 tick.tick().await;
-                if let Err(e) = renew_lease(&leases, &name, &holder, 60).await {
+                let renewed = status_lease::renew(&leases, &name, &holder, DURATION_SECONDS);
+                if let Err(e) = renewed.await {
                     warn!(lease = %name, error = %e, "Status lease renewal failed");
                 }
             }
@@ -244,7 +263,7 @@ pub async fn run_until(
         r = admin_task => r?.context("admin server")?,
     }
     webhook.graceful_shutdown(Some(Duration::from_secs(10)));
-    admin.graceful_shutdown(Some(Duration::from_secs(1)));
+    let _ = stop_admin.send(());
     background.abort_all();
     Ok(())
 }

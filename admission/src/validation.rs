@@ -14,39 +14,7 @@ use vpa_common::policy;
 use vpa_common::quantity::Quantity;
 use vpa_common::resources::{CPU, MEMORY};
 
-/// Alpha features of upstream's `--feature-gates`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FeatureGates {
-    /// `InPlace`: the `InPlace` update mode.
-    pub in_place: bool,
-    /// `PerVPAConfig`: per-VPA OOM and aggregation settings.
-    pub per_vpa_config: bool,
-    /// `CPUStartupBoost`: startup boost policies.
-    pub cpu_startup_boost: bool,
-}
-
-impl FeatureGates {
-    /// Parses `Name=true,Other=false`; unknown names are errors.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut gates = Self::default();
-        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (name, value) = item
-                .split_once('=')
-                .ok_or_else(|| format!("missing bool value for {item}"))?;
-            let on: bool = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("invalid value of {name}: {value}"))?;
-            match name.trim() {
-                "InPlace" => gates.in_place = on,
-                "PerVPAConfig" => gates.per_vpa_config = on,
-                "CPUStartupBoost" => gates.cpu_startup_boost = on,
-                other => return Err(format!("unrecognized feature gate: {other}")),
-            }
-        }
-        Ok(gates)
-    }
-}
+pub use vpa_common::features::FeatureGates;
 
 /// What the validator knows about the VPA's surroundings.
 #[derive(Clone, Debug, Default)]
@@ -233,35 +201,33 @@ fn check_controlled_resources(
     Ok(())
 }
 
+/// Refuses `PerVPAConfig` fields without the gate (unless the object before this UPDATE already
+/// used one, as upstream), naming the first such field; then checks their values.
 fn check_per_vpa_fields(
     field: &str,
     p: &vpa_common::api::ContainerResourcePolicy,
     gates: FeatureGates,
     old: Option<&VerticalPodAutoscaler>,
 ) -> Result<(), String> {
-    let used = p.oom_bump_up_ratio.is_some()
-        || p.oom_min_bump_up.is_some()
-        || p.memory_aggregation_interval_seconds.is_some()
-        || p.memory_aggregation_interval_count.is_some();
-    if !used {
+    let Some(first) = vpa_common::policy::per_vpa_config_fields(p)
+        .first()
+        .copied()
+    else {
         return Ok(());
-    }
+    };
     let old_used = old.is_some_and(|o| {
         let ps = o
             .spec
             .resource_policy
             .as_ref()
             .and_then(|r| r.container_policies.as_ref());
-        ps.into_iter().flatten().any(|op| {
-            op.oom_bump_up_ratio.is_some()
-                || op.oom_min_bump_up.is_some()
-                || op.memory_aggregation_interval_seconds.is_some()
-                || op.memory_aggregation_interval_count.is_some()
-        })
+        ps.into_iter()
+            .flatten()
+            .any(|op| !vpa_common::policy::per_vpa_config_fields(op).is_empty())
     });
     if !gates.per_vpa_config && !old_used {
         return Err(format!(
-            "{field}: oomBumpUpRatio, oomMinBumpUp and memoryAggregationInterval* require feature gate PerVPAConfig"
+            "{field}.{first}: Forbidden: not supported when feature flag PerVPAConfig is disabled"
         ));
     }
     if let Some(r) = &p.oom_bump_up_ratio {

@@ -7,6 +7,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::LimitRange;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::controllers::{Controllers, Replicas};
 use vpa_common::limitrange::NamespaceLimits;
 use vpa_common::matching::{ControllerKey, ControllerLookup};
 
@@ -26,37 +27,34 @@ pub trait ClusterView: ControllerLookup + Send + Sync + 'static {
     fn replicas(&self, namespace: &str, key: &ControllerKey) -> Option<i32>;
 }
 
-/// A fixed snapshot: VPAs, LimitRanges, HPAs and a controller lookup.
-pub struct StaticView<L> {
+/// A fixed snapshot: VPAs, LimitRanges, HPAs and a controller index.
+pub struct StaticView {
     /// All VPAs (any namespace), recommendations parsed.
     pub vpas: VpaIndex,
     /// All LimitRanges (any namespace).
     pub limit_ranges: Vec<LimitRange>,
     /// All HPAs.
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
-    /// Controllers.
-    pub controllers: L,
-    /// Replica counts by (namespace, kind, name).
-    pub replicas: Vec<((String, String, String), i32)>,
+    /// Controllers, with their replica counts.
+    pub controllers: Controllers,
     /// Reported sync state.
     pub synced: bool,
 }
 
-impl<L: ControllerLookup> StaticView<L> {
+impl StaticView {
     /// A synced view with these VPAs and controllers and nothing else.
-    pub fn new(vpas: Vec<VerticalPodAutoscaler>, controllers: L) -> Self {
+    pub fn new(vpas: Vec<VerticalPodAutoscaler>, controllers: Controllers) -> Self {
         Self {
             vpas: VpaIndex::from_vpas(vpas.into_iter().map(Arc::new)),
             limit_ranges: Vec::new(),
             hpas: Vec::new(),
             controllers,
-            replicas: Vec::new(),
             synced: true,
         }
     }
 }
 
-impl<L: ControllerLookup> ControllerLookup for StaticView<L> {
+impl ControllerLookup for StaticView {
     fn owner_references(
         &self,
         namespace: &str,
@@ -76,7 +74,7 @@ fn in_ns(ns: Option<&String>, namespace: &str) -> bool {
     ns.map(String::as_str).unwrap_or_default() == namespace
 }
 
-impl<L: ControllerLookup + Send + Sync + 'static> ClusterView for StaticView<L> {
+impl ClusterView for StaticView {
     fn is_synced(&self) -> bool {
         self.synced
     }
@@ -99,9 +97,8 @@ impl<L: ControllerLookup + Send + Sync + 'static> ClusterView for StaticView<L> 
             .collect()
     }
     fn replicas(&self, namespace: &str, key: &ControllerKey) -> Option<i32> {
-        self.replicas
-            .iter()
-            .find(|((ns, kind, name), _)| ns == namespace && *kind == key.kind && *name == key.name)
-            .map(|(_, n)| *n)
+        self.controllers
+            .replicas(namespace, &key.kind, &key.name)
+            .and_then(Replicas::desired)
     }
 }

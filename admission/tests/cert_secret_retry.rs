@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use sim_support::{controller_args, sim_with_vpa_crds};
-use vpa_sim::faults::{FaultConfig, FaultRule};
+use sim_support::controller_args;
 use vpa_sim::free_port;
+use vpa_sim::{FaultConfig, FaultRule};
+use vpa_test_support::eventually_within;
+use vpa_test_support::sim_cluster::sim_with_vpa_crds;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
@@ -40,18 +42,16 @@ async fn first_certificate_secret_load_retries_until_the_api_server_answers() {
     assert!(secrets.get_opt("vpa-tls-certs").await.unwrap().is_none());
 
     // The next attempt (at 7 s) succeeds: the Secret is created and the webhook serves.
-    let mut ready = false;
-    for _ in 0..100 {
-        if reqwest::get(&ready_url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "not ready 10 s after the API server recovered");
+    eventually_within(
+        "readiness once the API server recovered",
+        Duration::from_secs(10),
+        || async {
+            reqwest::get(&ready_url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
+    .await;
     assert!(secrets.get_opt("vpa-tls-certs").await.unwrap().is_some());
     let _ = stop_tx.send(());
     controller.await.unwrap().unwrap();

@@ -3,19 +3,17 @@
 //! target's selector through `/scale` and walks a new pod's owners up to it, so the pod matches
 //! the VPA as upstream's webhook would.
 
-mod sim_support;
-
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use sim_support::sim_with_vpa_crds;
 use vpa_admission_controller::cache::ReflectorView;
 use vpa_admission_controller::view::ClusterView;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::matching::{ControllerKey, ControllerLookup, vpa_for_pod};
+use vpa_test_support::sim_cluster::sim_with_vpa_crds;
 
 const NS: &str = "default";
 

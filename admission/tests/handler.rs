@@ -1,6 +1,8 @@
 //! The webhook handler through `router().oneshot(..)`, with AdmissionReviews written by hand in
 //! kube-apiserver's exact shape (tests/reviews/).
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -18,34 +20,10 @@ use vpa_admission_controller::metrics::Metrics;
 use vpa_admission_controller::validation::FeatureGates;
 use vpa_admission_controller::view::StaticView;
 use vpa_common::api::{UpdateMode, VerticalPodAutoscaler};
-use vpa_common::testutil::{FakeControllers, VpaBuilder};
+use vpa_test_support::hamster::{hamster_controllers, hamster_vpa};
 
 const POD_CREATE: &str = include_str!("reviews/pod-create.json");
 const VPA_CREATE: &str = include_str!("reviews/vpa-create.json");
-
-fn hamster_controllers() -> FakeControllers {
-    FakeControllers::new()
-        .add(
-            "default",
-            "Deployment",
-            "hamster",
-            None,
-            &[("app", "hamster")],
-        )
-        .add(
-            "default",
-            "ReplicaSet",
-            "hamster-5d7c6c6b5f",
-            Some(("Deployment", "hamster")),
-            &[("app", "hamster")],
-        )
-}
-
-fn hamster_vpa() -> VpaBuilder {
-    VpaBuilder::new("default", "hamster-vpa")
-        .container("hamster")
-        .target("250m", "200Mi")
-}
 
 fn state(vpas: Vec<VerticalPodAutoscaler>, synced: bool) -> (AppState, Arc<Metrics>) {
     let mut view = StaticView::new(vpas, hamster_controllers());
@@ -55,6 +33,7 @@ fn state(vpas: Vec<VerticalPodAutoscaler>, synced: bool) -> (AppState, Arc<Metri
         view: Arc::new(view),
         metrics: metrics.clone(),
         gates: FeatureGates::default(),
+        max_allowed_cpu_boost: None,
         body_timeout: DEFAULT_BODY_TIMEOUT,
     };
     (state, metrics)
@@ -303,6 +282,7 @@ async fn vpa_sharing_a_resource_with_an_hpa_is_admitted_with_a_warning() {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        max_allowed_cpu_boost: None,
         body_timeout: DEFAULT_BODY_TIMEOUT,
     };
     let (status, review) = post(state, VPA_CREATE).await;
@@ -351,4 +331,72 @@ async fn body_that_stops_arriving_is_a_408_after_the_body_timeout() {
         "{}",
         metrics.encode()
     );
+}
+
+/// `vpa_admission_controller_execution_latency_seconds_count{step}` in a scrape.
+fn step_count(text: &str, step: &str) -> u64 {
+    let series =
+        format!("vpa_admission_controller_execution_latency_seconds_count{{step=\"{step}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn each_request_times_upstreams_steps_and_refused_ones_only_the_total() {
+    let (state, metrics) = state(vec![hamster_vpa().build()], true);
+    let steps = [
+        "read_request",
+        "admit",
+        "build_response",
+        "write_response",
+        "total",
+    ];
+    assert!(steps.iter().all(|s| step_count(&metrics.encode(), s) == 0));
+    post(state.clone(), POD_CREATE).await;
+    post(state.clone(), POD_CREATE).await;
+    let text = metrics.encode();
+    for step in steps {
+        assert_eq!(step_count(&text, step), 2, "{step}: {text}");
+    }
+    let (status, _) = post(state, "{").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let text = metrics.encode();
+    assert_eq!(step_count(&text, "total"), 3, "{text}");
+    assert_eq!(step_count(&text, "read_request"), 3, "the body was read");
+    assert_eq!(
+        step_count(&text, "admit"),
+        2,
+        "a broken review is never admitted"
+    );
+}
+
+#[tokio::test]
+async fn the_native_sidecar_gate_decides_whether_a_sidecar_is_patched() {
+    let vpa = hamster_vpa()
+        .container("proxy")
+        .target("20m", "32Mi")
+        .build();
+    let mut review: Value = serde_json::from_str(POD_CREATE).unwrap();
+    review["request"]["object"]["spec"]["initContainers"] = json!([
+        {"name": "proxy", "image": "proxy", "restartPolicy": "Always",
+         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
+    ]);
+    for gate in [false, true] {
+        let (mut state, _) = state(vec![vpa.clone()], true);
+        state.gates.native_sidecar = gate;
+        let (_, out) = post(state, review.to_string()).await;
+        let mut pod = review["request"]["object"].clone();
+        let patch: json_patch::Patch = serde_json::from_value(decoded_patch(&out)).unwrap();
+        json_patch::patch(&mut pod, &patch).unwrap();
+        let want = if gate {
+            json!({"cpu": "20m", "memory": "32Mi"})
+        } else {
+            json!({"cpu": "10m", "memory": "16Mi"})
+        };
+        assert_eq!(
+            pod["spec"]["initContainers"][0]["resources"]["requests"], want,
+            "gate {gate}"
+        );
+    }
 }

@@ -15,36 +15,15 @@ use k8s_openapi::api::core::v1::{LimitRange, Pod, Secret};
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use sim_support::{sim_with_vpa_crds, url_registered_args};
+use sim_support::url_registered_args;
 use vpa_common::api::VerticalPodAutoscaler;
-use vpa_sim::cluster::{Cluster, ClusterOptions};
+use vpa_sim::cluster::ClusterOptions;
 use vpa_sim::free_port;
+use vpa_test_support::sim_cluster::{sim_with_vpa_crds, start_cluster};
+use vpa_test_support::{create, eventually_within, object};
 
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut f: impl FnMut() -> F,
-) -> T {
-    for _ in 0..100 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn object<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).unwrap()
-}
-
-async fn create<K>(api: &Api<K>, v: Value) -> K
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
-{
-    api.create(&PostParams::default(), &object(v))
-        .await
-        .unwrap()
-}
+/// How long each wait of these tests may take.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A VPA for Deployment `name` in `namespace` with `mode`, recommending 250m / 200Mi for its
 /// container (as the recommender would have written it).
@@ -83,7 +62,7 @@ async fn deployment(client: &kube::Client, namespace: &str, name: &str, replicas
 async fn pods(client: &kube::Client, namespace: &str, app: &str, count: usize) -> Vec<Pod> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let what = format!("{count} pods of {namespace}/{app}");
-    eventually(&what, || {
+    eventually_within(&what, PATIENCE, || {
         let pods = pods.clone();
         async move {
             let list = pods
@@ -112,17 +91,15 @@ fn original() -> Value {
 async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     let (sim, client) = sim_with_vpa_crds(&["default", "kube-system", "limited"]).await;
     // Controllers, scheduler, kubelets, and webhook calls as kube-apiserver makes them.
-    let cluster = Cluster::start(
+    let cluster = start_cluster(
         &sim,
         ClusterOptions {
-            interval: Duration::from_millis(50),
             webhooks: true,
             ..ClusterOptions::default()
         },
     )
-    .await
-    .unwrap();
-    eventually("VPA CRD served", || {
+    .await;
+    eventually_within("VPA CRD served", PATIENCE, || {
         let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), "default");
         async move { vpas.list(&Default::default()).await.ok() }
     })
@@ -148,7 +125,7 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
 
     // Self-registration, certificates in the Secret, the status Lease.
     let webhooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    let registered = eventually("webhook registration", || {
+    let registered = eventually_within("webhook registration", PATIENCE, || {
         let webhooks = webhooks.clone();
         async move { webhooks.get_opt("vpa-webhook-config").await.ok().flatten() }
     })
@@ -164,7 +141,7 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
         data["caCert.pem"].0
     );
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
-    eventually("status lease", || {
+    eventually_within("status lease", PATIENCE, || {
         let leases = leases.clone();
         async move {
             leases
@@ -176,7 +153,7 @@ async fn admission_controller_in_the_sim_patches_the_pods_controllers_create() {
     })
     .await;
     let ready_url = format!("http://127.0.0.1:{admin}/readyz");
-    eventually("readiness", || {
+    eventually_within("readiness", PATIENCE, || {
         let url = ready_url.clone();
         async move {
             reqwest::get(&url)

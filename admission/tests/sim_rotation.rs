@@ -16,9 +16,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use sim_support::{sim_with_vpa_crds, url_registered_args};
+use sim_support::url_registered_args;
 use vpa_admission_controller::certs::Validity;
 use vpa_sim::free_port;
+use vpa_test_support::sim_cluster::sim_with_vpa_crds;
 
 /// A TLS handshake with `127.0.0.1:port` for `vpa-webhook.kube-system.svc`, trusting only the
 /// CAs in `bundle`: the leaf certificate served, or why the handshake failed.

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::*;
 use vpa_admission_controller::certs::TlsOptions;
 
@@ -13,24 +11,11 @@ async fn curl_trusts_the_generated_ca_and_gets_a_patch_over_http2() {
     if !have("curl") {
         return;
     }
-    let b = bundle();
-    let (addr, _, handle) = start(&b, TlsOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = write(dir.path(), "ca.pem", &b.ca_bundle());
-    let review = write(dir.path(), "review.json", POD_CREATE);
-    let url = format!("https://localhost:{}/", addr.port());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("curl")
-            .args(["-sS", "--http2", "-w", "\n%{http_version}", "--cacert"])
-            .arg(&ca)
-            .args(["-H", "Content-Type: application/json", "--data-binary"])
-            .arg(format!("@{}", review.display()))
-            .arg(url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let webhook = TlsWebhook::start(TlsOptions::default()).await;
+    let review = webhook.file("review.json", POD_CREATE);
+    let out = webhook
+        .post_file(&review, &["--http2", "-w", "\n%{http_version}"])
+        .await;
     assert!(
         out.status.success(),
         "curl failed: {}",
@@ -42,7 +27,6 @@ async fn curl_trusts_the_generated_ca_and_gets_a_patch_over_http2() {
     let review: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(review["response"]["allowed"], true);
     assert!(review["response"]["patch"].is_string());
-    handle.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,44 +34,10 @@ async fn curl_rejects_a_server_not_signed_by_its_ca() {
     if !have("curl") {
         return;
     }
-    let (addr, _, handle) = start(&bundle(), TlsOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let other_ca = write(dir.path(), "other.pem", &bundle().ca_cert_pem);
-    let url = format!("https://localhost:{}/", addr.port());
-    let status = tokio::task::spawn_blocking(move || {
-        Command::new("curl")
-            .args(["-sS", "-o", "/dev/null", "--cacert"])
-            .arg(&other_ca)
-            .arg(url)
-            .status()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let webhook = TlsWebhook::start(TlsOptions::default()).await;
+    let other_ca = webhook.file("other.pem", &bundle().ca_cert_pem);
+    let status = webhook.curl(&other_ca, &["-o", "/dev/null"]).await.status;
     assert!(!status.success());
-    handle.shutdown();
-}
-
-fn s_client(port: u16, ca: &std::path::Path, extra: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            "localhost",
-            "-CAfile",
-        ])
-        .arg(ca)
-        .args(extra)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,20 +45,10 @@ async fn openssl_verifies_the_chain_and_only_tls12_and_13_are_offered() {
     if !have("openssl") {
         return;
     }
-    let b = bundle();
-    let (addr, _, handle) = start(&b, TlsOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = write(dir.path(), "ca.pem", &b.ca_bundle());
-    let port = addr.port();
-    let (tls13, tls12, tls11) = tokio::task::spawn_blocking(move || {
-        (
-            s_client(port, &ca, &[]),
-            s_client(port, &ca, &["-tls1_2"]),
-            s_client(port, &ca, &["-tls1_1"]),
-        )
-    })
-    .await
-    .unwrap();
+    let webhook = TlsWebhook::start(TlsOptions::default()).await;
+    let tls13 = webhook.s_client(&[]).await;
+    let tls12 = webhook.s_client(&["-tls1_2"]).await;
+    let tls11 = webhook.s_client(&["-tls1_1"]).await;
     assert!(
         tls13.contains("Verify return code: 0 (ok)") && tls13.contains("BEGIN CERTIFICATE"),
         "{tls13}"
@@ -122,7 +62,6 @@ async fn openssl_verifies_the_chain_and_only_tls12_and_13_are_offered() {
         tls11.contains("no peer certificate available"),
         "TLS 1.1 must fail: {tls11}"
     );
-    handle.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,18 +69,11 @@ async fn min_tls_version_13_refuses_tls12() {
     if !have("openssl") {
         return;
     }
-    let b = bundle();
     let options = TlsOptions {
         tls13_only: true,
         ..Default::default()
     };
-    let (addr, _, handle) = start(&b, options).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = write(dir.path(), "ca.pem", &b.ca_bundle());
-    let port = addr.port();
-    let tls12 = tokio::task::spawn_blocking(move || s_client(port, &ca, &["-tls1_2"]))
-        .await
-        .unwrap();
+    let webhook = TlsWebhook::start(options).await;
+    let tls12 = webhook.s_client(&["-tls1_2"]).await;
     assert!(tls12.contains("no peer certificate available"), "{tls12}");
-    handle.shutdown();
 }

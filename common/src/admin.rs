@@ -1,6 +1,8 @@
 //! The components' plain-HTTP admin server (edge): `/healthz` (and upstream's `/health-check`),
-//! failing once the main loop stalls, and `/metrics` in the OpenMetrics text format.
+//! failing once the main loop stalls, `/readyz` where a component has a readiness check, and
+//! `/metrics` in the OpenMetrics text format, streamed.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +13,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::registry::Registry;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::info;
 
 /// Intervals without a loop after which a component is unhealthy, as upstream.
 pub const STALE_INTERVALS: u32 = 5;
@@ -34,6 +38,11 @@ impl Health {
         }
     }
 
+    /// Liveness of a component without a loop (the admission controller): always healthy.
+    pub fn without_loop() -> Self {
+        Self::new(Duration::ZERO)
+    }
+
     /// Marks loop activity at `now`.
     pub fn mark(&self, now: Instant) {
         *self.last_loop.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
@@ -44,6 +53,24 @@ impl Health {
         match *self.last_loop.lock().unwrap_or_else(|e| e.into_inner()) {
             None => true,
             Some(last) => now.saturating_duration_since(last) <= self.timeout,
+        }
+    }
+}
+
+/// What `/readyz` asks: `check` tells whether the component can serve; while it cannot,
+/// `/readyz` answers 503 with `unready`.
+#[derive(Clone)]
+pub struct Readiness {
+    check: Arc<dyn Fn() -> bool + Send + Sync>,
+    unready: &'static str,
+}
+
+impl Readiness {
+    /// Readiness by `check`, explained by `unready` while it fails.
+    pub fn new(check: impl Fn() -> bool + Send + Sync + 'static, unready: &'static str) -> Self {
+        Self {
+            check: Arc::new(check),
+            unready,
         }
     }
 }
@@ -66,6 +93,25 @@ pub fn router(registry: Arc<Registry>, health: Health, component: &'static str) 
             health,
             component,
         })
+}
+
+/// [`router`] plus `/readyz`, answered by `readiness`.
+pub fn router_with_readiness(
+    registry: Arc<Registry>,
+    health: Health,
+    component: &'static str,
+    readiness: Readiness,
+) -> Router {
+    let readyz = get(move || {
+        let ready = (readiness.check)();
+        async move {
+            match ready {
+                true => (StatusCode::OK, "ok"),
+                false => (StatusCode::SERVICE_UNAVAILABLE, readiness.unready),
+            }
+        }
+    });
+    router(registry, health, component).route("/readyz", readyz)
 }
 
 async fn healthz(State(state): State<AdminState>) -> Response {
@@ -137,6 +183,45 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         axum::body::Body::from_stream(stream),
     )
         .into_response()
+}
+
+/// Why the admin server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// `--address` is not a listen address.
+    #[error("parsing --address {address}")]
+    Address {
+        /// The flag's value.
+        address: String,
+        /// The parser's complaint.
+        source: std::net::AddrParseError,
+    },
+    /// The address cannot be bound (in use, not local, not permitted).
+    #[error("binding {address}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The system's answer.
+        source: std::io::Error,
+    },
+}
+
+/// Binds `address` and serves `router` there on a new task until `stop` resolves; answers under
+/// way are finished first. Binding happens before this returns, so a taken port fails startup.
+pub async fn serve(
+    address: SocketAddr,
+    router: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<JoinHandle<std::io::Result<()>>, AdminError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| AdminError::Bind { address, source })?;
+    info!(%address, "Serving /healthz and /metrics");
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(stop)
+            .await
+    }))
 }
 
 /// Parses Go-style listen addresses: `:8942` means every interface.
@@ -239,5 +324,30 @@ mod tests {
             listen_address("127.0.0.1:1").unwrap().to_string(),
             "127.0.0.1:1"
         );
+        assert!(listen_address("nope").is_err());
+    }
+
+    #[tokio::test]
+    async fn readyz_answers_by_the_readiness_check_and_healthz_without_a_loop_is_ok() {
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let check = ready.clone();
+        let app = router_with_readiness(
+            Arc::new(Registry::default()),
+            Health::without_loop(),
+            "admission-controller",
+            Readiness::new(
+                move || check.load(std::sync::atomic::Ordering::Relaxed),
+                "not yet",
+            ),
+        );
+        assert_eq!(
+            get_path(app.clone(), "/readyz").await,
+            (StatusCode::SERVICE_UNAVAILABLE, "not yet".to_string())
+        );
+        ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(get_path(app.clone(), "/readyz").await.0, StatusCode::OK);
+        assert_eq!(get_path(app.clone(), "/healthz").await.0, StatusCode::OK);
+        let plain = router(Arc::new(Registry::default()), Health::without_loop(), "x");
+        assert_eq!(get_path(plain, "/readyz").await.0, StatusCode::NOT_FOUND);
     }
 }

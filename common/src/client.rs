@@ -21,9 +21,18 @@ pub struct ThrottleFlags {
     /// stretch to 10 minutes. Zero or negative: no limit.
     #[arg(long)]
     pub kube_api_qps: Option<f64>,
-    /// Requests that may go at once under --kube-api-qps before it spaces them out.
-    #[arg(long, default_value_t = 100)]
+    /// Requests that may go at once under --kube-api-qps before it spaces them out. A float, as
+    /// upstream declares it; the fraction is dropped, as client-go does.
+    #[arg(long, default_value_t = 100, value_parser = parse_burst)]
     pub kube_api_burst: u32,
+}
+
+/// `--kube-api-burst`: a non-negative number, truncated to a whole count.
+fn parse_burst(text: &str) -> Result<u32, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v.min(u32::MAX as f64) as u32),
+        _ => Err(format!("expected a non-negative number, got {text:?}")),
+    }
 }
 
 impl ThrottleFlags {

@@ -5,9 +5,12 @@
 //!
 //! The derive output is adjusted to match upstream's CRDs: optional fields are not `nullable`
 //! (only the checkpoint timestamps, which upstream writes as `null`), the checkpoint has no status
-//! subresource and does not require `spec`.
+//! subresource and does not require `spec`, and both carry upstream's unserved `v1beta2` entry.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceDefinitionVersion, CustomResourceValidation,
+    JSONSchemaProps,
+};
 use kube::CustomResourceExt;
 use serde_json::Value;
 
@@ -25,10 +28,42 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     for version in &mut checkpoint.spec.versions {
         version.subresources = None;
     }
-    vec![
+    let mut crds = vec![
         tidy(checkpoint, true),
         tidy(VerticalPodAutoscaler::crd(), false),
-    ]
+    ];
+    for crd in &mut crds {
+        crd.spec
+            .versions
+            .push(retired_v1beta2(&crd.spec.versions[0]));
+    }
+    crds
+}
+
+/// The deprecation warning upstream's CRDs give `v1beta2`.
+pub const V1BETA2_WARNING: &str = "autoscaling.k8s.io/v1beta2 API is deprecated";
+
+/// Upstream's `v1beta2` entry: never served, never stored, kept because clusters that ran VPA
+/// before v1 still list `v1beta2` in `status.storedVersions`, and the API server rejects a CRD
+/// that drops a version listed there. Being unserved, its schema validates nothing, so it is the
+/// smallest structural one rather than a second copy of v1's tens of kilobytes.
+fn retired_v1beta2(v1: &CustomResourceDefinitionVersion) -> CustomResourceDefinitionVersion {
+    CustomResourceDefinitionVersion {
+        name: "v1beta2".into(),
+        served: false,
+        storage: false,
+        deprecated: Some(true),
+        deprecation_warning: Some(V1BETA2_WARNING.into()),
+        schema: Some(CustomResourceValidation {
+            open_api_v3_schema: Some(JSONSchemaProps {
+                type_: Some("object".into()),
+                x_kubernetes_preserve_unknown_fields: Some(true),
+                ..Default::default()
+            }),
+        }),
+        subresources: v1.subresources.clone(),
+        ..Default::default()
+    }
 }
 
 /// Removes derive artefacts from every version's schema.
@@ -159,6 +194,20 @@ mod tests {
                 "OOMSeconds"
             ]
         );
+    }
+
+    #[test]
+    fn both_crds_keep_upstreams_unserved_v1beta2() {
+        for crd in crds() {
+            let names: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(names, ["v1", "v1beta2"], "{:?}", crd.metadata.name);
+            let (v1, beta) = (&crd.spec.versions[0], &crd.spec.versions[1]);
+            assert!(v1.served && v1.storage);
+            assert!(!beta.served && !beta.storage);
+            assert_eq!(beta.deprecated, Some(true));
+            assert_eq!(beta.deprecation_warning.as_deref(), Some(V1BETA2_WARNING));
+            assert_eq!(beta.subresources, v1.subresources);
+        }
     }
 
     #[test]

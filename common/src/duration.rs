@@ -51,9 +51,52 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `d` as Go's `time.Duration.String` writes it (`24h0m0s`, `1m30s`, `500ms`, `0s`), which
+/// [`parse_duration`] reads back: how flag defaults are shown, as upstream's help shows them.
+pub fn format_go(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    if d < Duration::from_secs(1) {
+        return match d.subsec_nanos() {
+            n if n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
+            n if n % 1_000 == 0 => format!("{}µs", n / 1_000),
+            n => format!("{n}ns"),
+        };
+    }
+    let total = d.as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    let fraction = match d.subsec_nanos() {
+        0 => String::new(),
+        n => format!(".{n:09}").trim_end_matches('0').to_owned(),
+    };
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}{fraction}s"),
+        (0, _) => format!("{minutes}m{seconds}{fraction}s"),
+        _ => format!("{hours}h{minutes}m{seconds}{fraction}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_as_go_does_and_parse_back() {
+        let cases = [
+            (Duration::from_secs(86_400), "24h0m0s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_secs(600), "10m0s"),
+            (Duration::from_secs(30), "30s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_millis(500), "500ms"),
+            (Duration::ZERO, "0s"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(format_go(d), text);
+            assert_eq!(parse_duration(text), Ok(d), "{text}");
+        }
+    }
 
     #[test]
     fn go_and_prometheus_forms() {

@@ -16,8 +16,10 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, PostParams};
 
 mod flags;
+mod leading;
 
 pub use flags::{LeaderElectFlags, LeaseSettings};
+pub use leading::{LostLeadership, run_while_leading};
 
 /// Settings, with upstream's flag names (`--leader-elect-*`) and defaults.
 #[derive(Clone, Debug)]

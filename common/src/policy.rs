@@ -64,6 +64,26 @@ pub fn filter_controlled(amounts: &Amounts, controlled: &[String]) -> Amounts {
         .collect()
 }
 
+/// The `PerVPAConfig` (alpha) fields `policy` sets, by their API names, in declaration order:
+/// what the webhook refuses and the recommender ignores while the gate is off.
+pub fn per_vpa_config_fields(policy: &ContainerResourcePolicy) -> Vec<&'static str> {
+    [
+        ("oomBumpUpRatio", policy.oom_bump_up_ratio.is_some()),
+        ("oomMinBumpUp", policy.oom_min_bump_up.is_some()),
+        (
+            "memoryAggregationIntervalSeconds",
+            policy.memory_aggregation_interval_seconds.is_some(),
+        ),
+        (
+            "memoryAggregationIntervalCount",
+            policy.memory_aggregation_interval_count.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
 /// The VPA's update mode; a missing policy or mode means `Recreate`, as upstream.
 pub fn update_mode(vpa: &VerticalPodAutoscaler) -> UpdateMode {
     UpdateMode::or_default(vpa.spec.update_policy.as_ref().and_then(|p| p.update_mode))

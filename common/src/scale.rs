@@ -130,6 +130,10 @@ impl ScaleCache {
                 .is_some_and(|(at, answer)| answer.is_ok() && at.elapsed() < SCALE_FRESHNESS);
             if !fresh {
                 let selector = fetch(self.client.clone(), key.clone()).await;
+                if let Err(why) = &selector {
+                    let (namespace, _, kind, name) = &key;
+                    tracing::debug!(%namespace, %kind, %name, %why, "VPA target not resolvable");
+                }
                 self.entries.insert(key, (Instant::now(), selector));
             }
         }

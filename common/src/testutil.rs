@@ -1,5 +1,5 @@
-//! Test builders shared by every component (feature `test-util`): VPAs, pods, an in-memory
-//! [`ControllerLookup`], and the flag tests' helpers ([`parse_group`], [`upstream_argv`]).
+//! Test builders shared by every component (feature `test-util`): VPAs, pods, hand-filled
+//! [`Controllers`](crate::controllers::Controllers) indexes, and the flag tests' helpers ([`parse_group`], [`upstream_argv`]).
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
@@ -16,24 +16,25 @@
 
 use std::collections::BTreeMap;
 
+mod controllers;
 mod flags;
+mod rollout;
 
 pub use flags::{UPSTREAM_KLOG_ARGS, parse_group, upstream_argv};
+pub use rollout::{create_rollout, rollout_crd};
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    LabelSelector, ObjectMeta, OwnerReference, Time,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::{
     ContainerControlledValues, ContainerResourcePolicy, ContainerScalingMode,
-    CrossVersionObjectReference, PodResourcePolicy, PodUpdatePolicy, RecommendedContainerResources,
-    RecommendedPodResources, ResourceList, UpdateMode, VerticalPodAutoscaler,
-    VerticalPodAutoscalerSpec, VerticalPodAutoscalerStatus,
+    CrossVersionObjectReference, GenericStartupBoost, PodResourcePolicy, PodUpdatePolicy,
+    RecommendedContainerResources, RecommendedPodResources, ResourceList, StartupBoost,
+    StartupBoostType, UpdateMode, VerticalPodAutoscaler, VerticalPodAutoscalerSpec,
+    VerticalPodAutoscalerStatus,
 };
-use crate::matching::{ControllerKey, ControllerLookup, selector_from_labels};
 
 fn cpu_mem(cpu: &str, memory: &str) -> ResourceList {
     let mut list = ResourceList::new();
@@ -162,6 +163,12 @@ impl VpaBuilder {
         ps.last_mut().expect("just pushed")
     }
 
+    /// Edits the current container's policy (for fields without their own builder method).
+    pub fn policy_with(mut self, edit: impl FnOnce(&mut ContainerResourcePolicy)) -> Self {
+        edit(self.policy());
+        self
+    }
+
     /// Sets the recommended target (CPU, memory quantities).
     pub fn target(mut self, cpu: &str, memory: &str) -> Self {
         self.rec().target = cpu_mem(cpu, memory);
@@ -217,9 +224,41 @@ impl VpaBuilder {
         self
     }
 
+    /// Sets the pod-level `startupBoost.cpu`.
+    pub fn startup_boost(mut self, cpu: GenericStartupBoost) -> Self {
+        self.vpa.spec.startup_boost = Some(StartupBoost { cpu: Some(cpu) });
+        self
+    }
+
+    /// Sets the container policy's `startupBoost.cpu`.
+    pub fn container_startup_boost(mut self, cpu: GenericStartupBoost) -> Self {
+        self.policy().startup_boost = Some(StartupBoost { cpu: Some(cpu) });
+        self
+    }
+
     /// The VPA.
     pub fn build(self) -> VerticalPodAutoscaler {
         self.vpa
+    }
+}
+
+/// A `Factor` CPU startup boost, boosted for `duration_seconds` after Ready.
+pub fn factor_boost(factor: i32, duration_seconds: i32) -> GenericStartupBoost {
+    GenericStartupBoost {
+        boost_type: StartupBoostType::Factor,
+        factor: Some(factor),
+        quantity: None,
+        duration_seconds: Some(duration_seconds),
+    }
+}
+
+/// A `Quantity` CPU startup boost adding `quantity`, boosted for `duration_seconds` after Ready.
+pub fn quantity_boost(quantity: &str, duration_seconds: i32) -> GenericStartupBoost {
+    GenericStartupBoost {
+        boost_type: StartupBoostType::Quantity,
+        factor: None,
+        quantity: Some(Quantity(quantity.into())),
+        duration_seconds: Some(duration_seconds),
     }
 }
 
@@ -347,145 +386,4 @@ pub fn owner_ref(kind: &str, name: &str) -> OwnerReference {
         controller: Some(true),
         block_owner_deletion: Some(true),
     }
-}
-
-/// (namespace, kind, name).
-type ObjectKey = (String, String, String);
-
-/// An in-memory [`ControllerLookup`]: controllers with their owner and selector.
-#[derive(Clone, Debug, Default)]
-pub struct FakeControllers {
-    objects: BTreeMap<ObjectKey, (Vec<OwnerReference>, Option<LabelSelector>)>,
-    scalable: Vec<String>,
-}
-
-impl FakeControllers {
-    /// An empty lookup.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a controller, optionally owned by `owner` (kind, name), selecting `labels`.
-    pub fn add(
-        mut self,
-        namespace: &str,
-        kind: &str,
-        name: &str,
-        owner: Option<(&str, &str)>,
-        labels: &[(&str, &str)],
-    ) -> Self {
-        let owners = owner
-            .map(|(k, n)| vec![owner_ref(k, n)])
-            .unwrap_or_default();
-        let labels: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        self.objects.insert(
-            (namespace.into(), kind.into(), name.into()),
-            (owners, Some(selector_from_labels(&labels))),
-        );
-        self
-    }
-
-    /// Declares a kind to have a scale subresource.
-    pub fn scalable_kind(mut self, kind: &str) -> Self {
-        self.scalable.push(kind.into());
-        self
-    }
-
-    /// The usual chain: Deployment `name` owning ReplicaSet `<name>-rs`, selecting `app=<name>`.
-    pub fn deployment(self, namespace: &str, name: &str) -> Self {
-        let rs = format!("{name}-rs");
-        self.add(namespace, "Deployment", name, None, &[("app", name)])
-            .add(
-                namespace,
-                "ReplicaSet",
-                &rs,
-                Some(("Deployment", name)),
-                &[("app", name)],
-            )
-    }
-}
-
-impl ControllerLookup for FakeControllers {
-    fn owner_references(
-        &self,
-        namespace: &str,
-        key: &ControllerKey,
-    ) -> Option<Vec<OwnerReference>> {
-        let k = (namespace.to_string(), key.kind.clone(), key.name.clone());
-        self.objects.get(&k).map(|(o, _)| o.clone())
-    }
-
-    fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
-        let k = (namespace.to_string(), key.kind.clone(), key.name.clone());
-        self.objects.get(&k).and_then(|(_, s)| s.clone())
-    }
-
-    fn is_scalable(&self, key: &ControllerKey) -> bool {
-        self.scalable.contains(&key.kind)
-    }
-}
-
-/// An Argo-Rollout-like CRD (`rollouts.example.com`, kind `Rollout`, v1) with a scale
-/// subresource whose selector is read at `.status.selector`, as Kubernetes does: the custom
-/// workload kind that tests of scale-subresource targets use.
-pub fn rollout_crd()
--> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-    serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "rollouts.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
-                    "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}
-    }))
-    .expect("valid CRD")
-}
-
-/// Creates [`rollout_crd`] through `client`, waits until the API server serves it, then creates
-/// Rollout `namespace/name` selecting pods labelled `app=<app>` with `replicas`, its status
-/// carrying the selector string the scale subresource reports. Returns the stored object.
-pub async fn create_rollout(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-    app: &str,
-    replicas: i32,
-) -> kube::api::DynamicObject {
-    use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-    use kube::core::{ApiResource, GroupVersionKind};
-    use serde_json::json;
-
-    Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(client.clone())
-        .create(&PostParams::default(), &rollout_crd())
-        .await
-        .expect("create the Rollout CRD");
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("example.com", "v1", "Rollout"),
-        "rollouts",
-    );
-    let rollouts: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    let created = loop {
-        let object = DynamicObject::new(name, &resource).data(
-            json!({"spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}}}}),
-        );
-        match rollouts.create(&PostParams::default(), &object).await {
-            Ok(created) => break created,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "CRD never served: {e}"
-            ),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    let status = json!({"status": {"replicas": replicas, "selector": format!("app={app}")}});
-    rollouts
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(status))
-        .await
-        .expect("set the Rollout's status");
-    created
 }

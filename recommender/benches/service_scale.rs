@@ -21,8 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
 use serde_json::Value;
 use vpa_sim::{Sim, SimOptions};
 
@@ -32,10 +30,10 @@ use vpa_sim::{Sim, SimOptions};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-#[path = "service_scale/seed.rs"]
-mod seed;
-
-use seed::{NAMESPACES, PODS_PER_WORKLOAD, containers, put_metrics, refresh_metrics};
+use vpa_bench::proc_stats;
+use vpa_bench::recommender_workload::{
+    self as seed, NAMESPACES, PODS_PER_WORKLOAD, containers, put_metrics, refresh_metrics,
+};
 
 const STEPS: [&str; 7] = [
     "LoadVPAs",
@@ -76,30 +74,13 @@ impl Profile {
 
 /// `VmRSS` and `VmHWM` of `pid`, MiB.
 fn memory_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    let s = proc_stats::read(pid);
+    (s.rss_mib, s.peak_rss_mib)
 }
 
-/// CPU time (user + system) `pid` has used, seconds (assumes the usual 100 clock ticks/s).
+/// CPU time (user + system) `pid` has used, seconds.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    proc_stats::read(pid).cpu_seconds
 }
 
 /// One "Loop done" line: step durations (ms) and counts, plus the child's RSS when it arrived.
@@ -190,10 +171,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let client = sim.client().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await?;
-    }
+    vpa_test_support::install_vpa_crds(&client).await?;
     let t = Instant::now();
     let pods = seed::seed(sim.store(), profile.vpas);
     for w in 0..profile.vpas {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::replay::{self, EngineArgs, ReplayArgs};
+use crate::config::engine::EngineArgs;
+use crate::replay::{self, ReplayArgs};
 
 /// Computes resource recommendations from observed usage and writes them into VPA status.
 ///
@@ -24,9 +25,6 @@ use crate::replay::{self, EngineArgs, ReplayArgs};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Path to a kubeconfig; in-cluster configuration is used when empty.
-    #[arg(long, env = "KUBECONFIG", default_value = "")]
-    kubeconfig: String,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
@@ -46,7 +44,7 @@ impl Cli {
         match self.command {
             Some(Command::Replay(args)) => replay::run(&args, &self.engine),
             Some(Command::Report(args)) => crate::report::run(&args, &self.engine),
-            None => crate::service::run::main(&self.kubeconfig, &self.service, &self.engine),
+            None => crate::service::run::main(&self.service, &self.engine),
         }
     }
 }

@@ -6,9 +6,16 @@
 //! `vpa-recommender replay` what-if tool, which drives the engine from a CSV of samples.
 //! [`input`], [`routines`] and [`service`] make the running recommender: watches and metrics in,
 //! the loop, and VPA status and checkpoints out; [`cli`] is the binary's command line.
+//!
+//! Floors, bottom up: [`config`] (settings as plain data), the engine ([`model`], [`logic`],
+//! [`checkpoint`]), [`input`], [`routines`] (pure decisions and the loop) with [`apiserver`]
+//! (its requests), and [`service`], [`replay`], [`report`] and [`cli`] on top. A room reads only
+//! the floors below it.
 
+pub mod apiserver;
 pub mod checkpoint;
 pub mod cli;
+pub mod config;
 pub mod input;
 pub mod logic;
 pub mod model;

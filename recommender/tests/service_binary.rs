@@ -15,7 +15,7 @@ use vpa_e2e::prometheus::http_get;
 use support::*;
 
 /// Applies `deploy/rbac/recommender.yaml` and returns a kubeconfig file for its ServiceAccount.
-async fn service_account_kubeconfig(c: &Cluster, dir: &std::path::Path) -> std::path::PathBuf {
+async fn service_account_kubeconfig(c: &HamsterSim, dir: &std::path::Path) -> std::path::PathBuf {
     use k8s_openapi::api::core::v1::ServiceAccount;
     use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
     use kube::api::PostParams;
@@ -73,7 +73,7 @@ async fn service_account_kubeconfig(c: &Cluster, dir: &std::path::Path) -> std::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_with_its_rbac_serves_metrics_and_health_and_releases_the_lease_on_sigterm() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = service_account_kubeconfig(&c, dir.path()).await;
     let audit = c.sim.record_requests();

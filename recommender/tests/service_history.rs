@@ -38,7 +38,7 @@ async fn history_from_prometheus_gives_a_recommendation_on_the_first_loop() {
     let Some(prom) = TestPrometheus::start(Some(&text), "[]") else {
         return;
     };
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
     let history = HistoryConfig {
         address: prom.url(),
         history_length: Duration::from_secs(2 * DAY as u64),
@@ -74,7 +74,7 @@ async fn while_history_loads_vpas_say_so_and_live_usage_still_counts() {
     // A "Prometheus" that accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", silent.local_addr().unwrap());
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let history = HistoryConfig {
         address,
         ..HistoryConfig::default()

@@ -15,10 +15,11 @@ use vpa_common::testutil::VpaBuilder;
 use vpa_sim::{FaultConfig, FaultKind, FaultRule};
 
 use support::*;
+use vpa_test_support::hamster::owner;
 
 #[tokio::test]
 async fn hamster_gets_half_a_core_plus_margin_and_other_recommenders_vpas_are_ignored() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let mut other = VpaBuilder::new(NS, "other-vpa")
         .target_ref("Deployment", "hamster")
         .build();
@@ -53,32 +54,15 @@ async fn hamster_gets_half_a_core_plus_margin_and_other_recommenders_vpas_are_ig
 
 #[tokio::test]
 async fn oom_kill_raises_the_memory_recommendation() {
-    let c = cluster().await;
-    let replica = Replica::start(c.client.clone(), config());
-    let (_, before) = wait_for_target(
-        &c.client,
-        "hamster-vpa",
-        Duration::from_secs(15),
-        hamster_like,
-    )
-    .await;
-    let pods: Api<Pod> = Api::namespaced(c.client.clone(), NS);
-    set_pod_status(&pods, "hamster-rs-a", 1, true).await;
+    let c = hamster_sim().await;
     // Bumped to max(300Mi + 100Mi, 300Mi × 1.2) = 400Mi, plus the margin.
-    let (_, after) = wait_for_target(
-        &c.client,
-        "hamster-vpa",
-        Duration::from_secs(15),
-        |(_, m)| m > before,
-    )
-    .await;
+    let (_, after) = memory_target_around_an_oom(&c, config()).await;
     assert!(after >= 400 * MIB * 115 / 100, "memory after OOM {after}");
-    replica.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn restart_restores_history_from_checkpoints() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let first = Replica::start(c.client.clone(), config());
     let target = wait_for_target(
         &c.client,
@@ -131,7 +115,7 @@ async fn restart_restores_history_from_checkpoints() {
 
 #[tokio::test]
 async fn with_leader_election_only_one_replica_writes_and_the_other_takes_over() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let mut config = config();
     config.leader_election = Some(LeaseSettings {
         lease_name: "vpa-recommender-lease".into(),
@@ -189,7 +173,7 @@ async fn with_leader_election_only_one_replica_writes_and_the_other_takes_over()
 
 #[tokio::test]
 async fn apiserver_errors_dropped_watches_and_410_are_survived() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     c.sim.faults().set(FaultConfig {
         rules: vec![FaultRule {
             verb: None,
@@ -226,7 +210,7 @@ async fn apiserver_errors_dropped_watches_and_410_are_survived() {
 
 #[tokio::test]
 async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let rollout = vpa_common::testutil::create_rollout(&c.client, NS, "canary", "canary", 1).await;
     let mut pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "canary-a", "labels": {"app": "canary"}},
@@ -261,7 +245,7 @@ async fn targets_of_other_kinds_resolve_through_the_scale_subresource() {
 
 #[tokio::test]
 async fn losing_the_lease_to_another_holder_stops_with_an_error() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let mut config = config();
     config.leader_election = Some(LeaseSettings {
         lease_name: "vpa-recommender-lease".into(),
@@ -300,7 +284,7 @@ async fn losing_the_lease_to_another_holder_stops_with_an_error() {
 
 #[tokio::test]
 async fn memory_eviction_event_counts_as_an_oom_kill() {
-    let c = cluster().await;
+    let c = hamster_sim().await;
     let replica = Replica::start(c.client.clone(), config());
     let (_, before) = wait_for_target(
         &c.client,
@@ -342,7 +326,7 @@ async fn memory_eviction_event_counts_as_an_oom_kill() {
 
 #[tokio::test]
 async fn client_gives_up_at_once_on_429_and_503_and_the_loop_retries_next_interval() {
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
     let config = c.sim.config_for(c.sim.admin_token()).await.unwrap();
     let client = vpa_common::client::build(config, None).unwrap();
     let api: Api<VerticalPodAutoscaler> = Api::namespaced(client, NS);
@@ -382,9 +366,10 @@ async fn checkpoints_are_listed_in_pages_with_and_without_histograms() {
         VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
         VerticalPodAutoscalerCheckpointStatus,
     };
-    use vpa_recommender::routines::checkpoints::{CheckpointMeta, LIST_PAGE, list_pages};
+    use vpa_recommender::apiserver::checkpoints::{LIST_PAGE, list_pages};
+    use vpa_recommender::routines::checkpoints::CheckpointMeta;
 
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
     let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(c.client.clone(), NS);
     let count = LIST_PAGE as usize * 2 + 7;
     for i in 0..count {
@@ -424,11 +409,58 @@ async fn checkpoints_are_listed_in_pages_with_and_without_histograms() {
 }
 
 #[tokio::test]
-async fn get_chunks_hands_over_the_body_and_turns_error_statuses_into_api_errors() {
-    use vpa_recommender::input::list_items::ListItems;
-    use vpa_recommender::routines::raw_request::get_chunks;
+async fn a_checkpoint_that_does_not_decode_is_skipped_alone() {
+    use kube::api::DynamicObject;
+    use kube::discovery::ApiResource;
+    use vpa_common::api::VerticalPodAutoscalerCheckpoint;
+    use vpa_recommender::apiserver::checkpoints::list_pages;
 
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
+    let resource = ApiResource::erase::<VerticalPodAutoscalerCheckpoint>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), NS, &resource);
+    // Bucket indexes must be unsigned and weights numbers; the CRD schema lets both through.
+    let weights = [
+        json!({"1": 10000}),
+        json!({"-4": 10}),
+        json!({"1": "ten"}),
+        json!({"2": 5}),
+    ];
+    for (i, buckets) in weights.iter().enumerate() {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "autoscaling.k8s.io/v1",
+            "kind": "VerticalPodAutoscalerCheckpoint",
+            "metadata": {"name": format!("vpa-{i}-app")},
+            "spec": {"vpaObjectName": format!("vpa-{i}"), "containerName": "app"},
+            "status": {"version": "v3", "cpuHistogram": {"totalWeight": 1.0, "bucketWeights": buckets}},
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &object).await.unwrap();
+    }
+    let mut names = Vec::new();
+    let listed = list_pages(
+        &c.client,
+        Some(NS),
+        |page: Vec<VerticalPodAutoscalerCheckpoint>| {
+            names.extend(page.into_iter().filter_map(|c| c.metadata.name));
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed, 4, "all four listed");
+    names.sort();
+    assert_eq!(
+        names,
+        ["vpa-0-app", "vpa-3-app"],
+        "the two readable ones handed over"
+    );
+}
+
+#[tokio::test]
+async fn get_chunks_hands_over_the_body_and_turns_error_statuses_into_api_errors() {
+    use vpa_recommender::apiserver::raw::get_chunks;
+    use vpa_recommender::input::list_items::ListItems;
+
+    let c = hamster_sim_with(false).await;
     let mut body = Vec::new();
     let mut items = ListItems::new();
     let mut names = Vec::new();
@@ -469,9 +501,9 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
         HistogramCheckpoint, VerticalPodAutoscalerCheckpoint, VerticalPodAutoscalerCheckpointSpec,
         VerticalPodAutoscalerCheckpointStatus,
     };
-    use vpa_recommender::routines::checkpoints::write;
+    use vpa_recommender::apiserver::checkpoints::write;
 
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
     let api: Api<VerticalPodAutoscalerCheckpoint> = Api::namespaced(c.client.clone(), NS);
     let checkpoint = |total: f64| {
         let mut object = VerticalPodAutoscalerCheckpoint::new(
@@ -535,7 +567,7 @@ async fn checkpoint_writes_take_one_request_when_the_guess_is_right_and_recover_
 async fn kube_api_qps_spaces_requests_to_the_api_server() {
     use vpa_common::client::{build, throttle_from_flags};
 
-    let c = cluster_with(false).await;
+    let c = hamster_sim_with(false).await;
     let config = c.sim.config_for(c.sim.admin_token()).await.unwrap();
     // --kube-api-qps=20 --kube-api-burst=2: ten requests need at least (10 - 2) / 20 = 0.4 s.
     let throttle = throttle_from_flags(Some(20.0), 2);

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use serde_json::{Value, json};
-use vpa_sim::resource::GroupResource;
+use vpa_sim::GroupResource;
 use vpa_sim::{Sim, SimOptions};
 
 const PODS: usize = 50_000;
@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_MANIFEST_DIR"),
         "/../deploy/crds/vpa-v1-crd.yaml"
     ))?;
-    let admin = vpa_sim::auth::UserInfo::new("admin", &[vpa_sim::auth::MASTERS]);
+    let admin = vpa_sim::UserInfo::new("admin", &[vpa_sim::MASTERS]);
     let reg = sim.shared().registry();
     let crd_info = reg
         .get("apiextensions.k8s.io", "v1", "customresourcedefinitions")

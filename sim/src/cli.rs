@@ -25,7 +25,7 @@ pub enum Command {
     /// Serve the Kubernetes API on 127.0.0.1 until interrupted.
     Apiserver(ApiserverArgs),
     /// Run a local cluster (API server, nodes, controllers), apply deploy/ and the hamster example.
-    Up(crate::cluster::playground::UpArgs),
+    Up(crate::cluster::UpArgs),
 }
 
 /// Flags of `vpa-sim apiserver`.
@@ -91,8 +91,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             sim.shutdown().await;
             Ok(())
         }
-        Command::Up(a) => {
-            crate::cluster::playground::run_until(a, vpa_common::shutdown::termination()).await
-        }
+        Command::Up(a) => crate::cluster::run_until(a, vpa_common::shutdown::termination()).await,
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::resource::{ALL_VERBS, PrinterColumn, ResourceInfo, SCALE, STATUS, ScalePaths, Schema};
+use crate::error::Cause;
+use crate::resource::{ALL_VERBS, ResourceInfo, SCALE, STATUS, ScaleInfo, Schema};
+use crate::table::PrinterColumn;
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -45,18 +47,7 @@ pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
             }
             let columns: Vec<PrinterColumn> = v["additionalPrinterColumns"]
                 .as_array()
-                .map(|cols| {
-                    cols.iter()
-                        .map(|c| PrinterColumn {
-                            name: s(&c["name"]),
-                            type_: s(&c["type"]),
-                            format: s(&c["format"]),
-                            description: s(&c["description"]),
-                            priority: c["priority"].as_i64().unwrap_or(0),
-                            json_path: s(&c["jsonPath"]),
-                        })
-                        .collect()
-                })
+                .map(|cols| cols.iter().map(PrinterColumn::from_crd).collect())
                 .unwrap_or_default();
             ResourceInfo {
                 group: group.clone(),
@@ -79,9 +70,9 @@ pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
                 },
                 stored: true,
                 storage_version: storage.clone(),
-                scale_paths: v
-                    .pointer("/subresources/scale")
-                    .and_then(ScalePaths::from_crd),
+                scale: v.pointer("/subresources/scale").map(ScaleInfo::from_crd),
+                defaults: None,
+                proto: None,
             }
         })
         .collect();
@@ -89,15 +80,15 @@ pub fn resource_infos(crd: &Value) -> Vec<ResourceInfo> {
     out
 }
 
-/// The status of an accepted, established CRD.
+/// The status of an accepted, established CRD. `storedVersions` only grows: the real server
+/// appends each new storage version, and only a storage migration (a status write) removes one.
 pub fn accepted_status(crd: &Value, now: &str) -> Value {
-    let versions: Vec<Value> = crd["spec"]["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| v["storage"] == true)
-        .map(|v| v["name"].clone())
-        .collect();
+    let mut stored = strings(crd.pointer("/status/storedVersions"));
+    if let Some(storage) = storage_version(crd)
+        && !stored.contains(&storage)
+    {
+        stored.push(storage);
+    }
     let cond = |t: &str, reason: &str, msg: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": msg});
     json!({
         "acceptedNames": crd["spec"]["names"],
@@ -105,13 +96,86 @@ pub fn accepted_status(crd: &Value, now: &str) -> Value {
             cond("NamesAccepted", "NoConflicts", "no conflicts found"),
             cond("Established", "InitialNamesAccepted", "the initial names have been accepted"),
         ],
-        "storedVersions": versions,
+        "storedVersions": stored,
     })
+}
+
+fn storage_version(crd: &Value) -> Option<String> {
+    crd["spec"]["versions"]
+        .as_array()?
+        .iter()
+        .find(|v| v["storage"] == true)
+        .and_then(|v| v["name"].as_str())
+        .map(String::from)
+}
+
+/// The real server's check of a CRD update: every version in the stored object's
+/// `status.storedVersions` must still be listed in `spec.versions`, or objects persisted in it
+/// could no longer be read. One cause per offending version.
+pub fn stored_version_problems(old: &Value, new: &Value) -> Vec<Cause> {
+    let listed: Vec<&str> = new["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    strings(old.pointer("/status/storedVersions"))
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !listed.contains(&v.as_str()))
+        .map(|(i, v)| Cause {
+            reason: "FieldValueInvalid".into(),
+            message: format!(
+                "Invalid value: \"{v}\": missing from spec.versions; {v} was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in {v} and removes {v} from status.storedVersions"
+            ),
+            field: format!("status.storedVersions[{i}]"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn crd_with(versions: &[(&str, bool)], stored: &[&str]) -> Value {
+        let versions: Vec<Value> = versions
+            .iter()
+            .map(|(name, storage)| json!({"name": name, "served": true, "storage": storage}))
+            .collect();
+        json!({"spec": {"versions": versions}, "status": {"storedVersions": stored}})
+    }
+
+    #[test]
+    fn stored_versions_only_grow() {
+        let moved = crd_with(&[("v1beta2", false), ("v1", true)], &["v1beta2"]);
+        assert_eq!(
+            accepted_status(&moved, "t")["storedVersions"],
+            json!(["v1beta2", "v1"])
+        );
+        let fresh = json!({"spec": {"versions": [{"name": "v1", "storage": true}]}});
+        assert_eq!(
+            accepted_status(&fresh, "t")["storedVersions"],
+            json!(["v1"])
+        );
+    }
+
+    #[test]
+    fn an_update_may_not_drop_a_stored_version() {
+        let old = crd_with(&[("v1beta2", false), ("v1", true)], &["v1beta2", "v1"]);
+        let without = crd_with(&[("v1", true)], &[]);
+        let causes = stored_version_problems(&old, &without);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "status.storedVersions[0]");
+        assert!(
+            causes[0]
+                .message
+                .starts_with("Invalid value: \"v1beta2\": missing from spec.versions; v1beta2 was previously a storage version"),
+            "{}",
+            causes[0].message
+        );
+        let kept = crd_with(&[("v1", true), ("v1beta2", false)], &[]);
+        assert!(stored_version_problems(&old, &kept).is_empty());
+    }
 
     #[test]
     fn project_crds_become_resources_with_printer_columns() {

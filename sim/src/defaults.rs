@@ -1,6 +1,7 @@
 //! Defaulting of built-in kinds, as kube-apiserver applies it on every write: the fields
 //! clients and controllers commonly read back (pod restart/DNS policies, container pull policy
-//! and ports, workload replicas and strategies, service type). Pure.
+//! and ports, workload replicas and strategies, service type). One function per kind, named by
+//! the kind's record in the built-in table (`ResourceInfo::defaults`). Pure.
 
 use serde_json::{Value, json};
 
@@ -107,68 +108,18 @@ fn webhooks(obj: &mut Value, mutating: bool) {
     }
 }
 
-/// Fills the defaults of a built-in `kind` in place.
-pub fn apply(kind: &str, obj: &mut Value) {
-    match kind {
-        "MutatingWebhookConfiguration" => return webhooks(obj, true),
-        "ValidatingWebhookConfiguration" => return webhooks(obj, false),
-        _ => {}
-    }
-    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+/// A workload's `spec` when it is an object.
+fn spec_of(obj: &mut Value) -> Option<&mut Value> {
+    obj.get_mut("spec").filter(|s| s.is_object())
+}
+
+/// A Pod: its spec's defaults and `status.phase: Pending`.
+pub(crate) fn pod(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
         return;
     };
-    match kind {
-        "Pod" => pod_spec(spec),
-        "Deployment" => {
-            set(spec, "replicas", json!(1));
-            set(spec, "revisionHistoryLimit", json!(10));
-            set(spec, "progressDeadlineSeconds", json!(600));
-            set(
-                spec,
-                "strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
-            );
-            template(spec);
-        }
-        "ReplicaSet" | "StatefulSet" => {
-            set(spec, "replicas", json!(1));
-            template(spec);
-        }
-        "ReplicationController" => {
-            set(spec, "replicas", json!(1));
-            template(spec);
-            replication_controller_labels(obj);
-        }
-        "HorizontalPodAutoscaler" => {
-            set(spec, "minReplicas", json!(1));
-            // An HPA without metrics targets 80% average CPU utilization.
-            if spec
-                .get("metrics")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty)
-            {
-                spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
-                    "target": {"type": "Utilization", "averageUtilization": 80}}}]);
-            }
-        }
-        "DaemonSet" | "Job" => template(spec),
-        "Service" => {
-            set(spec, "type", json!("ClusterIP"));
-            set(spec, "sessionAffinity", json!("None"));
-            for p in spec
-                .get_mut("ports")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                set(p, "protocol", json!("TCP"));
-                let port = p.get("port").cloned().unwrap_or(Value::Null);
-                set(p, "targetPort", port);
-            }
-        }
-        _ => {}
-    }
-    if kind == "Pod" && obj.pointer("/status/phase").is_none() {
+    pod_spec(spec);
+    if obj.pointer("/status/phase").is_none() {
         if !obj.get("status").is_some_and(Value::is_object) {
             obj["status"] = json!({});
         }
@@ -176,9 +127,106 @@ pub fn apply(kind: &str, obj: &mut Value) {
     }
 }
 
+/// A Deployment: one replica, rolling updates of 25%, and its pod template's defaults.
+pub(crate) fn deployment(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    set(spec, "revisionHistoryLimit", json!(10));
+    set(spec, "progressDeadlineSeconds", json!(600));
+    set(
+        spec,
+        "strategy",
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+    );
+    template(spec);
+}
+
+/// A ReplicaSet or StatefulSet: one replica and its pod template's defaults.
+pub(crate) fn replicated(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    template(spec);
+}
+
+/// A ReplicationController: one replica, its pod template's defaults, and selector and labels
+/// from the template.
+pub(crate) fn replication_controller(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    template(spec);
+    replication_controller_labels(obj);
+}
+
+/// A DaemonSet or Job: its pod template's defaults.
+pub(crate) fn templated(obj: &mut Value) {
+    if let Some(spec) = spec_of(obj) {
+        template(spec);
+    }
+}
+
+/// A HorizontalPodAutoscaler: one replica at least, and 80% average CPU without metrics.
+pub(crate) fn horizontal_pod_autoscaler(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
+        return;
+    };
+    set(spec, "minReplicas", json!(1));
+    // An HPA without metrics targets 80% average CPU utilization.
+    if spec
+        .get("metrics")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
+        spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+    }
+}
+
+/// A Service: `ClusterIP`, no session affinity, TCP ports targeting themselves.
+pub(crate) fn service(obj: &mut Value) {
+    let Some(spec) = spec_of(obj) else {
+        return;
+    };
+    set(spec, "type", json!("ClusterIP"));
+    set(spec, "sessionAffinity", json!("None"));
+    for p in spec
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        set(p, "protocol", json!("TCP"));
+        let port = p.get("port").cloned().unwrap_or(Value::Null);
+        set(p, "targetPort", port);
+    }
+}
+
+/// A MutatingWebhookConfiguration's webhooks.
+pub(crate) fn mutating_webhooks(obj: &mut Value) {
+    webhooks(obj, true)
+}
+
+/// A ValidatingWebhookConfiguration's webhooks.
+pub(crate) fn validating_webhooks(obj: &mut Value) {
+    webhooks(obj, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::Registry;
+
+    /// The defaults the built-in table gives `kind`, applied to `obj`.
+    fn apply(kind: &str, obj: &mut Value) {
+        let registry = Registry::builtin();
+        let info = registry.all().find(|r| r.kind == kind).unwrap();
+        (info.defaults.expect("a defaulted kind"))(obj);
+    }
 
     #[test]
     fn pods_and_deployments_get_the_usual_defaults() {

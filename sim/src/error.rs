@@ -110,7 +110,8 @@ impl ApiError {
         )
     }
 
-    /// `Kind "name" is invalid: field: message, ...` (422).
+    /// `Kind.group "name" is invalid: field: message, ...` (422), the kind qualified by its group
+    /// as the real server writes it (kubectl rebuilds its own `The Kind "name" is invalid` line).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let list: Vec<String> = causes
             .iter()
@@ -130,7 +131,7 @@ impl ApiError {
         let mut e = Self::new(
             422,
             "Invalid",
-            format!("{kind} \"{name}\" is invalid: {list}"),
+            format!("{} \"{name}\" is invalid: {list}", qualified(group, kind)),
         )
         .with_details(group, kind, name);
         e.causes = causes;
@@ -261,17 +262,6 @@ pub fn qualified(group: &str, resource: &str) -> String {
     }
 }
 
-/// A `Status` object for a successful delete (`kubectl delete` of a collection and some clients read it).
-pub fn success_status(group: &str, kind: &str, name: &str, uid: &str) -> Value {
-    json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": {"name": name, "group": group, "kind": kind, "uid": uid},
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,7 +290,7 @@ mod tests {
         );
         assert_eq!(
             e.message,
-            "VerticalPodAutoscaler \"v\" is invalid: spec.targetRef: Required value"
+            "VerticalPodAutoscaler.autoscaling.k8s.io \"v\" is invalid: spec.targetRef: Required value"
         );
         assert_eq!(
             e.to_status()["details"]["causes"][0]["field"],

@@ -1,5 +1,7 @@
-//! vpa-sim: an in-memory Kubernetes API server that the real `kubectl` accepts, for tests,
-//! benchmarks and the local playground (issue 4); the cluster behaviour comes next (issue 5).
+//! vpa-sim: an in-memory Kubernetes API server that the real `kubectl` accepts, and a small
+//! simulated cluster on top of it (nodes, kubelets, controllers, webhooks, metrics), for tests,
+//! benchmarks and the local playground. This file is the facade: what other crates use is
+//! re-exported here ([`cluster`] has its own facade); the rooms below are private.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -10,37 +12,74 @@
 //! sim.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Rooms
+//!
+//! **The kinds** (`resource`, pure data). One `ResourceInfo` record per group/version/resource
+//! says everything the server knows about a kind: names, verbs, subresources, schema, the
+//! defaults filled in on write (`defaults`), the protobuf fields typed clients send
+//! (`proto::messages`), the `kubectl get` columns (`table`, with computed cells in
+//! `table::cells`) and the scale subresource's semantics (`resource::scale`). The built-in
+//! records are in `resource::builtin` (one file per group family); CRDs become records in `crd`.
+//! To add a built-in kind, add its record there, and its defaulting function, protobuf message or
+//! cells where the record points; `cluster::actions::Kind` takes a kind the controllers write by
+//! name from the same table.
+//!
+//! **The API** (`api`, pure apart from the store it writes). The write semantics shared by HTTP
+//! and in-process callers: validation and pruning against the kind's schema (`schema`),
+//! defaults, admission hooks (`hooks`), status/scale/resize rules, patches (`patch`), CRD
+//! registration, with RBAC in `auth`, selectors in `selector` and errors in `error`.
+//!
+//! **The store** (`store`, synchronous and lock-based). Objects per resource, resourceVersions,
+//! the bounded watch history and live buses, lists, deletes with finalizers and garbage
+//! collection. `seed` writes many objects straight into it for benchmarks.
+//!
+//! **The HTTP layer** (`server`, the edge). Authentication, routing, discovery (`discovery`) and
+//! OpenAPI (`openapi`), reads, lists, tables and watches, subresources and reviews, faults
+//! (`faults`), over TLS (`tls`); `sim` starts it all and writes the kubeconfig, `cli` is the
+//! `vpa-sim` command.
+//!
+//! **The cluster** ([`cluster`]). Controllers (`cluster::controllers`: the controller manager,
+//! pure planners and their executor), nodes (`cluster::node`: the scheduler, kubelets, usage
+//! models, probes, our binaries run as processes), the network (`cluster::network`: pod
+//! addresses, Services), admission webhooks (`cluster::admission`) and observability
+//! (`cluster::observability`: Events, metrics, the Prometheus page).
 
-pub mod api;
-pub mod auth;
+mod api;
+mod auth;
 pub mod cli;
 pub mod cluster;
-pub mod crd;
-pub mod defaults;
-pub mod discovery;
-pub mod error;
-pub mod faults;
-pub mod hooks;
-pub mod openapi;
-pub mod patch;
-pub mod proto;
-pub mod resource;
-pub mod schema;
+mod crd;
+mod defaults;
+mod discovery;
+mod error;
+mod faults;
+mod hooks;
+mod openapi;
+mod patch;
+mod proto;
+mod resource;
+mod schema;
 pub mod seed;
-pub mod selector;
+mod selector;
 mod server;
 mod sim;
-pub mod store;
-pub mod table;
-pub mod tls;
+mod store;
+mod table;
+mod tls;
 
 pub use api::{
-    AdmissionHook, AdmissionRequest, AuditRecord, FieldValidation, Shared, WriteOptions,
+    AdmissionHook, AdmissionRequest, AuditHook, AuditRecord, FieldValidation, Shared, WriteOptions,
 };
-pub use error::{ApiError, ApiResult};
+pub use auth::{MASTERS, UserInfo};
+pub use error::{ApiError, ApiResult, Cause};
 pub use faults::{FaultConfig, FaultKind, FaultRule, Faults};
+pub use resource::{GroupResource, Registry, ResourceInfo};
 pub use sim::{AuditLog, Sim, SimOptions};
-pub use store::{EventType, Store, StoredObject, WatchEvent};
+pub use store::{
+    Clock, DeleteOptions, Deleted, EventType, ListPage, Propagation, Store, StoredObject,
+    WatchEvent, WatchStart,
+};
 
 /// A TCP port free right now on every interface (so on loopback too), for a server about to
 /// start; the error when the machine has none.

@@ -2,13 +2,11 @@
 //! `rollout status`, roll a new image with `set image`, scale it, and read `top pods` and the
 //! Unschedulable reason in `describe`. Skips without kubectl (fails under CI=true).
 
-mod cluster_support;
-
 use std::path::{Path, PathBuf};
 
 use vpa_sim::SimOptions;
 
-use cluster_support::cluster;
+use vpa_test_support::sim_cluster::sim_with_cluster;
 
 async fn kubectl(bin: &Path, kubeconfig: &Path, args: &[&str]) -> String {
     // Async: the API server runs on this test's runtime.
@@ -35,7 +33,8 @@ fn kubectl_path() -> Option<PathBuf> {
 #[tokio::test]
 async fn kubectl_rollouts_scale_and_top_work_against_the_cluster() {
     let Some(bin) = kubectl_path() else { return };
-    let (sim, cluster, _client) = cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
+    let (sim, cluster, _client) =
+        sim_with_cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
     let kc = sim.kubeconfig_path().to_path_buf();
     kubectl(
         &bin,

@@ -2,16 +2,16 @@
 //! usage models, metrics.k8s.io usage on the accelerated clock, a usage scenario file overriding
 //! annotations, and a real Prometheus scraping the cAdvisor-style page.
 
-mod cluster_support;
-
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use vpa_sim::SimOptions;
-use vpa_sim::cluster::clock;
+use vpa_sim::cluster::accelerated_clock;
 
-use cluster_support::{cluster, cluster_with, eventually};
+use vpa_test_support::{
+    eventually, sim_cluster::sim_with_cluster, sim_cluster::sim_with_cluster_from,
+};
 
 fn pod(name: &str, cpu: &str, annotations: Value, limits: Value) -> Pod {
     serde_json::from_value(json!({
@@ -43,7 +43,7 @@ async fn running(pods: &Api<Pod>, name: &str) -> Pod {
 
 #[tokio::test]
 async fn in_place_resizes_update_allocated_resources_or_report_infeasible() {
-    let (sim, cluster, client) = cluster(&["n1:2:4Gi"], SimOptions::default()).await;
+    let (sim, cluster, client) = sim_with_cluster(&["n1:2:4Gi"], SimOptions::default()).await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     pods.create(
         &PostParams::default(),
@@ -113,10 +113,10 @@ async fn in_place_resizes_update_allocated_resources_or_report_infeasible() {
 #[tokio::test]
 async fn memory_above_the_limit_oom_kills_the_container_with_an_event() {
     let opts = SimOptions {
-        clock: Some(clock::accelerated(20.0)),
+        clock: Some(accelerated_clock(20.0)),
         ..Default::default()
     };
-    let (sim, cluster, client) = cluster(&["n1:2:4Gi"], opts).await;
+    let (sim, cluster, client) = sim_with_cluster(&["n1:2:4Gi"], opts).await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     let leak = json!({"sim.vpa.rs/memory": "growth:50Mi:20Mi"});
     pods.create(
@@ -152,10 +152,10 @@ async fn memory_above_the_limit_oom_kills_the_container_with_an_event() {
 #[tokio::test]
 async fn pod_and_node_metrics_follow_usage_models_and_the_simulated_clock() {
     let opts = SimOptions {
-        clock: Some(clock::accelerated(3600.0)),
+        clock: Some(accelerated_clock(3600.0)),
         ..Default::default()
     };
-    let (sim, cluster, client) = cluster(&["n1:2:4Gi"], opts).await;
+    let (sim, cluster, client) = sim_with_cluster(&["n1:2:4Gi"], opts).await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     let hamster = json!({"sim.vpa.rs/cpu": "constant:0.5", "sim.vpa.rs/memory": "constant:60Mi"});
     pods.create(
@@ -221,7 +221,7 @@ async fn pod_and_node_metrics_follow_usage_models_and_the_simulated_clock() {
 
 #[tokio::test]
 async fn a_usage_scenario_sets_models_by_workload_pod_prefix_and_container() {
-    let scenario = vpa_sim::cluster::scenario::UsageScenario::parse(
+    let scenario = vpa_sim::cluster::UsageScenario::parse(
         "rules:\n\
          - workload: Deployment/web\n  container: app\n  cpu: constant:250m\n\
          - namespace: default\n  pod: solo\n  memory: constant:100Mi\n",
@@ -231,7 +231,8 @@ async fn a_usage_scenario_sets_models_by_workload_pod_prefix_and_container() {
         usage_scenario: scenario,
         ..Default::default()
     };
-    let (sim, cluster, client) = cluster_with(&["n1:4:8Gi"], SimOptions::default(), base).await;
+    let (sim, cluster, client) =
+        sim_with_cluster_from(&["n1:4:8Gi"], SimOptions::default(), base).await;
     let deployments: Api<DynamicObject> = Api::default_namespaced_with(
         client.clone(),
         &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment")),
@@ -288,6 +289,71 @@ async fn a_usage_scenario_sets_models_by_workload_pod_prefix_and_container() {
     );
     let solo = eventually("solo metrics", || usage("solo-1".into())).await;
     assert_eq!(solo, json!({"cpu": "300000000n", "memory": "102400Ki"}));
+    cluster.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn native_sidecars_run_and_report_usage_and_plain_init_containers_complete() {
+    let (sim, cluster, client) = sim_with_cluster(&["n1:2:4Gi"], SimOptions::default()).await;
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "meshed", "annotations": {
+            "sim.vpa.rs/cpu.app": "constant:0.5", "sim.vpa.rs/memory.app": "constant:60Mi",
+            "sim.vpa.rs/cpu.proxy": "constant:0.2", "sim.vpa.rs/memory.proxy": "constant:30Mi"}},
+        "spec": {
+            "initContainers": [
+                {"name": "setup", "image": "setup"},
+                {"name": "proxy", "image": "proxy", "restartPolicy": "Always",
+                 "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}}}
+            ],
+            "containers": [{"name": "app", "image": "img",
+                "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]
+        }
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let started = running(&pods, "meshed").await;
+    let init = started
+        .status
+        .as_ref()
+        .and_then(|s| s.init_container_statuses.clone())
+        .unwrap_or_default();
+    let state = |name: &str| {
+        let s = init.iter().find(|s| s.name == name).unwrap();
+        s.state.clone().unwrap()
+    };
+    assert!(state("proxy").running.is_some());
+    let setup = state("setup").terminated.unwrap();
+    assert_eq!(setup.reason.as_deref(), Some("Completed"));
+
+    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
+    let pod_metrics: Api<DynamicObject> =
+        Api::default_namespaced_with(client.clone(), &ApiResource::from_gvk(&gvk));
+    let m = eventually("PodMetrics", || async {
+        pod_metrics.get("meshed").await.ok()
+    })
+    .await;
+    let usage: Vec<(String, Value)> = m.data["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["usage"].clone()))
+        .collect();
+    assert_eq!(
+        usage,
+        [
+            (
+                "app".to_string(),
+                json!({"cpu": "500000000n", "memory": "61440Ki"})
+            ),
+            (
+                "proxy".to_string(),
+                json!({"cpu": "200000000n", "memory": "30720Ki"})
+            ),
+        ],
+        "the sidecar reports usage, the completed init container none"
+    );
     cluster.stop().await;
     sim.shutdown().await;
 }

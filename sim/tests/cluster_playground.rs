@@ -1,8 +1,6 @@
 //! `vpa-sim up` in-process: deploy/ and the hamster example are applied (with the real kubectl,
 //! and without it), the VPA components and hamster pods run, and the real kubectl sees them.
 
-mod cluster_support;
-
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -11,9 +9,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use tokio::sync::oneshot;
-use vpa_sim::cluster::playground::{UpArgs, run_until};
+use vpa_sim::cluster::{UpArgs, run_until};
 
-use cluster_support::eventually;
+use vpa_test_support::eventually;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-mod cluster_support;
+mod stand_in;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -14,10 +14,11 @@ use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 use vpa_sim::cluster::ClusterOptions;
-use vpa_sim::cluster::processes::Launcher;
+use vpa_sim::cluster::Launcher;
 
-use cluster_support::{cluster_with, eventually, python_stand_in};
+use stand_in::python_stand_in;
 use vpa_sim::free_port;
+use vpa_test_support::{eventually, sim_cluster::sim_with_cluster_from};
 
 async fn get(url: &str) -> Option<String> {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -40,7 +41,7 @@ async fn two_replicas_on_the_same_ports_both_run_and_the_service_reaches_both() 
     }
     std::fs::write(work.path().join("ready"), "").unwrap();
     let (webhook, admin) = (free_port(), free_port());
-    let (sim, cluster, client) = cluster_with(
+    let (sim, cluster, client) = sim_with_cluster_from(
         &["n1:4:8Gi"],
         Default::default(),
         ClusterOptions {

@@ -5,8 +5,6 @@
 
 #![cfg(unix)]
 
-mod cluster_support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
@@ -14,11 +12,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use vpa_sim::cluster::processes::Launcher;
+use vpa_sim::cluster::Launcher;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
 use vpa_sim::{Sim, SimOptions};
 
-use cluster_support::eventually;
+use vpa_test_support::eventually;
 
 fn script(dir: &Path, name: &str, body: &str) {
     let path = dir.join(name);

@@ -3,8 +3,6 @@
 //! and Endpoints, ReplicationControllers keep their pods through the scale subresource, HPAs are
 //! stored, and pods that fit nowhere stay Pending with an Unschedulable condition.
 
-mod cluster_support;
-
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -15,7 +13,7 @@ use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use vpa_sim::SimOptions;
 
-use cluster_support::{cluster, eventually};
+use vpa_test_support::{eventually, sim_cluster::sim_with_cluster};
 
 fn deployment(name: &str, replicas: i32, cpu: &str) -> Deployment {
     serde_json::from_value(json!({
@@ -40,7 +38,8 @@ async fn running_pods(pods: &Api<Pod>, selector: &str) -> Vec<Pod> {
 
 #[tokio::test]
 async fn deployments_roll_out_replica_sets_with_running_ready_pods() {
-    let (sim, cluster, client) = cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
+    let (sim, cluster, client) =
+        sim_with_cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
     let deploys: Api<Deployment> = Api::default_namespaced(client.clone());
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     let rss: Api<ReplicaSet> = Api::default_namespaced(client.clone());
@@ -172,7 +171,7 @@ async fn deployments_roll_out_replica_sets_with_running_ready_pods() {
 
 #[tokio::test]
 async fn pods_that_fit_nowhere_stay_pending_as_unschedulable_with_an_event() {
-    let (sim, cluster, client) = cluster(&["small:1:1Gi"], SimOptions::default()).await;
+    let (sim, cluster, client) = sim_with_cluster(&["small:1:1Gi"], SimOptions::default()).await;
     let deploys: Api<Deployment> = Api::default_namespaced(client.clone());
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     deploys
@@ -225,7 +224,8 @@ fn template(app: &str) -> Value {
 
 #[tokio::test]
 async fn stateful_sets_daemon_sets_jobs_and_services_get_their_pods_and_endpoints() {
-    let (sim, cluster, client) = cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
+    let (sim, cluster, client) =
+        sim_with_cluster(&["n1:4:8Gi", "n2:4:8Gi"], SimOptions::default()).await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     let sts: Api<StatefulSet> = Api::default_namespaced(client.clone());
     let sts_obj = json!({"metadata": {"name": "db"}, "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}}, "template": template("db")}});
@@ -348,10 +348,10 @@ async fn stateful_sets_daemon_sets_jobs_and_services_get_their_pods_and_endpoint
 #[tokio::test]
 async fn cron_jobs_start_jobs_on_schedule_on_the_accelerated_clock() {
     let opts = SimOptions {
-        clock: Some(vpa_sim::cluster::clock::accelerated(240.0)),
+        clock: Some(vpa_sim::cluster::accelerated_clock(240.0)),
         ..Default::default()
     };
-    let (sim, cluster, client) = cluster(&["n1:4:8Gi"], opts).await;
+    let (sim, cluster, client) = sim_with_cluster(&["n1:4:8Gi"], opts).await;
     let mut job_template = template("tick");
     job_template["spec"]["restartPolicy"] = json!("Never");
     job_template["metadata"]["annotations"] = json!({"sim.vpa.rs/run-seconds": "1"});
@@ -380,7 +380,7 @@ async fn cron_jobs_start_jobs_on_schedule_on_the_accelerated_clock() {
 
 #[tokio::test]
 async fn replication_controllers_keep_their_pods_and_scale_through_the_subresource() {
-    let (sim, cluster, client) = cluster(&["n1:4:8Gi"], SimOptions::default()).await;
+    let (sim, cluster, client) = sim_with_cluster(&["n1:4:8Gi"], SimOptions::default()).await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     let rcs: Api<ReplicationController> = Api::default_namespaced(client.clone());
     // No selector: it defaults to the template's labels, a plain map.

@@ -17,13 +17,45 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Variables `cargo test` sets for the test binary that a nested `cargo build` must not see:
+/// build scripts (ring's, among others) rerun when `CARGO_PKG_NAME` or `CARGO_MANIFEST_DIR`
+/// change, so a build from inside a test and one from the shell would rebuild ring and all
+/// that depends on it, in turn, each time (about 90 s per test binary on the CI machine).
+fn set_by_cargo_test(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_EXE_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
+/// `cargo` (the one running the tests) in the workspace root, with the environment of a shell
+/// rather than of a test binary (see [`set_by_cargo_test`]).
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root());
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_test) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// Path of workspace binary `bin` from package `package`, building it first when it is missing.
 pub fn binary(package: &str, bin: &str) -> PathBuf {
     let path = profile_dir().join(bin);
     if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(repo_root())
+        let status = cargo()
             .args(["build", "-p", package, "--bin", bin])
             .status()
             .expect("run cargo build");

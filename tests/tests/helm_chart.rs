@@ -127,6 +127,7 @@ fn values_set_replicas_resources_flags_and_webhook_settings() {
         c["args"],
         serde_json::json!([
             "--address=:8942",
+            "--leader-elect=true",
             "--storage=prometheus",
             "--prometheus-address=http://prom:9090"
         ])
@@ -145,6 +146,111 @@ fn values_set_replicas_resources_flags_and_webhook_settings() {
             "--webhook-failure-policy-fail=true"
         ])
     );
+}
+
+fn args_of(objects: &Objects, deployment: &str) -> Vec<String> {
+    let d = &objects[&("Deployment".to_string(), deployment.to_string())];
+    serde_json::from_value(d["spec"]["template"]["spec"]["containers"][0]["args"].clone()).unwrap()
+}
+
+#[test]
+fn more_than_one_replica_elects_a_leader() {
+    let Some(single) = helm_template(&[]) else {
+        return;
+    };
+    let Some(many) = helm_template(&["--set", "updater.replicas=2"]) else {
+        return;
+    };
+    let elect = "--leader-elect=true".to_string();
+    for d in ["vpa-recommender", "vpa-updater"] {
+        assert!(!args_of(&single, d).contains(&elect), "{d} with 1 replica");
+    }
+    assert!(args_of(&many, "vpa-updater").contains(&elect));
+    assert!(!args_of(&many, "vpa-recommender").contains(&elect));
+}
+
+#[test]
+fn webhook_defaults_to_5_seconds_and_skips_its_own_pods() {
+    for objects in [helm_template(&[]), kustomize()].into_iter().flatten() {
+        assert!(
+            args_of(&objects, "vpa-admission-controller")
+                .contains(&"--webhook-timeout-seconds=5".to_string())
+        );
+        let ac = &objects[&(
+            "Deployment".to_string(),
+            "vpa-admission-controller".to_string(),
+        )];
+        assert_eq!(
+            ac["spec"]["template"]["metadata"]["labels"]["vpa.k8s.io/webhook-ignore"],
+            "true"
+        );
+    }
+}
+
+#[test]
+fn cert_manager_option_issues_and_mounts_the_serving_certificate() {
+    let Some(own_ca) = helm_template(&["--set", "admissionController.certManager.enabled=true"])
+    else {
+        return;
+    };
+    let cert = &own_ca[&("Certificate".to_string(), "vpa-webhook-cert".to_string())];
+    assert_eq!(cert["spec"]["secretName"], "vpa-webhook-cert");
+    assert_eq!(
+        cert["spec"]["dnsNames"],
+        serde_json::json!([
+            "vpa-webhook.kube-system.svc",
+            "vpa-webhook.kube-system.svc.cluster.local"
+        ])
+    );
+    assert_eq!(cert["spec"]["issuerRef"]["name"], "vpa-webhook-ca");
+    for (kind, name) in [
+        ("Issuer", "vpa-selfsigned"),
+        ("Certificate", "vpa-webhook-ca"),
+        ("Issuer", "vpa-webhook-ca"),
+    ] {
+        assert!(
+            own_ca.contains_key(&(kind.to_string(), name.to_string())),
+            "{kind}/{name}"
+        );
+    }
+    let args = args_of(&own_ca, "vpa-admission-controller");
+    for flag in [
+        "--tls-cert-file=/etc/tls-certs/tls.crt",
+        "--tls-private-key=/etc/tls-certs/tls.key",
+        "--client-ca-file=/etc/tls-certs/ca.crt",
+        "--reload-cert=true",
+    ] {
+        assert!(args.contains(&flag.to_string()), "{flag} in {args:?}");
+    }
+    let pod = &own_ca[&(
+        "Deployment".to_string(),
+        "vpa-admission-controller".to_string(),
+    )]["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "vpa-webhook-cert"
+    );
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"][0]["mountPath"],
+        "/etc/tls-certs"
+    );
+
+    let Some(given) = helm_template(&[
+        "--set",
+        "admissionController.certManager.enabled=true",
+        "--set",
+        "admissionController.certManager.issuerRef.name=corp-ca",
+        "--set",
+        "admissionController.certManager.issuerRef.kind=ClusterIssuer",
+    ]) else {
+        return;
+    };
+    let cert = &given[&("Certificate".to_string(), "vpa-webhook-cert".to_string())];
+    assert_eq!(
+        cert["spec"]["issuerRef"],
+        serde_json::json!({"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"})
+    );
+    assert!(!given.contains_key(&("Issuer".to_string(), "vpa-selfsigned".to_string())));
 }
 
 #[test]

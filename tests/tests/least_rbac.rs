@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vpa_sim::hooks::AuditRecord;
+use vpa_sim::AuditRecord;
 
-use support::{Env, Options, identity};
+use support::{Env, Options, identity, pod_names};
 
 const COMPONENTS: [(&str, &str); 3] = [
     ("vpa-recommender", "deploy/rbac/recommender.yaml"),
@@ -172,16 +172,8 @@ async fn each_component_uses_exactly_its_rbac() {
         .await;
 
     env.apply_hamster().await;
-    let original: BTreeSet<String> = env
-        .two_hamsters()
-        .await
-        .iter()
-        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
-        .collect();
-    env.eventually("a recommendation", Duration::from_secs(30), || {
-        env.hamster_target()
-    })
-    .await;
+    let original = pod_names(&env.two_hamsters().await);
+    env.wait_for_recommendation("a recommendation").await;
     env.eventually(
         "evictions and recreated pods",
         Duration::from_secs(40),

@@ -86,8 +86,7 @@ fn normalise_text(s: &str) -> String {
 
 /// A kubectl run as an outcome: exit success, stdout (JSON parsed when it is JSON), and the
 /// first line of stderr (the error a user reads).
-async fn kubectl(env: &Env, args: &[&str]) -> Outcome {
-    let out = env.kubectl(args).await;
+fn outcome(out: std::process::Output) -> Outcome {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut body = serde_json::from_str::<Value>(&stdout).unwrap_or(Value::String(stdout));
     normalise(&mut body);
@@ -99,12 +98,12 @@ async fn kubectl(env: &Env, args: &[&str]) -> Outcome {
     json!({"ok": out.status.success(), "out": body, "err": normalise_text(&err)})
 }
 
+async fn kubectl(env: &Env, args: &[&str]) -> Outcome {
+    outcome(env.kubectl(args).await)
+}
+
 async fn apply_text(env: &Env, args: &[&str], text: &str) -> Outcome {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    let mut all = args.to_vec();
-    all.extend(["-f", file.path().to_str().unwrap()]);
-    kubectl(env, &all).await
+    outcome(env.kubectl_with_manifest(args, text).await)
 }
 
 fn kube_result<T: serde::Serialize>(r: Result<T, kube::Error>) -> Outcome {
@@ -417,6 +416,26 @@ async fn probes(env: &Env) -> BTreeMap<String, Outcome> {
         other => json!({"none": format!("{other:?}")}),
     };
     out.insert("kube-rs watch from a resourceVersion".into(), event);
+    // A watch from resourceVersion 1 before any compaction: the real server (etcd compacts every
+    // 5 minutes) replays history rather than answering 410 Gone; after a compaction it is an
+    // ERROR event whose message ends with the current resourceVersion (dropped here).
+    let mut stale = Box::pin(
+        cms.watch(&WatchParams::default().timeout(5), "1")
+            .await
+            .unwrap(),
+    );
+    let first = tokio::time::timeout(Duration::from_secs(10), stale.next()).await;
+    let event = match first {
+        Ok(Some(Ok(WatchEvent::Error(e)))) => json!({
+            "error": {"code": e.code, "reason": e.reason, "message": e.message.split(" (").next()},
+        }),
+        Ok(Some(Err(kube::Error::Api(e)))) => json!({
+            "api error": {"code": e.code, "reason": e.reason, "message": e.message.split(" (").next()},
+        }),
+        Ok(Some(Ok(other))) => json!({"other": format!("{other:?}")}),
+        other => json!({"none": format!("{other:?}")}),
+    };
+    out.insert("kube-rs watch from resourceVersion 1".into(), event);
     let pods: Api<Pod> = Api::namespaced(env.client.clone(), NS);
     let pod = env
         .eventually("a web pod", Duration::from_secs(20), || async {
@@ -469,6 +488,11 @@ async fn the_sim_answers_as_the_real_api_server_does() {
         return;
     };
     let want = probes(&real).await;
+    let replayed = &want["kube-rs watch from resourceVersion 1"];
+    assert!(
+        replayed["other"] == "Added event",
+        "the real server no longer replays uncompacted history: {replayed}"
+    );
     let got = probes(&sim).await;
     let accepted = accepted();
     let mut failures = Vec::new();

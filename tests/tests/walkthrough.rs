@@ -7,10 +7,9 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::{Env, Options, hamster_requests, identity};
+use support::{Env, Options, hamster_requests, identity, pod_names};
 
 /// Short loops so a walkthrough takes seconds.
 fn fast(admission_lease_timeout: &str) -> Options {
@@ -22,12 +21,6 @@ fn fast(admission_lease_timeout: &str) -> Options {
         ],
         admission_args: vec!["--status-lease-update-interval=1s".into()],
     }
-}
-
-fn names(pods: &[serde_json::Value]) -> BTreeSet<String> {
-    pods.iter()
-        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn evictions(env: &Env) -> Vec<String> {
@@ -55,14 +48,10 @@ async fn hamster_gets_the_recommended_requests_through_eviction_and_admission() 
             "the first pods keep the manifest's requests (no recommendation yet)"
         );
     }
-    let original = names(&original);
+    let original = pod_names(&original);
 
     let (cpu, memory) = env
-        .eventually(
-            "a recommendation in the VPA status",
-            Duration::from_secs(30),
-            || env.hamster_target(),
-        )
+        .wait_for_recommendation("a recommendation in the VPA status")
         .await;
     eprintln!("recommendation: cpu {cpu}, memory {memory}");
     assert!(
@@ -78,7 +67,7 @@ async fn hamster_gets_the_recommended_requests_through_eviction_and_admission() 
                 let pods = env.hamster_pods().await;
                 let (cpu, memory) = env.hamster_target().await?;
                 let all_new = pods.len() == 2
-                    && names(&pods).is_disjoint(&original)
+                    && pod_names(&pods).is_disjoint(&original)
                     && pods.iter().all(|p| {
                         hamster_requests(p).is_some_and(|(c, m)| {
                             (c - cpu).abs() <= cpu * 0.05 && (m - memory).abs() <= memory * 0.05
@@ -179,19 +168,15 @@ async fn no_evictions_while_the_admission_controller_is_down() {
 
     env.apply_hamster().await;
     let original = env.two_hamsters().await;
-    let original = names(&original);
-    env.eventually(
-        "a recommendation in the VPA status",
-        Duration::from_secs(30),
-        || env.hamster_target(),
-    )
-    .await;
+    let original = pod_names(&original);
+    env.wait_for_recommendation("a recommendation in the VPA status")
+        .await;
     // Several updater loops with a recommendation far from the pods' requests: nothing evicted.
     tokio::time::sleep(Duration::from_secs(12)).await;
     let evicted = evictions(&env);
     assert!(evicted.is_empty(), "evictions: {evicted:?}\n{}", env.logs());
     let pods = env.hamster_pods().await;
-    assert_eq!(names(&pods), original, "the hamster pods are untouched");
+    assert_eq!(pod_names(&pods), original, "the hamster pods are untouched");
     let updater_log = env.logs();
     assert!(
         updater_log.contains("vpa-updater"),

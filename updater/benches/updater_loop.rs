@@ -17,18 +17,20 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{LimitRange, Pod, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, Time};
 use serde_json::Value;
+use vpa_common::admin::Health;
 use vpa_common::api::{UpdateMode, VerticalPodAutoscaler};
+use vpa_common::controllers::{ControllerInfo, Controllers, Replicas};
 use vpa_common::testutil::{PodBuilder, VpaBuilder, owner_ref};
-use vpa_updater::cluster::{ActionError, Cluster, ClusterError, UpdaterEvent};
+use vpa_updater::cluster_api::{ActionError, ClusterApi, ClusterError, UpdaterEvent};
 use vpa_updater::config::UpdaterConfig;
-use vpa_updater::health::Health;
-use vpa_updater::inplace::ResizeTimers;
+use vpa_updater::infeasible::InfeasibleAttempts;
 use vpa_updater::logic::Updater;
 use vpa_updater::metrics::Metrics;
 use vpa_updater::plan;
 use vpa_updater::pod::PodKey;
 use vpa_updater::ratelimit::Rate;
-use vpa_updater::snapshot::{ControllerInfo, Controllers, Snapshot};
+use vpa_updater::resize::ResizeTimers;
+use vpa_updater::snapshot::Snapshot;
 
 const PROFILES: [(&str, usize, usize); 7] = [
     ("small", 25, 50),
@@ -47,7 +49,7 @@ struct MemoryCluster {
     evictions: Mutex<usize>,
 }
 
-impl Cluster for MemoryCluster {
+impl ClusterApi for MemoryCluster {
     async fn lease(&self, _: &str, _: &str) -> Result<Option<Lease>, ClusterError> {
         let now = vpa_updater::time::now();
         Ok(Some(Lease {
@@ -100,21 +102,21 @@ fn build(vpas: usize, pods: usize) -> MemoryCluster {
             "bench",
             "Deployment",
             &app,
-            ControllerInfo {
-                selector: Some(selector.clone()),
-                replicas: Some(per_vpa as i64),
-                ..Default::default()
-            },
+            ControllerInfo::new(
+                None,
+                Some(selector.clone()),
+                Some(Replicas::Desired(per_vpa as i32)),
+            ),
         );
         controllers.insert(
             "bench",
             "ReplicaSet",
             &rs,
-            ControllerInfo {
-                owner_references: vec![owner_ref("Deployment", &app)],
-                selector: Some(selector),
-                replicas: Some(per_vpa as i64),
-            },
+            ControllerInfo::new(
+                Some(owner_ref("Deployment", &app)),
+                Some(selector),
+                Some(Replicas::Desired(per_vpa as i32)),
+            ),
         );
         let vpa = VpaBuilder::new("bench", &format!("{app}-vpa"))
             .mode(UpdateMode::Recreate)
@@ -171,10 +173,15 @@ fn filter_pods_times(cluster: &MemoryCluster, runs: usize) -> (Duration, Duratio
     };
     let config = unlimited();
     let timers = ResizeTimers::default();
+    let infeasible = InfeasibleAttempts::default();
+    let history = plan::PodHistory {
+        timers: &timers,
+        infeasible: &infeasible,
+    };
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let t = Instant::now();
-            let planned = plan::plan(&snapshot, &timers, vpa_updater::time::now(), &config);
+            let planned = plan::plan(&snapshot, history, vpa_updater::time::now(), &config);
             std::hint::black_box(&planned);
             t.elapsed()
         })

@@ -1,5 +1,5 @@
 //! Loop benchmark against the in-memory API server (`vpa-sim`, in this process), with the same
-//! profiles as `updater_loop`: the real `KubeCluster` (watch caches over HTTPS, Eviction API,
+//! profiles as `updater_loop`: the real `KubeApi` (watch caches over HTTPS, Eviction API,
 //! events) drives `Updater::run_once`, so ListVPAs / ListPods / AdmissionInit read the synced
 //! caches exactly as in the binary and EvictPods pays for every eviction and event request.
 //!
@@ -16,77 +16,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, PostParams};
-use serde_json::json;
-use vpa_sim::resource::GroupResource;
-use vpa_sim::seed::{DeploymentSeed, create};
-use vpa_sim::store::Store;
+use vpa_bench::updater_workload::{PROFILES, seed};
+use vpa_common::admin::Health;
 use vpa_sim::{Sim, SimOptions};
-use vpa_updater::cluster::Cluster;
+use vpa_updater::cluster_api::ClusterApi;
 use vpa_updater::config::UpdaterConfig;
-use vpa_updater::health::Health;
-use vpa_updater::inplace::ResizeTimers;
-use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::infeasible::InfeasibleAttempts;
+use vpa_updater::kube_api::KubeApi;
 use vpa_updater::logic::Updater;
 use vpa_updater::metrics::Metrics;
 use vpa_updater::plan;
 use vpa_updater::ratelimit::Rate;
+use vpa_updater::resize::ResizeTimers;
 use vpa_updater::snapshot::Snapshot;
-
-const PROFILES: [(&str, usize, usize); 7] = [
-    ("small", 25, 50),
-    ("medium", 100, 200),
-    ("large", 250, 500),
-    ("xlarge", 500, 1000),
-    ("xxlarge", 1000, 2000),
-    ("10k", 5000, 10_000),
-    ("50k", 25_000, 50_000),
-];
-const NS: &str = "bench";
-
-/// Seeds the namespace, workloads, pods, VPAs with a recommendation and a fresh admission
-/// controller Lease straight into the store (no HTTP).
-fn seed(store: &Store, vpas: usize, pods: usize) {
-    let per_vpa = pods / vpas;
-    vpa_sim::seed::namespace(store, NS);
-    let vpa_resource = GroupResource::new("autoscaling.k8s.io", "verticalpodautoscalers");
-    let container = json!([{"name": "app", "image": "app:1",
-        "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]);
-    for v in 0..vpas {
-        let app = format!("app-{v}");
-        vpa_sim::seed::deployment(
-            store,
-            &DeploymentSeed {
-                namespace: NS,
-                name: &app,
-                pods: per_vpa,
-                containers: &container,
-                node: &format!("node-{}", v % 100),
-                started_at: "2020-01-01T00:00:00Z",
-            },
-        );
-        create(
-            store,
-            &vpa_resource,
-            json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
-                "metadata": {"name": format!("{app}-vpa"), "namespace": NS},
-                "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
-                    "updatePolicy": {"updateMode": "Recreate"}},
-                "status": {"recommendation": {"containerRecommendations": [{"containerName": "app",
-                    "target": {"cpu": "500m", "memory": "200Mi"}, "lowerBound": {"cpu": "400m", "memory": "150Mi"},
-                    "upperBound": {"cpu": "1", "memory": "400Mi"}}]}}}),
-        );
-    }
-    let renewed = store.now();
-    create(
-        store,
-        &GroupResource::new("coordination.k8s.io", "leases"),
-        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "vpa-admission-controller", "namespace": "kube-system"},
-            "spec": {"holderIdentity": "bench", "renewTime": renewed.replace('Z', ".000000Z")}}),
-    );
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
@@ -104,7 +46,7 @@ fn unlimited() -> UpdaterConfig {
     }
 }
 
-async fn snapshot(cluster: &KubeCluster) -> Snapshot {
+async fn snapshot(cluster: &KubeApi) -> Snapshot {
     Snapshot {
         vpas: cluster.list_vpas().await.unwrap(),
         pods: cluster.list_pods().await.unwrap(),
@@ -116,10 +58,15 @@ async fn snapshot(cluster: &KubeCluster) -> Snapshot {
 fn filter_pods_times(snapshot: &Snapshot, runs: usize) -> (Duration, Duration) {
     let config = unlimited();
     let timers = ResizeTimers::default();
+    let infeasible = InfeasibleAttempts::default();
+    let history = plan::PodHistory {
+        timers: &timers,
+        infeasible: &infeasible,
+    };
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let t = Instant::now();
-            let planned = plan::plan(snapshot, &timers, vpa_updater::time::now(), &config);
+            let planned = plan::plan(snapshot, history, vpa_updater::time::now(), &config);
             std::hint::black_box(&planned);
             t.elapsed()
         })
@@ -137,10 +84,7 @@ async fn run_profile(name: &str, vpas: usize, pods: usize) -> anyhow::Result<Str
     })
     .await?;
     let admin = sim.client().await?;
-    let crds: Api<CustomResourceDefinition> = Api::all(admin);
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await?;
-    }
+    vpa_test_support::install_vpa_crds(&admin).await?;
     let t = Instant::now();
     seed(sim.store(), vpas, pods);
     let seeded = t.elapsed();
@@ -149,7 +93,7 @@ async fn run_profile(name: &str, vpas: usize, pods: usize) -> anyhow::Result<Str
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
     let client = vpa_common::client::build(config, None)?;
     let t = Instant::now();
-    let cluster = KubeCluster::start(client, None);
+    let cluster = KubeApi::start(client, None);
     cluster
         .wait_ready(Duration::from_secs(60))
         .await

@@ -5,17 +5,16 @@ use std::time::Duration;
 use clap::{ArgAction, Parser};
 
 use crate::config::{
-    AdmissionStatus, DEFAULT_EVICTION_RATE_BURST, DEFAULT_EVICTION_RATE_LIMIT, NamespaceFilter,
-    UpdaterConfig,
+    AdmissionStatus, DEFAULT_EVICTION_RATE_BURST, DEFAULT_EVICTION_RATE_LIMIT, UpdaterConfig,
 };
 use crate::priority::PriorityConfig;
 use crate::ratelimit::Rate;
 use crate::restriction::RestrictionConfig;
-use vpa_common::client::ThrottleFlags;
+use vpa_common::component::{Component, ComponentFlags};
 pub use vpa_common::duration::parse_duration;
 use vpa_common::duration::parse_positive_duration;
 use vpa_common::leader_election::LeaderElectFlags;
-use vpa_common::logging::KlogFlags;
+use vpa_common::status_lease;
 
 /// Evicts or resizes in place the pods whose requests drifted from their VPA's recommendation.
 #[derive(Parser, Debug, Clone)]
@@ -46,16 +45,12 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_EVICTION_RATE_BURST)]
     pub eviction_rate_burst: u32,
 
-    /// Address of the plain-HTTP admin server (`/healthz`, `/metrics`).
-    #[arg(long, default_value = ":8943")]
-    pub address: String,
-
     /// Only evict while the admission controller's status Lease is fresh.
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub use_admission_controller_status: bool,
 
     /// Name of the admission controller's status Lease.
-    #[arg(long, default_value = "vpa-admission-controller")]
+    #[arg(long, default_value = status_lease::DEFAULT_NAME)]
     pub admission_controller_status_lease_name: String,
 
     /// Namespace of that Lease; defaults to $NAMESPACE, else kube-system.
@@ -90,55 +85,40 @@ pub struct Args {
     #[arg(long, default_value = "vpa-updater")]
     pub leader_elect_resource_name: String,
 
-    /// Path to a kubeconfig; in-cluster configuration is used when empty.
-    #[arg(long, env = "KUBECONFIG", default_value = "")]
-    pub kubeconfig: String,
-
-    /// `--kube-api-qps` and `--kube-api-burst`.
-    #[command(flatten)]
-    pub throttle: ThrottleFlags,
-
-    /// Serve profiling endpoints (accepted for compatibility; no profiler is built in).
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub profiling: bool,
-
-    /// Only handle VPAs in this namespace. Exclusive with --ignored-vpa-object-namespaces.
-    #[arg(
-        long,
-        default_value = "",
-        conflicts_with = "ignored_vpa_object_namespaces"
-    )]
-    pub vpa_object_namespace: String,
-
-    /// Comma-separated namespaces whose VPAs are ignored.
-    #[arg(long, default_value = "")]
-    pub ignored_vpa_object_namespaces: String,
-
-    /// Feature gates `Name=bool,...`: `PerVPAConfig` (honour evictAfterOOMSeconds); `InPlace`
-    /// and `CPUStartupBoost` are accepted but not implemented.
-    #[arg(long, default_value = "")]
-    pub feature_gates: String,
-
-    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
-    #[command(flatten)]
-    pub klog: KlogFlags,
-
     /// Namespace of this pod; the default namespace of the admission controller's Lease.
     #[arg(long, env = "NAMESPACE", default_value = "kube-system")]
     pub namespace: String,
+
+    /// The flags every component has (`--kubeconfig`, `--address`, namespaces, gates, klog).
+    /// Of the gates, `PerVPAConfig` honours evictAfterOOMSeconds, `CPUStartupBoost` scales
+    /// boosted pods back and `InPlace` handles VPAs in `InPlace` mode; `NativeSidecar` changes
+    /// nothing (the updater weighs every observed container anyway).
+    #[command(flatten)]
+    pub common: ComponentFlags<UpdaterFlags>,
 }
 
-/// Whether gate `name` is enabled in a `Name=bool,...` list.
-fn gate(gates: &str, name: &str) -> bool {
-    gates
-        .split(',')
-        .filter_map(|g| g.split_once('='))
-        .any(|(k, v)| k.trim() == name && v.trim().eq_ignore_ascii_case("true"))
+/// What the updater's shared flags differ in: port 8943, and a bad `--feature-gates` stops it
+/// while parsing.
+#[derive(Clone, Debug)]
+pub struct UpdaterFlags;
+
+impl Component for UpdaterFlags {
+    const ADMIN_ADDRESS: &'static str = ":8943";
+    const GATES_CHECKED_AT_PARSE: bool = true;
 }
 
 impl Args {
     /// The decision-relevant configuration.
     pub fn config(&self) -> UpdaterConfig {
+        // Both were checked while parsing (see [`UpdaterFlags`] and the namespace conflict).
+        let gates = self
+            .common
+            .gates()
+            .expect("feature gates checked while parsing");
+        let namespaces = self
+            .common
+            .namespaces()
+            .expect("namespace flags checked while parsing");
         let lease_namespace = self
             .admission_controller_status_lease_namespace
             .clone()
@@ -151,7 +131,7 @@ impl Args {
                 pod_lifetime_update_threshold: self
                     .in_recommendation_bounds_eviction_lifetime_threshold,
                 evict_after_oom_threshold: self.evict_after_oom_threshold,
-                per_vpa_config: gate(&self.feature_gates, "PerVPAConfig"),
+                per_vpa_config: gates.per_vpa_config,
             },
             restriction: RestrictionConfig {
                 min_replicas: self.min_replicas,
@@ -168,16 +148,9 @@ impl Args {
                 lease_namespace,
                 timeout: self.admission_controller_status_lease_timeout,
             },
-            namespaces: NamespaceFilter {
-                only: Some(self.vpa_object_namespace.clone()).filter(|n| !n.is_empty()),
-                ignored: self
-                    .ignored_vpa_object_namespaces
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(String::from)
-                    .collect(),
-            },
+            namespaces,
+            in_place_gate: gates.in_place,
+            cpu_startup_boost: gates.cpu_startup_boost,
         }
     }
 }
@@ -211,8 +184,13 @@ mod tests {
         assert!(config.admission.enabled);
         assert_eq!(config.admission.lease_name, "vpa-admission-controller");
         assert_eq!(config.admission.timeout, Duration::from_secs(60));
-        assert_eq!(parse(&[]).throttle.rate(), None, "no client-side limit");
+        assert_eq!(
+            parse(&[]).common.throttle.rate(),
+            None,
+            "no client-side limit"
+        );
         let limited = parse(&["--kube-api-qps=50", "--kube-api-burst=20"])
+            .common
             .throttle
             .rate();
         assert_eq!(limited.map(|r| (r.per_second, r.burst)), Some((50.0, 20)));
@@ -226,16 +204,24 @@ mod tests {
             "--use-admission-controller-status=false",
             "--leader-elect",
             "--ignored-vpa-object-namespaces=kube-system, monitoring",
-            "--feature-gates=PerVPAConfig=true",
+            "--feature-gates=PerVPAConfig=true,CPUStartupBoost=true",
             "--in-recommendation-bounds-eviction-lifetime-threshold=1h30m",
             "--v=4",
         ]);
         let config = args.config();
+        assert!(config.cpu_startup_boost);
+        assert!(!parse(&[]).config().cpu_startup_boost);
         assert!(args.leader.leader_elect);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.eviction_rate.is_limited());
         assert!(!config.admission.enabled);
         assert!(config.priority.per_vpa_config);
+        assert!(!config.in_place_gate);
+        assert!(
+            parse(&["--feature-gates=PerVPAConfig=false,InPlace=true"])
+                .config()
+                .in_place_gate
+        );
         assert_eq!(config.namespaces.ignored, ["kube-system", "monitoring"]);
         assert_eq!(
             config.priority.pod_lifetime_update_threshold,

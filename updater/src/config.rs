@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::lease::{ADMISSION_LEASE_NAME, ADMISSION_LEASE_TIMEOUT};
 use crate::priority::PriorityConfig;
 use crate::ratelimit::Rate;
 use crate::restriction::RestrictionConfig;
+use vpa_common::status_lease;
 
 /// Default `--eviction-rate-limit`: 0.5 evictions per second (one every 2 s, 30 per minute).
 ///
@@ -40,9 +40,9 @@ impl Default for AdmissionStatus {
     fn default() -> Self {
         Self {
             enabled: true,
-            lease_name: ADMISSION_LEASE_NAME.into(),
+            lease_name: status_lease::DEFAULT_NAME.into(),
             lease_namespace: "kube-system".into(),
-            timeout: ADMISSION_LEASE_TIMEOUT,
+            timeout: status_lease::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -64,6 +64,11 @@ pub struct UpdaterConfig {
     pub admission: AdmissionStatus,
     /// Namespace filter for VPAs.
     pub namespaces: NamespaceFilter,
+    /// Feature gate `InPlace` (alpha, off by default): handle VPAs in `InPlace` mode. Without it
+    /// they are skipped, as upstream.
+    pub in_place_gate: bool,
+    /// Feature gate `CPUStartupBoost`: scale boosted pods back once their boost expired.
+    pub cpu_startup_boost: bool,
 }
 
 impl Default for UpdaterConfig {
@@ -78,6 +83,8 @@ impl Default for UpdaterConfig {
             },
             admission: AdmissionStatus::default(),
             namespaces: NamespaceFilter::default(),
+            in_place_gate: false,
+            cpu_startup_boost: false,
         }
     }
 }

@@ -1,90 +1,41 @@
 //! In-place resize decisions and patches (pure; upstream `restriction/pods_inplace_restriction.go`
 //! and `inplace/resource_updates.go`).
 //!
-//! A pod in `InPlaceOrRecreate` mode is first resized through the `pods/<name>/resize`
-//! subresource. The kubelet reports progress with pod conditions; the updater falls back to
-//! eviction when the resize is `Infeasible` or errored, stays `Deferred` longer than 5 minutes, or
-//! `InProgress` longer than 1 hour. Those clocks start when the updater first sees the pod
-//! resizing ([`ResizeTimers`]), as upstream, since the API records no start time.
+//! A pod in `InPlaceOrRecreate` or `InPlace` mode is resized through the `pods/<name>/resize`
+//! subresource. The kubelet reports progress with pod conditions. In `InPlaceOrRecreate` mode the
+//! updater falls back to eviction when the resize is `Infeasible` or errored, stays `Deferred`
+//! longer than 5 minutes, or `InProgress` longer than 1 hour. Those clocks start when the updater
+//! first sees the pod resizing ([`crate::resize::ResizeTimers`]), as upstream, since the API
+//! records no start time. In `InPlace` mode (alpha) nothing is ever evicted: a `Deferred` or
+//! `InProgress` resize is waited on, and an `Infeasible` or errored one is retried with the
+//! current recommendation, which the edge remembers ([`crate::infeasible`]) so the pod is retried
+//! again only once a target drops below the attempted one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 use vpa_common::api::ResourceList;
 
-use crate::pod::{self, PodKey, ResizeStatus};
+use crate::cluster_api::ActionError;
+use crate::pod::{self, ResizeStatus};
+use crate::resize::{InPlaceMode, resize_gave_up};
 use crate::restriction::{Blocked, Restriction};
-use crate::time::elapsed;
 
-/// A `Deferred` resize older than this falls back to eviction (upstream constant, 5 min).
-pub const DEFERRED_RESIZE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-/// An `InProgress` resize older than this falls back to eviction (upstream constant, 1 h).
-pub const IN_PROGRESS_RESIZE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
-
-/// Whether a resize in `status`, seen for `resizing_for`, should be abandoned for an eviction.
-pub fn resize_gave_up(status: ResizeStatus, resizing_for: Duration) -> bool {
-    match status {
-        ResizeStatus::None => false,
-        ResizeStatus::Deferred => resizing_for > DEFERRED_RESIZE_TIMEOUT,
-        ResizeStatus::InProgress => resizing_for > IN_PROGRESS_RESIZE_TIMEOUT,
-        ResizeStatus::Infeasible | ResizeStatus::Error | ResizeStatus::Unknown => true,
-    }
-}
-
-/// When the updater first saw each pod resizing. Kept across loops by the edge.
-#[derive(Clone, Debug, Default)]
-pub struct ResizeTimers {
-    first_seen: HashMap<PodKey, Timestamp>,
-}
-
-impl ResizeTimers {
-    /// Starts a timer for every resizing pod not yet timed, and forgets pods that are no longer
-    /// resizing (or gone). Call once per loop with all live pods.
-    pub fn observe<'a>(&mut self, pods: impl IntoIterator<Item = &'a Pod>, now: Timestamp) {
-        let mut still = HashMap::new();
-        for p in pods {
-            if pod::resize_status(p).is_resizing() {
-                let key = PodKey::of(p);
-                let since = self.first_seen.get(&key).copied().unwrap_or(now);
-                still.insert(key, since);
-            }
-        }
-        self.first_seen = still;
-    }
-
-    /// How long `pod` has been seen resizing (zero when not resizing).
-    pub fn resizing_for(&self, pod: &Pod, now: Timestamp) -> Duration {
-        if self.first_seen.is_empty() {
-            return Duration::ZERO;
-        }
-        self.first_seen
-            .get(&PodKey::of(pod))
-            .map_or(Duration::ZERO, |since| elapsed(*since, now))
-    }
-
-    /// Number of pods being timed.
-    pub fn len(&self) -> usize {
-        self.first_seen.len()
-    }
-
-    /// Whether no pod is being timed.
-    pub fn is_empty(&self) -> bool {
-        self.first_seen.is_empty()
-    }
-}
-
-/// What to do with a pod in `InPlaceOrRecreate` mode.
+/// What to do with a pod in an in-place mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InPlaceDecision {
     /// Resize it in place now.
     Approved,
     /// Leave it for a later loop.
     Deferred(Defer),
-    /// Its resize failed or timed out: evict it instead.
+    /// Its resize failed or timed out: evict it instead (`InPlaceOrRecreate` only).
     Evict,
+    /// The kubelet reported its last resize `Infeasible` or errored: record the attempt and
+    /// resize it again with the current recommendation (`InPlace` only; upstream retries without
+    /// backoff, the attempt memory keeps it from retrying the same targets every loop).
+    Infeasible,
 }
 
 /// Why an in-place update waits.
@@ -112,10 +63,15 @@ impl Defer {
     }
 }
 
-/// Decides between resizing `pod` in place, waiting, and evicting it.
+/// Decides between resizing `pod` in place, waiting, retrying and (in `InPlaceOrRecreate`
+/// mode) evicting it.
+///
+/// A group below `minReplicas` is only there with `--in-place-skip-disruption-budget` (see
+/// [`Restriction::new`]): its pods are resized like any other but never turned into evictions.
 pub fn decide(
     restriction: &Restriction,
     pod: &Pod,
+    mode: InPlaceMode,
     has_recommendation: bool,
     resizing_for: Duration,
     skip_disruption_budget: bool,
@@ -132,16 +88,41 @@ pub fn decide(
     }
     let status = pod::resize_status(pod);
     if status.is_resizing() {
-        return if group.disruptable() && resize_gave_up(status, resizing_for) {
-            InPlaceDecision::Evict
-        } else {
-            InPlaceDecision::Deferred(Defer::ResizeInProgress)
+        return match mode {
+            InPlaceMode::Only => match status {
+                ResizeStatus::Infeasible | ResizeStatus::Error => InPlaceDecision::Infeasible,
+                _ => InPlaceDecision::Deferred(Defer::ResizeInProgress),
+            },
+            InPlaceMode::OrRecreate => {
+                if group.disruptable() && resize_gave_up(status, resizing_for) {
+                    if group.below_min_replicas {
+                        InPlaceDecision::Deferred(Defer::Blocked(Blocked::TooFewReplicas))
+                    } else {
+                        InPlaceDecision::Evict
+                    }
+                } else {
+                    InPlaceDecision::Deferred(Defer::ResizeInProgress)
+                }
+            }
         };
     }
     if (skip_disruption_budget && is_non_disruptive(pod)) || group.disruptable() {
         InPlaceDecision::Approved
     } else {
         InPlaceDecision::Deferred(Defer::Blocked(Blocked::DisruptionBudget))
+    }
+}
+
+/// Whether the API server refused a resize as infeasible, which makes an `InPlace` attempt worth
+/// remembering (reason `InPlaceUpdateInfeasible`). Today's API servers accept any resize and let
+/// the kubelet report `Infeasible` through the pod's conditions, so this never holds for them
+/// (upstream's check is a placeholder returning false, pending kubernetes/kubernetes#136043,
+/// which moves node-capacity checks into admission); an API error whose message calls the
+/// resize infeasible is taken as that future answer.
+pub fn is_infeasible_error(error: &ActionError) -> bool {
+    match error {
+        ActionError::Api { message, .. } => message.to_ascii_lowercase().contains("infeasible"),
+        _ => false,
     }
 }
 
@@ -230,5 +211,4 @@ pub fn annotation_patch(pod: &Pod) -> Value {
 }
 
 #[cfg(test)]
-#[path = "inplace_tests.rs"]
 mod tests;

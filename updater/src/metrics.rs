@@ -84,7 +84,8 @@ pub struct InPlaceUpdated {
 pub struct FailedInPlace {
     /// floor(log2(number of pods controlled by the VPA)).
     pub vpa_size_log2: u32,
-    /// `InPlaceUpdateError`, `InPlaceUpdateInfeasible`, `InPlaceUpdateRateLimiterWaitFailed`.
+    /// `InPlaceUpdateError`, `InPlaceUpdateInfeasible`, `InPlaceUpdateRateLimiterWaitFailed`,
+    /// `UnboostError`.
     pub reason: String,
     /// VPA name.
     pub vpa_name: String,
@@ -240,10 +241,7 @@ impl Metrics {
     }
 }
 
-/// floor(log2(size)), 0 for sizes 0 and 1: upstream's VPA size bucket.
-pub fn size_log2(size: usize) -> u32 {
-    if size <= 1 { 0 } else { size.ilog2() }
-}
+pub use vpa_common::metrics::size_log2;
 
 #[cfg(test)]
 mod tests {

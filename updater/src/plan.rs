@@ -1,5 +1,12 @@
 //! Snapshot → plan (pure): which VPAs are handled, which pods each controls, and per VPA the
-//! ordered pods to resize in place or to evict, with the reason for every pod left alone.
+//! ordered pods to resize in place or to evict, with the reason for every pod left alone, and
+//! the CPU-boosted pods to scale back ([`crate::unboost`]).
+//!
+//! The VPA's `evictionRequirements` gate evictions only: pods of an in-place mode are resized
+//! whatever direction the change takes, and the requirements are checked again only if an
+//! `InPlaceOrRecreate` pod falls back to eviction ([`PodUpdate::eviction_allowed`]). Upstream
+//! 1.7.1 applied them to in-place candidates as well (kubernetes/autoscaler#10181); this takes
+//! the fix of kubernetes/autoscaler#10219.
 //!
 //! Matching uses the shared rule of `vpa_common::matching` (topmost controller = targetRef,
 //! selector matches, oldest VPA wins) through an index by target, so the cost is linear in pods.
@@ -7,28 +14,31 @@
 //! post-processing the admission controller applies, so both agree on the target.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
-use vpa_common::api::{
-    PodResourcePolicy, RecommendedContainerResources, UpdateMode, VerticalPodAutoscaler,
-};
-use vpa_common::capping::{
-    ContainerRecommendation, PodContainer, cap_for_pod, recommendations_from_status,
-};
+use vpa_common::api::{RecommendedContainerResources, UpdateMode, VerticalPodAutoscaler};
 use vpa_common::limitrange::NamespaceLimits;
-use vpa_common::matching::{self, ControllerLookup, OwnerError};
-use vpa_common::pod_resources::resources_for_pod;
-use vpa_common::{policy, resources};
+use vpa_common::matching::OwnerError;
+use vpa_common::{policy, startup_boost};
 
 use crate::config::UpdaterConfig;
-use crate::inplace::{self, ContainerResize, Defer, InPlaceDecision, ResizeTimers};
-use crate::pod::{self, PodKey};
+use crate::infeasible::InfeasibleAttempts;
+use crate::inplace::{self, ContainerResize, Defer, InPlaceDecision};
+use crate::pod::PodKey;
 use crate::priority::{self, PodPriority};
+use crate::resize::{InPlaceMode, ResizeTimers};
 use crate::restriction::{Blocked, Restriction};
 use crate::snapshot::Snapshot;
+use crate::unboost::{self, Unboost};
+
+mod pod_matching;
+mod recommendation;
+
+use pod_matching::match_pods;
+use recommendation::Recommendation;
+pub use recommendation::{capped_recommendation, resizes_for};
 
 /// Why a VPA is not handled this loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,8 +47,9 @@ pub enum VpaSkip {
     Namespace,
     /// Its mode (Off, Initial) does not update running pods.
     ModeOff,
-    /// `InPlace` mode (alpha) is not implemented; its pods are left alone.
-    InPlaceUnsupported,
+    /// `InPlace` mode (alpha) without the updater's feature gate `InPlace`: its pods are left
+    /// alone, as upstream.
+    InPlaceGateDisabled,
     /// It has no recommendation yet.
     NoRecommendation,
 }
@@ -52,6 +63,11 @@ pub enum PodSkip {
     Blocked(Blocked),
     /// Its in-place update waits.
     Deferred(Defer),
+    /// `InPlace` mode: its last resize was infeasible and no target dropped below the attempted
+    /// one since (see [`crate::infeasible`]).
+    InfeasibleAttempt,
+    /// It is CPU-boosted: only scaling it back may touch it (see [`crate::unboost`]).
+    Boosted,
 }
 
 impl PodSkip {
@@ -61,6 +77,8 @@ impl PodSkip {
             Self::Priority(s) => s.metric_label(),
             Self::Blocked(b) => b.metric_label(),
             Self::Deferred(d) => d.metric_label(),
+            Self::InfeasibleAttempt => "InfeasibleAttempt",
+            Self::Boosted => "Boosted",
         }
     }
 }
@@ -74,6 +92,12 @@ pub struct PodUpdate<'a> {
     pub priority: PodPriority,
     /// In-place changes per container (empty for eviction-only modes).
     pub resizes: Vec<ContainerResize>,
+    /// The recommendation capped for this pod: what it is updated to.
+    pub recommendation: Cow<'a, [RecommendedContainerResources]>,
+    /// Whether the VPA's `evictionRequirements` let this pod be evicted: always for pods planned
+    /// for eviction; for `InPlaceOrRecreate` pods the check that guards a fallback to eviction;
+    /// never in `InPlace` mode.
+    pub eviction_allowed: bool,
 }
 
 /// The plan for one VPA.
@@ -87,10 +111,12 @@ pub struct VpaPlan<'a> {
     pub pods: Vec<&'a Pod>,
     /// The disruption budget of those pods for this loop.
     pub restriction: Restriction,
-    /// Pods to resize in place, most urgent first (InPlaceOrRecreate).
+    /// Pods to resize in place, most urgent first (InPlaceOrRecreate, InPlace).
     pub in_place: Vec<PodUpdate<'a>>,
     /// Pods to evict, most urgent first.
     pub evict: Vec<PodUpdate<'a>>,
+    /// Pods whose CPU startup boost expired, to scale back first.
+    pub unboost: Vec<Unboost<'a>>,
     /// Pods left alone and why.
     pub skipped: Vec<(PodKey, PodSkip)>,
 }
@@ -118,7 +144,7 @@ pub fn handled_mode(
     let mode = policy::update_mode(vpa);
     match mode {
         UpdateMode::Off | UpdateMode::Initial => return Err(VpaSkip::ModeOff),
-        UpdateMode::InPlace => return Err(VpaSkip::InPlaceUnsupported),
+        UpdateMode::InPlace if !config.in_place_gate => return Err(VpaSkip::InPlaceGateDisabled),
         _ => {}
     }
     let has_recommendation = vpa
@@ -133,192 +159,33 @@ pub fn handled_mode(
     Ok(mode)
 }
 
-type Candidates<'a> = Vec<(usize, &'a VerticalPodAutoscaler, LabelSelector)>;
-
-/// Groups live pods by the VPA controlling them. Returns, per handled VPA index, its pods.
-///
-/// Allocation-light: VPAs are indexed by `namespace → kind → name` of their target with keys
-/// borrowed from the snapshot, and the ownership walk is done once per direct owner (all pods of
-/// a ReplicaSet share it), not once per pod.
-fn match_pods<'a>(
-    snapshot: &'a Snapshot,
-    handled: &[(usize, &'a VerticalPodAutoscaler)],
-    owner_errors: &mut Vec<(PodKey, OwnerError)>,
-) -> HashMap<usize, Vec<&'a Pod>> {
-    let mut by_target: HashMap<&'a str, HashMap<&'a str, HashMap<&'a str, Candidates<'a>>>> =
-        HashMap::new();
-    for &(i, vpa) in handled {
-        let namespace = vpa.metadata.namespace.as_deref().unwrap_or_default();
-        let target = &vpa.spec.target_ref;
-        let Some(selector) = snapshot
-            .controllers
-            .selector(namespace, &matching::target_key(vpa))
-        else {
-            continue;
-        };
-        by_target
-            .entry(namespace)
-            .or_default()
-            .entry(target.kind.as_str())
-            .or_default()
-            .entry(target.name.as_str())
-            .or_default()
-            .push((i, vpa, selector));
-    }
-    type Walk = Result<Option<matching::ControllerKey>, OwnerError>;
-    let mut walks: HashMap<(&'a str, &'a str, &'a str), Walk> = HashMap::new();
-    let mut out: HashMap<usize, Vec<&Pod>> = HashMap::new();
-    let no_labels = Default::default();
-    for pod in snapshot.pods.iter().map(|p| p.as_ref()) {
-        if pod.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
-        let Some(in_namespace) = by_target.get(namespace) else {
-            continue;
-        };
-        let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
-        let Some(direct) = matching::controller_ref(owners) else {
-            continue;
-        };
-        let walk = walks
-            .entry((namespace, direct.kind.as_str(), direct.name.as_str()))
-            .or_insert_with(|| {
-                matching::topmost_controller(namespace, owners, &snapshot.controllers)
-            });
-        let controller = match walk {
-            Ok(Some(c)) => c,
-            Ok(None) => continue,
-            Err(e) => {
-                owner_errors.push((PodKey::of(pod), e.clone()));
-                continue;
-            }
-        };
-        let Some(candidates) = in_namespace
-            .get(controller.kind.as_str())
-            .and_then(|by_name| by_name.get(controller.name.as_str()))
-        else {
-            continue;
-        };
-        let labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
-        let winner = candidates
-            .iter()
-            .filter(|(_, _, sel)| matching::selector_matches(sel, labels).unwrap_or(false))
-            .min_by(|a, b| matching::compare_strength(a.1, b.1));
-        if let Some((i, _, _)) = winner {
-            out.entry(*i).or_default().push(pod);
-        }
-    }
-    out
-}
-
-/// A VPA's recommendation, parsed once per loop (only when something caps it) and capped per
-/// pod.
-struct Recommendation<'a> {
-    api: &'a [RecommendedContainerResources],
-    /// Parsed for capping; `None` when neither a policy nor a LimitRange caps it.
-    parsed: Option<Vec<ContainerRecommendation>>,
-    policy: Option<&'a PodResourcePolicy>,
-}
-
-impl<'a> Recommendation<'a> {
-    fn of(vpa: &'a VerticalPodAutoscaler, limits: &NamespaceLimits) -> Self {
-        let api = vpa
-            .status
-            .as_ref()
-            .and_then(|s| s.recommendation.as_ref())
-            .and_then(|r| r.container_recommendations.as_deref())
-            .unwrap_or_default();
-        let policy = vpa.spec.resource_policy.as_ref();
-        let capped = policy.is_some() || limits.pod.is_some() || limits.container.is_some();
-        Self {
-            api,
-            parsed: capped.then(|| recommendations_from_status(vpa).unwrap_or_default()),
-            policy,
-        }
-    }
-
-    /// The recommendation capped for `pod`, in API form.
-    fn for_pod(
-        &self,
-        pod: &Pod,
-        limits: &NamespaceLimits,
-    ) -> Cow<'a, [RecommendedContainerResources]> {
-        let Some(parsed) = &self.parsed else {
-            // Nothing to cap against: capping would only drop entries for containers the pod
-            // lacks, which every consumer ignores anyway, so borrow the VPA's recommendation and
-            // skip the parse/format round trip (the hot path in large clusters).
-            return Cow::Borrowed(self.api);
-        };
-        let containers: Vec<PodContainer> = pod::all_containers(pod)
-            .map(PodContainer::from_container)
-            .collect();
-        cap_for_pod(parsed, self.policy, &containers, limits)
-            .recommendations
-            .iter()
-            .map(|r| r.to_api())
-            .collect::<Vec<_>>()
-            .into()
-    }
-}
-
-/// The VPA's recommendation capped for `pod` (policy and LimitRanges, as the admission
-/// controller applies them), in API form.
-pub fn capped_recommendation(
-    vpa: &VerticalPodAutoscaler,
-    pod: &Pod,
-    limits: &NamespaceLimits,
-) -> Vec<RecommendedContainerResources> {
-    Recommendation::of(vpa, limits)
-        .for_pod(pod, limits)
-        .into_owned()
-}
-
-/// New requests and limits for each regular container of `pod`, for the resize subresource.
-pub fn resizes_for(
-    vpa: &VerticalPodAutoscaler,
-    pod: &Pod,
-    limits: &NamespaceLimits,
-) -> Vec<ContainerResize> {
-    let containers: Vec<PodContainer> = pod
-        .spec
-        .as_ref()
-        .map(|s| {
-            s.containers
-                .iter()
-                .map(PodContainer::from_container)
-                .collect()
-        })
-        .unwrap_or_default();
-    let Ok(per_container) = resources_for_pod(vpa, &containers, limits) else {
-        return Vec::new();
-    };
-    per_container
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, r)| {
-            let r = r?;
-            Some(ContainerResize {
-                index,
-                requests: resources::resource_list(&r.requests),
-                limits: resources::resource_list(&r.limits),
-            })
-        })
-        .collect()
+/// What the edge remembers about pods across loops, for the plan.
+#[derive(Clone, Copy, Debug)]
+pub struct PodHistory<'m> {
+    /// When each resizing pod was first seen resizing.
+    pub timers: &'m ResizeTimers,
+    /// Targets of in-place resizes reported infeasible (`InPlace` mode).
+    pub infeasible: &'m InfeasibleAttempts,
 }
 
 /// Builds the plan for one loop.
 pub fn plan<'a>(
     snapshot: &'a Snapshot,
-    timers: &ResizeTimers,
+    history: PodHistory<'_>,
     now: Timestamp,
     config: &UpdaterConfig,
 ) -> Plan<'a> {
     let mut out = Plan::default();
     let mut handled = Vec::new();
+    let mut unboost_only = HashSet::new();
     for (i, vpa) in snapshot.vpas.iter().map(|v| v.as_ref()).enumerate() {
         match handled_mode(vpa, config) {
             Ok(_) => handled.push((i, vpa)),
+            // Any mode, with or without a recommendation, scales its boosted pods back.
+            Err(skip) if skip != VpaSkip::Namespace && unboost::applies(vpa, config) => {
+                handled.push((i, vpa));
+                unboost_only.insert(i);
+            }
             Err(skip) => out.skipped_vpas.push((vpa, skip)),
         }
     }
@@ -335,74 +202,125 @@ pub fn plan<'a>(
                     .filter(|lr| lr.metadata.namespace.as_deref() == Some(namespace)),
             )
         });
-        out.vpas
-            .push(plan_vpa(vpa, pods, snapshot, limits, timers, now, config));
+        out.vpas.push(if unboost_only.contains(&i) {
+            unboost::vpa_plan(vpa, pods, snapshot, limits, now, config)
+        } else {
+            let context = VpaContext {
+                snapshot,
+                limits,
+                history,
+                now,
+                config,
+            };
+            plan_vpa(vpa, pods, &context)
+        });
     }
     out
+}
+
+/// Everything one VPA's plan reads besides the VPA and its pods.
+struct VpaContext<'c> {
+    snapshot: &'c Snapshot,
+    limits: &'c NamespaceLimits,
+    history: PodHistory<'c>,
+    now: Timestamp,
+    config: &'c UpdaterConfig,
 }
 
 fn plan_vpa<'a>(
     vpa: &'a VerticalPodAutoscaler,
     pods: Vec<&'a Pod>,
-    snapshot: &Snapshot,
-    limits: &NamespaceLimits,
-    timers: &ResizeTimers,
-    now: Timestamp,
-    config: &UpdaterConfig,
+    context: &VpaContext<'_>,
 ) -> VpaPlan<'a> {
+    let VpaContext {
+        snapshot,
+        limits,
+        history,
+        now,
+        config,
+    } = *context;
     let mode = policy::update_mode(vpa);
     let restriction = Restriction::new(
         vpa,
         pods.iter().copied(),
-        |key| snapshot.controllers.replicas(key),
+        |key| crate::snapshot::group_replicas(&snapshot.controllers, key),
         &config.restriction,
     );
-    let in_place = mode == UpdateMode::InPlaceOrRecreate;
+    let in_place = InPlaceMode::of(mode);
     let recommendation = Recommendation::of(vpa, limits);
     let mut skipped = Vec::new();
     let mut eligible = Vec::new();
+    let boosting = unboost::applies(vpa, config);
+    let unboost = if boosting {
+        unboost::plan(vpa, &pods, limits, now)
+    } else {
+        Vec::new()
+    };
     for &pod in &pods {
-        let resizing_for = timers.resizing_for(pod, now);
-        let verdict = if in_place {
-            match inplace::decide(
+        if boosting && startup_boost::is_boosted(pod) {
+            skipped.push((PodKey::of(pod), PodSkip::Boosted));
+            continue;
+        }
+        let resizing_for = history.timers.resizing_for(pod, now);
+        let verdict = match in_place {
+            Some(in_place) => match inplace::decide(
                 &restriction,
                 pod,
+                in_place,
                 true,
                 resizing_for,
                 config.restriction.in_place_skip_disruption_budget,
             ) {
                 InPlaceDecision::Deferred(d) => Err(PodSkip::Deferred(d)),
                 _ => Ok(()),
-            }
-        } else {
-            restriction
+            },
+            None => restriction
                 .can_evict(pod, resizing_for)
-                .map_err(PodSkip::Blocked)
+                .map_err(PodSkip::Blocked),
         };
+        let verdict = verdict.and_then(|()| {
+            let capped = recommendation.for_pod(pod, limits);
+            if in_place == Some(InPlaceMode::Only) && !history.infeasible.allows(pod, &capped) {
+                Err(PodSkip::InfeasibleAttempt)
+            } else {
+                Ok(capped)
+            }
+        });
         match verdict {
-            Ok(()) => eligible.push((pod, recommendation.for_pod(pod, limits))),
+            Ok(capped) => eligible.push((pod, capped)),
             Err(skip) => skipped.push((PodKey::of(pod), skip)),
         }
     }
     let (candidates, priority_skips) = priority::prioritize(vpa, eligible, now, &config.priority);
+    let (candidates, denied) = match in_place {
+        Some(_) => (candidates, Vec::new()),
+        None => priority::admit_evictions(vpa, candidates),
+    };
     skipped.extend(
         priority_skips
             .into_iter()
+            .chain(denied)
             .map(|(pod, skip)| (PodKey::of(pod), PodSkip::Priority(skip))),
     );
     let updates = candidates.into_iter().map(|c| PodUpdate {
         pod: c.pod,
         priority: c.priority,
-        resizes: if in_place {
-            resizes_for(vpa, c.pod, limits)
-        } else {
-            Vec::new()
+        resizes: match in_place {
+            Some(_) => resizes_for(vpa, c.pod, limits),
+            None => Vec::new(),
         },
+        eviction_allowed: match in_place {
+            None => true,
+            Some(InPlaceMode::OrRecreate) => {
+                priority::eviction_requirements_allow(vpa, c.pod, &c.recommendation)
+            }
+            Some(InPlaceMode::Only) => false,
+        },
+        recommendation: c.recommendation,
     });
-    let (in_place_list, evict) = if in_place {
-        (updates.collect(), Vec::new())
-    } else {
-        (Vec::new(), updates.collect())
+    let (in_place_list, evict) = match in_place {
+        Some(_) => (updates.collect(), Vec::new()),
+        None => (Vec::new(), updates.collect()),
     };
     VpaPlan {
         vpa,
@@ -411,10 +329,10 @@ fn plan_vpa<'a>(
         restriction,
         in_place: in_place_list,
         evict,
+        unboost,
         skipped,
     }
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

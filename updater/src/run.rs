@@ -1,19 +1,26 @@
 //! Top-level wiring of the binary (edge): logging, client, admin server, leader election,
-//! watch caches, the update loop, and graceful shutdown on SIGTERM or Ctrl-C.
+//! watch caches, the update loop, and graceful shutdown on SIGTERM or Ctrl-C. The shared pieces
+//! (flags, admin server, leader election) are `vpa_common`'s.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
-use tracing::{info, warn};
+use tokio::sync::watch;
+use tracing::info;
+use vpa_common::leader_election::run_while_leading;
+use vpa_common::shutdown::stopped;
 
-use crate::admin;
 use crate::args::Args;
-use crate::health::Health;
-use crate::kube_cluster::KubeCluster;
+use crate::config::UpdaterConfig;
+use crate::kube_api::KubeApi;
 use crate::logic::Updater;
 use crate::metrics::Metrics;
-use vpa_common::leader_election::{LeaderElectionConfig, LeaderElector};
+use vpa_common::admin::Health;
+
+/// How long to wait at start for each controller kind's cache (a kind the API server does not
+/// serve stays empty after that).
+const CONTROLLERS_SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Starts structured logging at upstream's default verbosity (shared setup: stderr, `RUST_LOG`,
 /// default `info`); [`run`] uses the klog flags instead.
@@ -23,81 +30,51 @@ pub fn init_tracing() {
 
 /// Runs the updater until SIGTERM; fails when leadership is lost or startup fails.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    vpa_common::logging::init_with(&args.klog);
+    args.common.init_logging();
     let config = args.config();
     info!(?config, "Starting vpa-updater");
-    for gate in ["InPlace", "CPUStartupBoost"] {
-        if args.feature_gates.contains(&format!("{gate}=true")) {
-            warn!(gate, "Feature gate accepted but not implemented");
-        }
-    }
 
-    let stop_rx = vpa_common::shutdown::on_termination();
-    let stopped = move || vpa_common::shutdown::stopped(stop_rx.clone());
+    let stop = vpa_common::shutdown::on_termination();
 
     let metrics = Arc::new(Metrics::default());
     let mut registry = Registry::default();
     metrics.register(&mut registry);
     let health = Health::new(config.interval);
-    let address = admin::listen_address(&args.address)
-        .with_context(|| format!("parsing --address {}", args.address))?;
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("binding {address}"))?;
-    let router = admin::router(Arc::new(registry), health.clone(), "updater");
-    let admin_stop = stopped();
-    let admin_task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(admin_stop)
-            .await
-    });
-    info!(%address, "Serving /healthz and /metrics");
+    let router = vpa_common::admin::router(Arc::new(registry), health.clone(), "updater");
+    let admin_task =
+        vpa_common::admin::serve(args.common.admin_address()?, router, stopped(stop.clone()))
+            .await?;
 
-    let client = vpa_common::client::connect(&args.kubeconfig, args.throttle.rate()).await?;
-    let elector = args
-        .leader
-        .settings(&args.leader_elect_resource_name)
-        .map(|settings| {
-            LeaderElector::new(
-                client.clone(),
-                LeaderElectionConfig::from_settings(&settings),
-            )
-        });
-    if let Some(elector) = &elector {
-        tokio::select! {
-            _ = elector.acquire() => {}
-            _ = stopped() => return Ok(()),
-        }
-    }
-
-    let cluster = KubeCluster::start(client, config.namespaces.only.as_deref());
-    tokio::select! {
-        ready = cluster.wait_ready(std::time::Duration::from_secs(10)) => ready.context("starting the watch caches")?,
-        _ = stopped() => return Ok(()),
-    }
-    info!("Watch caches synced");
-    let updater = Updater::new(cluster, config, metrics, health);
-    let result = match &elector {
-        Some(elector) => tokio::select! {
-            _ = updater.run(stopped()) => Ok(()),
-            () = elector.keep_leading() => Err(anyhow::anyhow!(
-                "lost leadership of Lease {}/{}",
-                elector.config().namespace,
-                elector.config().lease_name
-            )),
-        },
-        None => {
-            updater.run(stopped()).await;
-            Ok(())
-        }
-    };
-    if let Some(elector) = &elector {
-        elector.release().await;
-    }
+    let client = args.common.client().await?;
+    let election = args.leader.settings(&args.leader_elect_resource_name);
+    let work = update(client.clone(), config, metrics, health, stop.clone());
+    let result = run_while_leading(&client, election.as_ref(), stopped(stop), work)
+        .await?
+        .unwrap_or(Ok(()));
     if result.is_ok() {
         let _ = admin_task.await;
     } else {
         admin_task.abort();
     }
     result
+}
+
+/// The leader's work: the watch caches, then the loop until `stop` turns true.
+async fn update(
+    client: kube::Client,
+    config: UpdaterConfig,
+    metrics: Arc<Metrics>,
+    health: Health,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let cluster = KubeApi::start(client, config.namespaces.only.as_deref());
+    tokio::select! {
+        ready = cluster.wait_ready(CONTROLLERS_SYNC_TIMEOUT) => ready.context("starting the watch caches")?,
+        _ = stopped(stop.clone()) => return Ok(()),
+    }
+    info!("Watch caches synced");
+    Updater::new(cluster, config, metrics, health)
+        .run(stopped(stop))
+        .await;
+    Ok(())
 }

@@ -126,6 +126,20 @@ impl PodBuilder {
         self
     }
 
+    /// Condition `Ready` True since `t`.
+    pub fn ready_since(mut self, t: Timestamp) -> Self {
+        self.status
+            .conditions
+            .get_or_insert_with(Vec::new)
+            .push(PodCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                last_transition_time: Some(Time(t)),
+                ..Default::default()
+            });
+        self
+    }
+
     pub fn build(self) -> Pod {
         let mut pod = self.inner.build();
         pod.metadata.uid = pod.metadata.name.as_ref().map(|n| format!("uid-{n}"));

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{cluster, pod_names, sim};
+use support::{drifted_app, pod_names, sim};
 
 /// A plain HTTP/1.0 GET; `None` while nothing listens.
 fn get(port: u16, path: &str) -> Option<String> {
@@ -22,7 +22,7 @@ fn get(port: u16, path: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_evicts_serves_health_and_metrics_and_exits_on_sigterm() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let port = vpa_sim::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vpa-updater"))
         .args([

@@ -9,10 +9,11 @@ mod support;
 use clap::Parser;
 use kube::Client;
 use support::{
-    NS, cluster, eventually, eviction_requests, pod_names, set_min_replicas, sim, start_updater,
+    NS, drifted_app, eviction_requests, pod_names, set_min_replicas, sim, start_updater,
 };
+use vpa_test_support::eventually_within;
 use vpa_updater::args::Args;
-use vpa_updater::cluster::Cluster;
+use vpa_updater::cluster_api::ClusterApi;
 use vpa_updater::config::UpdaterConfig;
 use vpa_updater::ratelimit::Rate;
 
@@ -30,7 +31,7 @@ async fn live_pods(client: &Client) -> usize {
 #[tokio::test]
 async fn a_vpa_min_replicas_above_the_live_pods_blocks_eviction_until_lowered() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let audit = sim.record_requests();
     let mut u = start_updater(client.clone(), config_from(&[])).await;
     set_min_replicas(&client, &u, Some(3)).await;
@@ -62,7 +63,7 @@ async fn a_vpa_min_replicas_above_the_live_pods_blocks_eviction_until_lowered() 
 #[tokio::test]
 async fn the_min_replicas_flag_applies_unless_the_vpa_overrides_it() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let audit = sim.record_requests();
     let config = config_from(&["--min-replicas=3"]);
     assert_eq!(config.restriction.min_replicas, 3);
@@ -87,7 +88,7 @@ async fn the_min_replicas_flag_applies_unless_the_vpa_overrides_it() {
 #[tokio::test]
 async fn a_lower_flag_lets_a_two_pod_group_be_evicted_while_the_vpa_can_still_raise_it() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let audit = sim.record_requests();
     let mut u = start_updater(client.clone(), config_from(&["--min-replicas=1"])).await;
     set_min_replicas(&client, &u, Some(5)).await;
@@ -112,7 +113,7 @@ async fn the_eviction_rate_limit_holds_over_a_burst_of_100_drifting_pods() {
     const RATE: f64 = 4.0;
     const BURST: u32 = 3;
     let sim = sim().await;
-    let client = cluster(&sim, 100, "Recreate", 0).await;
+    let client = drifted_app(&sim, 100, "Recreate", 0).await;
     let audit = sim.record_requests();
     let config = UpdaterConfig {
         // Each loop's deadline: the limiter refuses a token later than this.
@@ -140,9 +141,11 @@ async fn the_eviction_rate_limit_holds_over_a_burst_of_100_drifting_pods() {
         evicted.extend(report.evicted);
         // Let the pod cache see the deletions, so no loop plans a pod that is already gone.
         let left = 100 - evicted.len();
-        eventually(10, "the pod cache sees the evictions", || async {
-            u.cluster().list_pods().await.unwrap().len() == left
-        })
+        eventually_within(
+            "the pod cache sees the evictions",
+            Duration::from_secs(10),
+            || async { u.cluster().list_pods().await.unwrap().len() == left },
+        )
         .await;
         // The bound at every point of the window, not only at its end.
         let bound = f64::from(BURST) + RATE * started.elapsed().as_secs_f64();

@@ -9,7 +9,7 @@ mod support;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use support::{NS, cluster, pod_names, sim, start_updater};
+use support::{NS, drifted_app, pod_names, sim, start_updater};
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_updater::config::UpdaterConfig;
 use vpa_updater::ratelimit::Rate;
@@ -17,7 +17,7 @@ use vpa_updater::ratelimit::Rate;
 #[tokio::test]
 async fn a_vpa_targeting_a_scalable_custom_kind_gets_its_pods_evicted() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let uid = vpa_common::testutil::create_rollout(&client, NS, "app", "app", 2)
         .await
         .metadata

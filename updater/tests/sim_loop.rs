@@ -12,21 +12,21 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use serde_json::json;
-use support::{NS, cluster, create, pod_names, renew_lease, sim};
-use vpa_updater::cluster::ActionError;
+use support::{NS, create, drifted_app, pod_names, renew_lease, sim};
+use vpa_common::admin::Health;
+use vpa_updater::cluster_api::ActionError;
 use vpa_updater::config::UpdaterConfig;
-use vpa_updater::health::Health;
-use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::kube_api::KubeApi;
 use vpa_updater::logic::{LoopSkip, Updater};
 use vpa_updater::metrics::Metrics;
 use vpa_updater::ratelimit::Rate;
 
-async fn updater(client: Client) -> Updater<KubeCluster> {
+async fn updater(client: Client) -> Updater<KubeApi> {
     updater_with(client, Duration::from_secs(60)).await
 }
 
-async fn updater_with(client: Client, lease_timeout: Duration) -> Updater<KubeCluster> {
-    let cluster = KubeCluster::start(client, None);
+async fn updater_with(client: Client, lease_timeout: Duration) -> Updater<KubeApi> {
+    let cluster = KubeApi::start(client, None);
     tokio::time::timeout(
         Duration::from_secs(20),
         cluster.wait_ready(Duration::from_secs(2)),
@@ -51,7 +51,7 @@ async fn updater_with(client: Client, lease_timeout: Duration) -> Updater<KubeCl
 #[tokio::test]
 async fn evicts_a_drifted_pod_through_the_eviction_api_and_records_events() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let mut u = updater(client.clone()).await;
     let report = u.run_once().await;
     assert_eq!(report.skipped, None);
@@ -76,7 +76,7 @@ async fn evicts_a_drifted_pod_through_the_eviction_api_and_records_events() {
 #[tokio::test]
 async fn a_pdb_with_max_unavailable_zero_blocks_eviction_and_nothing_breaks() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "Recreate", 0).await;
+    let client = drifted_app(&sim, 2, "Recreate", 0).await;
     let _: PodDisruptionBudget = create(
         &client,
         NS,
@@ -108,7 +108,7 @@ async fn nothing_is_evicted_while_the_admission_controller_lease_is_stale() {
     let sim = sim().await;
     // The Lease was renewed 10 min ago and created now: with a 1 s timeout both are stale
     // after a short wait.
-    let client = cluster(&sim, 2, "Recreate", 600).await;
+    let client = drifted_app(&sim, 2, "Recreate", 600).await;
     let mut u = updater_with(client.clone(), Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let report = u.run_once().await;
@@ -124,7 +124,7 @@ async fn nothing_is_evicted_while_the_admission_controller_lease_is_stale() {
 #[tokio::test]
 async fn in_place_or_recreate_resizes_through_the_resize_subresource() {
     let sim = sim().await;
-    let client = cluster(&sim, 2, "InPlaceOrRecreate", 0).await;
+    let client = drifted_app(&sim, 2, "InPlaceOrRecreate", 0).await;
     let mut u = updater(client.clone()).await;
     let report = u.run_once().await;
     assert_eq!(report.resized.len(), 1, "{report:?}");

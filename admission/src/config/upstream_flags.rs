@@ -43,10 +43,25 @@ const ADMISSION_ARGS: &[&str] = &[
 fn every_upstream_admission_controller_and_klog_flag_parses() {
     let args = Args::try_parse_from(upstream_argv("vpa-admission-controller", ADMISSION_ARGS))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(args.klog.v, Some(4));
+    assert_eq!(args.common.klog.v, Some(4));
     let config = args.into_config(true).expect("upstream values are valid");
     assert!(config.gates.per_vpa_config);
     let namespaced =
         Args::try_parse_from(["vpa-admission-controller", "--vpa-object-namespace=team-a"]);
     assert!(namespaced.is_ok());
+}
+
+/// Upstream normalises `_` to `-` in every flag name and reads booleans as Go does; the binary
+/// parses through `vpa_common::go_flags` for that, and `--kube-api-burst` is a float upstream.
+#[test]
+fn upstream_spellings_of_names_and_booleans_parse() {
+    let args: Args = vpa_common::go_flags::try_parse_from([
+        "vpa-admission-controller",
+        "--reload_cert=1",
+        "--register-by-url=t",
+        "--kube_api_burst=5.0",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(args.reload_cert && args.register_by_url);
+    assert_eq!(args.common.throttle.kube_api_burst, 5);
 }

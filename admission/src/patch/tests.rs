@@ -28,13 +28,24 @@ fn hamster_vpa() -> VpaBuilder {
         .target("250m", "200Mi")
 }
 
+/// The patch without namespace limits or a boost.
+fn plain_patch(pod: &Pod, vpa: &VerticalPodAutoscaler) -> PodPatch {
+    pod_patch(
+        pod,
+        vpa,
+        &NamespaceLimits::default(),
+        PatchOptions::default(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn new_pod_gets_recommended_requests_and_annotations() {
     let pod = PodBuilder::new("ns", "p")
         .container("hamster")
         .requests("100m", "100Mi")
         .build();
-    let patch = pod_patch(&pod, &hamster_vpa().build(), &NamespaceLimits::default()).unwrap();
+    let patch = plain_patch(&pod, &hamster_vpa().build());
     assert!(patch.resources_changed);
     assert_eq!(
         ops(&patch),
@@ -55,7 +66,7 @@ fn pod_without_resources_gets_resources_and_requests_objects() {
         .annotation("a", "b")
         .container("hamster")
         .build();
-    let patch = pod_patch(&pod, &hamster_vpa().build(), &NamespaceLimits::default()).unwrap();
+    let patch = plain_patch(&pod, &hamster_vpa().build());
     let doc = apply(&pod, &patch);
     assert_eq!(
         doc["spec"]["containers"][0]["resources"],
@@ -75,10 +86,7 @@ fn limits_keep_their_ratio() {
         .requests("100m", "100Mi")
         .limits("150m", "200Mi")
         .build();
-    let doc = apply(
-        &pod,
-        &pod_patch(&pod, &hamster_vpa().build(), &NamespaceLimits::default()).unwrap(),
-    );
+    let doc = apply(&pod, &plain_patch(&pod, &hamster_vpa().build()));
     assert_eq!(
         doc["spec"]["containers"][0]["resources"]["limits"],
         json!({"cpu": "375m", "memory": "400Mi"})
@@ -99,10 +107,7 @@ fn guaranteed_pod_keeps_limit_equal_to_request() {
         .requests("100m", "100Mi")
         .limits("100m", "100Mi")
         .build();
-    let doc = apply(
-        &pod,
-        &pod_patch(&pod, &hamster_vpa().build(), &NamespaceLimits::default()).unwrap(),
-    );
+    let doc = apply(&pod, &plain_patch(&pod, &hamster_vpa().build()));
     let res = &doc["spec"]["containers"][0]["resources"];
     assert_eq!(res["limits"], res["requests"]);
 }
@@ -117,10 +122,7 @@ fn requests_only_leaves_limits() {
         .requests("100m", "100Mi")
         .limits("500m", "500Mi")
         .build();
-    let doc = apply(
-        &pod,
-        &pod_patch(&pod, &vpa, &NamespaceLimits::default()).unwrap(),
-    );
+    let doc = apply(&pod, &plain_patch(&pod, &vpa));
     assert_eq!(
         doc["spec"]["containers"][0]["resources"]["limits"],
         json!({"cpu": "500m", "memory": "500Mi"})
@@ -140,7 +142,7 @@ fn container_without_recommendation_keeps_request_and_empty_stays_empty() {
         .requests("50m", "")
         .container("empty")
         .build();
-    let patch = pod_patch(&pod, &hamster_vpa().build(), &NamespaceLimits::default()).unwrap();
+    let patch = plain_patch(&pod, &hamster_vpa().build());
     let doc = apply(&pod, &patch);
     assert_eq!(
         doc["spec"]["containers"][1]["resources"],
@@ -160,10 +162,7 @@ fn capping_notes_come_before_the_changes() {
         .container("hamster")
         .requests("100m", "100Mi")
         .build();
-    let doc = apply(
-        &pod,
-        &pod_patch(&pod, &vpa, &NamespaceLimits::default()).unwrap(),
-    );
+    let doc = apply(&pod, &plain_patch(&pod, &vpa));
     assert_eq!(
         doc["spec"]["containers"][0]["resources"]["requests"],
         json!({"cpu": "233m", "memory": "150Mi"})
@@ -189,7 +188,13 @@ fn limit_range_default_limit_is_scaled_when_pod_has_no_limit() {
         .build();
     let doc = apply(
         &pod,
-        &pod_patch(&pod, &hamster_vpa().build(), &limits).unwrap(),
+        &pod_patch(
+            &pod,
+            &hamster_vpa().build(),
+            &limits,
+            PatchOptions::default(),
+        )
+        .unwrap(),
     );
     assert_eq!(
         doc["spec"]["containers"][0]["resources"]["limits"],
@@ -197,8 +202,7 @@ fn limit_range_default_limit_is_scaled_when_pod_has_no_limit() {
     );
 }
 
-#[test]
-fn native_sidecar_is_patched_and_plain_init_container_is_not() {
+fn sidecar_case() -> (Pod, VerticalPodAutoscaler) {
     let vpa = hamster_vpa()
         .container("proxy")
         .target("20m", "32Mi")
@@ -211,10 +215,18 @@ fn native_sidecar_is_patched_and_plain_init_container_is_not() {
         .requests("10m", "16Mi")
         .container("hamster")
         .build();
-    let doc = apply(
-        &pod,
-        &pod_patch(&pod, &vpa, &NamespaceLimits::default()).unwrap(),
-    );
+    (pod, vpa)
+}
+
+#[test]
+fn with_the_gate_a_native_sidecar_is_patched_and_observed_and_a_plain_init_container_is_not() {
+    let (pod, vpa) = sidecar_case();
+    let options = PatchOptions {
+        native_sidecars: true,
+        ..PatchOptions::default()
+    };
+    let patch = pod_patch(&pod, &vpa, &NamespaceLimits::default(), options).unwrap();
+    let doc = apply(&pod, &patch);
     assert!(doc["spec"]["initContainers"][0].get("resources").is_none());
     assert_eq!(
         doc["spec"]["initContainers"][1]["resources"]["requests"],
@@ -224,12 +236,30 @@ fn native_sidecar_is_patched_and_plain_init_container_is_not() {
         doc["spec"]["containers"][0]["resources"]["requests"],
         json!({"cpu": "250m", "memory": "200Mi"})
     );
-    let updates = doc["metadata"]["annotations"]["vpaUpdates"]
-        .as_str()
-        .unwrap();
+    let annotations = &doc["metadata"]["annotations"];
+    let updates = annotations["vpaUpdates"].as_str().unwrap();
     assert!(
         updates.contains("initContainer 1: cpu request, memory request"),
         "{updates}"
+    );
+    assert_eq!(annotations["vpaObservedContainers"], "hamster, proxy");
+}
+
+#[test]
+fn without_the_gate_init_containers_of_every_kind_are_left_alone() {
+    let (pod, vpa) = sidecar_case();
+    let doc = apply(&pod, &plain_patch(&pod, &vpa));
+    assert_eq!(
+        doc["spec"]["initContainers"][1]["resources"]["requests"],
+        json!({"cpu": "10m", "memory": "16Mi"})
+    );
+    assert_eq!(
+        doc["spec"]["containers"][0]["resources"]["requests"],
+        json!({"cpu": "250m", "memory": "200Mi"})
+    );
+    assert_eq!(
+        doc["metadata"]["annotations"]["vpaObservedContainers"],
+        "hamster"
     );
 }
 
@@ -243,7 +273,7 @@ fn vpa_without_recommendation_only_adds_observed_containers() {
         .annotation("x", "y")
         .container("hamster")
         .build();
-    let patch = pod_patch(&pod, &vpa, &NamespaceLimits::default()).unwrap();
+    let patch = plain_patch(&pod, &vpa);
     assert!(!patch.resources_changed);
     assert_eq!(
         ops(&patch),

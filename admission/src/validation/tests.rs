@@ -120,11 +120,91 @@ fn gated_fields_need_their_gate_or_the_old_object() {
     );
 }
 
+fn q(text: &str) -> Option<k8s_openapi::apimachinery::pkg::api::resource::Quantity> {
+    Some(k8s_openapi::apimachinery::pkg::api::resource::Quantity(
+        text.into(),
+    ))
+}
+
 #[test]
-fn feature_gates_parse() {
-    let g = FeatureGates::parse("InPlace=true, PerVPAConfig=false").unwrap();
-    assert!(g.in_place && !g.per_vpa_config);
-    assert!(FeatureGates::parse("Nope=true").is_err());
+fn in_place_mode_needs_its_feature_gate_unless_the_old_object_used_it() {
+    let in_place = vpa().mode(UpdateMode::InPlace).build();
+    let message = invalid(&in_place);
+    assert!(
+        message.contains("updateMode InPlace requires feature gate InPlace"),
+        "{message}"
+    );
+    let gated = FeatureGates {
+        in_place: true,
+        ..Default::default()
+    };
+    assert_eq!(validate(&in_place, gated, None), Ok(()));
+    // An update of a VPA already in InPlace mode (created while the gate was on) still passes.
+    let mut edited = in_place.clone();
+    edited.spec.update_policy.as_mut().unwrap().min_replicas = Some(3);
+    assert_eq!(
+        validate(&edited, FeatureGates::default(), Some(&in_place)),
+        Ok(())
+    );
+    // Switching an existing VPA to InPlace does not.
+    let recreate = vpa().mode(UpdateMode::Recreate).build();
+    assert!(validate(&in_place, FeatureGates::default(), Some(&recreate)).is_err());
+    // InPlaceOrRecreate is GA and needs no gate.
+    let ga = vpa().mode(UpdateMode::InPlaceOrRecreate).build();
+    assert_eq!(validate(&ga, FeatureGates::default(), None), Ok(()));
+}
+
+#[test]
+fn each_per_vpa_field_needs_the_gate_or_the_old_object() {
+    type Set = fn(&mut vpa_common::api::ContainerResourcePolicy);
+    let cases: [(&str, Set); 4] = [
+        ("oomBumpUpRatio", |p| p.oom_bump_up_ratio = q("2")),
+        ("oomMinBumpUp", |p| p.oom_min_bump_up = q("200Mi")),
+        ("memoryAggregationIntervalSeconds", |p| {
+            p.memory_aggregation_interval_seconds = Some(3600)
+        }),
+        ("memoryAggregationIntervalCount", |p| {
+            p.memory_aggregation_interval_count = Some(2)
+        }),
+    ];
+    let gated = FeatureGates {
+        per_vpa_config: true,
+        ..Default::default()
+    };
+    for (name, set) in cases {
+        let mut v = vpa().max_allowed("1", "").build();
+        set(&mut v
+            .spec
+            .resource_policy
+            .as_mut()
+            .unwrap()
+            .container_policies
+            .as_mut()
+            .unwrap()[0]);
+        assert_eq!(
+            invalid(&v),
+            format!(
+                "spec.resourcePolicy.containerPolicies[0].{name}: Forbidden: not supported when feature flag PerVPAConfig is disabled"
+            )
+        );
+        assert_eq!(validate(&v, gated, None), Ok(()), "{name}");
+        assert_eq!(
+            validate(&v, FeatureGates::default(), Some(&v)),
+            Ok(()),
+            "{name} kept from the old object"
+        );
+    }
+    let mut oom_seconds = vpa().mode(UpdateMode::Recreate).build();
+    oom_seconds
+        .spec
+        .update_policy
+        .as_mut()
+        .unwrap()
+        .evict_after_oom_seconds = Some(300);
+    assert!(
+        invalid(&oom_seconds).contains("evictAfterOOMSeconds requires feature gate PerVPAConfig")
+    );
+    assert_eq!(validate(&oom_seconds, gated, None), Ok(()));
 }
 
 fn hpa(metric: Option<&str>) -> Arc<HorizontalPodAutoscaler> {

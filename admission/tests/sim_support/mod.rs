@@ -1,30 +1,9 @@
-//! Shared helpers of the tests that run the controller against the in-memory API server.
+//! The controller's command line in the tests that run it against the in-memory API server (the
+//! sim itself comes from `vpa_test_support::sim_cluster`).
 
 #![allow(dead_code)]
 
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::Api;
-use kube::api::PostParams;
-use vpa_sim::{Sim, SimOptions};
-
-/// A started sim with the crypto provider installed, the VPA CRDs created and `namespaces`
-/// present, and an admin client for it.
-pub async fn sim_with_vpa_crds(namespaces: &[&str]) -> (Sim, kube::Client) {
-    vpa_common::install_crypto_provider();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let api: Api<Namespace> = Api::all(client.clone());
-    for ns in namespaces {
-        let object = serde_json::from_value(serde_json::json!({"metadata": {"name": ns}}));
-        let _ = api.create(&PostParams::default(), &object.unwrap()).await;
-    }
-    (sim, client)
-}
+use vpa_sim::Sim;
 
 /// The controller's arguments against `sim`: webhook on 127.0.0.1:`port`, admin on `admin`,
 /// namespace kube-system, then `extra`.

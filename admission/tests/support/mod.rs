@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum_server::Handle;
 use rustls::pki_types::CertificateDer;
@@ -14,10 +15,10 @@ use rustls::pki_types::pem::PemObject;
 use vpa_admission_controller::certs::{CertBundle, CertStore, TlsOptions, Validity, server_config};
 use vpa_admission_controller::handler::{AppState, DEFAULT_BODY_TIMEOUT, router};
 use vpa_admission_controller::metrics::Metrics;
-use vpa_admission_controller::server::serve_webhook;
+use vpa_admission_controller::server::{HEADER_READ_TIMEOUT, serve_webhook_with};
 use vpa_admission_controller::validation::FeatureGates;
 use vpa_admission_controller::view::StaticView;
-use vpa_common::testutil::{FakeControllers, VpaBuilder};
+use vpa_test_support::hamster::{hamster_controllers, hamster_vpa};
 
 pub const POD_CREATE: &str = include_str!("../reviews/pod-create.json");
 
@@ -34,35 +35,14 @@ pub fn bundle() -> CertBundle {
 }
 
 /// The handler's state for the hamster example: VPA `hamster-vpa` (target 250m / 200Mi for
-/// container `hamster`) over Deployment `hamster` and its ReplicaSet `hamster-5d7c6c6b5f`.
+/// container `hamster`) over the hamster's Deployment and ReplicaSet.
 pub fn hamster_state() -> AppState {
-    let view = StaticView::new(
-        vec![
-            VpaBuilder::new("default", "hamster-vpa")
-                .container("hamster")
-                .target("250m", "200Mi")
-                .build(),
-        ],
-        FakeControllers::new()
-            .add(
-                "default",
-                "Deployment",
-                "hamster",
-                None,
-                &[("app", "hamster")],
-            )
-            .add(
-                "default",
-                "ReplicaSet",
-                "hamster-5d7c6c6b5f",
-                Some(("Deployment", "hamster")),
-                &[],
-            ),
-    );
+    let view = StaticView::new(vec![hamster_vpa().build()], hamster_controllers());
     AppState {
         view: Arc::new(view),
         metrics: Arc::new(Metrics::new()),
         gates: FeatureGates::default(),
+        max_allowed_cpu_boost: None,
         body_timeout: DEFAULT_BODY_TIMEOUT,
     }
 }
@@ -71,6 +51,15 @@ pub fn hamster_state() -> AppState {
 pub async fn start(
     bundle: &CertBundle,
     options: TlsOptions,
+) -> (SocketAddr, Arc<CertStore>, Handle<SocketAddr>) {
+    start_with(bundle, options, HEADER_READ_TIMEOUT).await
+}
+
+/// [`start`] with another header-read timeout.
+pub async fn start_with(
+    bundle: &CertBundle,
+    options: TlsOptions,
+    header_read_timeout: Duration,
 ) -> (SocketAddr, Arc<CertStore>, Handle<SocketAddr>) {
     vpa_admission_controller::install_crypto();
     let store = Arc::new(CertStore::new());
@@ -86,7 +75,14 @@ pub async fn start(
     let handle = Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {
-        serve_webhook("127.0.0.1:0".parse().unwrap(), router(state), config, h).await
+        serve_webhook_with(
+            "127.0.0.1:0".parse().unwrap(),
+            router(state),
+            config,
+            h,
+            header_read_timeout,
+        )
+        .await
     });
     let addr = handle.listening().await.expect("server listens");
     (addr, store, handle)
@@ -140,7 +136,120 @@ pub fn have(tool: &str) -> bool {
     ok
 }
 
-pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+/// A webhook on 127.0.0.1 over a fresh [`bundle`] with the hamster state, and its CA bundle in a
+/// file, for the tests that talk to it with real TLS clients (curl, `openssl s_client`). The
+/// server shuts down when this is dropped.
+pub struct TlsWebhook {
+    /// The certificates it serves.
+    pub bundle: CertBundle,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The CA bundle (`ca.pem` in [`TlsWebhook::dir`]).
+    pub ca: PathBuf,
+    /// Scratch files of the test.
+    pub dir: tempfile::TempDir,
+    handle: Handle<SocketAddr>,
+}
+
+impl TlsWebhook {
+    /// Starts the webhook with `options`.
+    pub async fn start(options: TlsOptions) -> Self {
+        let bundle = bundle();
+        let (addr, _, handle) = start(&bundle, options).await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = write(dir.path(), "ca.pem", &bundle.ca_bundle());
+        Self {
+            bundle,
+            addr,
+            ca,
+            dir,
+            handle,
+        }
+    }
+
+    /// The webhook's URL, by the name its certificate holds.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}/", self.addr.port())
+    }
+
+    /// Writes `text` into the scratch file `name`.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        write(self.dir.path(), name, text)
+    }
+
+    /// `curl -sS --cacert <ca> <args> <url>`, run off the runtime; its output.
+    pub async fn curl(&self, ca: &Path, args: &[&str]) -> Output {
+        let mut cmd = Command::new("curl");
+        cmd.arg("-sS")
+            .arg("--cacert")
+            .arg(ca)
+            .args(args)
+            .arg(self.url());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// POSTs the file `body` as JSON with [`TlsWebhook::curl`] trusting the webhook's CA, with
+    /// `extra` arguments; curl's output.
+    pub async fn post_file(&self, body: &Path, extra: &[&str]) -> Output {
+        let data = format!("@{}", body.display());
+        let mut args = extra.to_vec();
+        args.extend([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &data,
+        ]);
+        self.curl(&self.ca, &args).await
+    }
+
+    /// [`s_client`] against the webhook trusting its CA, with `extra` arguments, run off the
+    /// runtime.
+    pub async fn s_client(&self, extra: &[&str]) -> String {
+        let (port, ca) = (self.addr.port(), self.ca.clone());
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            s_client(port, &ca, &extra)
+        })
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for TlsWebhook {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// `openssl s_client` against 127.0.0.1:`port` (SNI localhost) trusting `ca`, with `extra`
+/// arguments; its stdout and stderr together.
+pub fn s_client(port: u16, ca: &Path, extra: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+            "-CAfile",
+        ])
+        .arg(ca)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Writes `text` into `dir`/`name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path

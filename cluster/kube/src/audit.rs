@@ -42,9 +42,76 @@ pub fn records(text: &str) -> Vec<AuditRecord> {
     text.lines().filter_map(record).collect()
 }
 
+/// Reads an audit log file as it grows: each call parses only the whole lines written since the
+/// last one.
+pub struct AuditReader {
+    path: std::path::PathBuf,
+    /// Bytes of whole lines already parsed.
+    offset: u64,
+    records: Vec<AuditRecord>,
+}
+
+impl AuditReader {
+    /// A reader of `path` (which may not exist yet).
+    pub fn new(path: std::path::PathBuf) -> AuditReader {
+        AuditReader {
+            path,
+            offset: 0,
+            records: Vec::new(),
+        }
+    }
+
+    /// Parses what was appended since the last call (a line still being written waits).
+    pub fn read_new(&mut self) {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return;
+        };
+        // A shorter file than what was read is a new one (rotated away): start it from the top.
+        if file.metadata().is_ok_and(|m| m.len() < self.offset) {
+            self.offset = 0;
+        }
+        let mut fresh = Vec::new();
+        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut fresh).is_err()
+        {
+            return;
+        }
+        let Some(end) = fresh.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
+        self.records
+            .extend(records(&String::from_utf8_lossy(&fresh[..=end])));
+        self.offset += end as u64 + 1;
+    }
+
+    /// Every record read so far, in order.
+    pub fn records(&self) -> &[AuditRecord] {
+        &self.records
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotated_log_is_read_from_its_start() {
+        let line = |user: &str| {
+            format!(
+                r#"{{"kind":"Event","stage":"ResponseComplete","verb":"get","user":{{"username":"{user}"}},"objectRef":{{"resource":"pods","namespace":"ns","name":"p"}},"responseStatus":{{"code":200}}}}"#
+            ) + "\n"
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, line("a") + &line("b")).unwrap();
+        let mut reader = AuditReader::new(path.clone());
+        reader.read_new();
+        assert_eq!(reader.records().len(), 2);
+        std::fs::write(&path, line("c")).unwrap();
+        reader.read_new();
+        let users: Vec<&str> = reader.records().iter().map(|r| r.user.as_str()).collect();
+        assert_eq!(users, ["a", "b", "c"]);
+    }
 
     #[test]
     fn an_eviction_event_becomes_a_record() {
@@ -71,6 +138,23 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert!(!all[0].allowed);
         assert_eq!(all[0].resource, "secrets");
+    }
+
+    #[test]
+    fn the_reader_parses_each_whole_line_once_as_the_file_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let line = r#"{"kind":"Event","stage":"ResponseComplete","verb":"get","user":{"username":"u"},"objectRef":{"resource":"pods","name":"a"},"responseStatus":{"code":200}}"#;
+        let mut reader = AuditReader::new(path.clone());
+        reader.read_new();
+        assert!(reader.records().is_empty());
+        std::fs::write(&path, format!("{line}\n{}", &line[..20])).unwrap();
+        reader.read_new();
+        assert_eq!(reader.records().len(), 1);
+        std::fs::write(&path, format!("{line}\n{line}\n")).unwrap();
+        reader.read_new();
+        reader.read_new();
+        assert_eq!(reader.records().len(), 2);
     }
 
     #[test]

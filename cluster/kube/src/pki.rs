@@ -184,7 +184,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_is_written_and_the_leaves_chain_to_their_ca() {
+    fn every_file_is_written_as_pem_and_the_leaves_differ_from_the_ca() {
         let dir = tempfile::tempdir().unwrap();
         let pki = Pki::create(dir.path()).unwrap();
         for f in [

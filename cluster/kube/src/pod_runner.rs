@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,8 +16,7 @@ use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::Value;
 use tokio::process::Child;
-use vpa_sim::cluster::pod_network::{loopback_ip, pod_args};
-use vpa_sim::cluster::processes::{Launcher, binary_for_image, container_args};
+use vpa_sim::cluster::{Launcher, binary_for_image, container_args, loopback_ip, pod_args};
 
 /// How often the pods are listed.
 const POLL: Duration = Duration::from_millis(500);
@@ -83,11 +81,6 @@ impl PodRunner {
         }
     }
 
-    /// The log file of a container of a pod.
-    pub fn log_path(&self, namespace: &str, pod: &str, container: &str) -> PathBuf {
-        self.launcher.log_path(namespace, pod, container)
-    }
-
     /// The folder of the container logs (`<namespace>_<pod>_<container>.log`).
     pub fn log_dir(&self) -> &std::path::Path {
         &self.launcher.work_dir
@@ -115,15 +108,6 @@ impl PodRunner {
             );
         }
         out
-    }
-
-    /// How many container processes run now.
-    pub fn running(&self) -> usize {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .running
-            .len()
     }
 
     /// Stops the runner and every process it started.

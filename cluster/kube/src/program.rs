@@ -12,64 +12,40 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// A running program.
 pub struct Program {
     name: String,
-    binary: PathBuf,
-    args: Vec<String>,
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Program {
-    /// Starts `binary` with `args`, logging to `<log_dir>/<name>.log` (appended, so a restart
-    /// keeps the earlier output).
+    /// Starts `binary` with `args`, logging to `<log_dir>/<name>.log`.
     pub fn start(
         name: &str,
         binary: &Path,
         args: Vec<String>,
         log_dir: &Path,
     ) -> std::io::Result<Program> {
-        let mut p = Program {
-            name: name.to_string(),
-            binary: binary.to_path_buf(),
-            args,
-            child: None,
-            log: log_dir.join(format!("{name}.log")),
-        };
-        p.spawn()?;
-        Ok(p)
-    }
-
-    fn spawn(&mut self) -> std::io::Result<()> {
-        let out = File::options().create(true).append(true).open(&self.log)?;
+        let log = log_dir.join(format!("{name}.log"));
+        let out = File::create(&log)?;
         let err = out.try_clone()?;
-        let child = Command::new(&self.binary)
-            .args(&self.args)
+        let child = Command::new(binary)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!("cannot start {}: {e}", self.binary.display()),
-                )
+                std::io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display()))
             })?;
-        self.child = Some(child);
-        Ok(())
+        Ok(Program {
+            name: name.to_string(),
+            child: Some(child),
+            log,
+        })
     }
 
     /// The program's name (`etcd`, `kube-apiserver`, ...).
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// Its log file.
-    pub fn log_path(&self) -> &Path {
-        &self.log
-    }
-
-    /// The process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
     }
 
     /// The last `lines` lines of its log.
@@ -113,21 +89,6 @@ impl Program {
         }
         let _ = child.kill();
         let _ = child.wait();
-    }
-
-    /// Kills the program at once (SIGKILL), as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the program again with the same arguments (after [`Program::stop`] or
-    /// [`Program::kill`]; stops it first if it still runs).
-    pub fn restart(&mut self) -> std::io::Result<()> {
-        self.stop();
-        self.spawn()
     }
 }
 

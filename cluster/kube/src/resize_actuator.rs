@@ -1,7 +1,7 @@
 //! The kubelet's part of in-place resize, for KWOK pods: KWOK ignores a resize, so after a client
 //! changes a pod's resources through the real `pods/resize` subresource nothing would ever report
 //! it done. This plays the kubelet on the status side, with the sim's own pure rules
-//! ([`vpa_sim::cluster::kubelet::resize_step`]): accept (`PodResizeInProgress`, allocate), then
+//! ([`vpa_sim::cluster::resize_step`]): accept (`PodResizeInProgress`, allocate), then
 //! actuate (container status `resources` follow the spec). The nodes are taken to have room for
 //! any resize (`Infeasible` is the sim's to test).
 
@@ -10,8 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use vpa_sim::cluster::kubelet::{ResizeStep, apply_resize, resize_step};
-use vpa_sim::cluster::scheduling::Amounts;
+use vpa_sim::cluster::{Amounts, ResizeStep, apply_resize, resize_step};
 
 /// How often pods are checked.
 const POLL: Duration = Duration::from_millis(500);

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::api::VerticalPodAutoscaler;
-use crate::testutil::{FakeControllers, PodBuilder, VpaBuilder};
+use crate::controllers::Controllers;
+use crate::testutil::{PodBuilder, VpaBuilder};
 
 fn hamster_pod() -> Pod {
     PodBuilder::new("ns", "hamster-1")
@@ -14,7 +15,7 @@ fn hamster_pod() -> Pod {
 
 #[test]
 fn pod_walks_to_topmost_deployment() {
-    let lookup = FakeControllers::new().deployment("ns", "hamster");
+    let lookup = Controllers::default().with_deployment("ns", "hamster");
     let pod = hamster_pod();
     let owners = pod.metadata.owner_references.clone().unwrap();
     let top = topmost_controller("ns", &owners, &lookup).unwrap().unwrap();
@@ -26,7 +27,7 @@ fn pod_walks_to_topmost_deployment() {
 
 #[test]
 fn vpa_targeting_the_deployment_matches() {
-    let lookup = FakeControllers::new().deployment("ns", "hamster");
+    let lookup = Controllers::default().with_deployment("ns", "hamster");
     let vpa = VpaBuilder::new("ns", "hamster-vpa").build();
     let got = vpa_for_pod(&hamster_pod(), [&vpa], &lookup).unwrap();
     assert_eq!(
@@ -37,7 +38,7 @@ fn vpa_targeting_the_deployment_matches() {
 
 #[test]
 fn vpa_targeting_the_replicaset_does_not_match() {
-    let lookup = FakeControllers::new().deployment("ns", "hamster");
+    let lookup = Controllers::default().with_deployment("ns", "hamster");
     let vpa = VpaBuilder::new("ns", "v")
         .target_ref("ReplicaSet", "hamster-rs")
         .build();
@@ -50,13 +51,9 @@ fn vpa_targeting_the_replicaset_does_not_match() {
 
 #[test]
 fn vpa_in_other_namespace_or_with_non_matching_selector_does_not_match() {
-    let lookup = FakeControllers::new().deployment("ns", "hamster").add(
-        "ns",
-        "Deployment",
-        "other",
-        None,
-        &[("app", "other")],
-    );
+    let lookup = Controllers::default()
+        .with_deployment("ns", "hamster")
+        .with("ns", "Deployment", "other", None, &[("app", "other")]);
     let elsewhere = VpaBuilder::new("other-ns", "hamster-vpa").build();
     assert!(
         vpa_for_pod(&hamster_pod(), [&elsewhere], &lookup)
@@ -76,7 +73,7 @@ fn vpa_in_other_namespace_or_with_non_matching_selector_does_not_match() {
 
 #[test]
 fn oldest_vpa_wins_and_ties_go_to_smaller_name() {
-    let lookup = FakeControllers::new().deployment("ns", "hamster");
+    let lookup = Controllers::default().with_deployment("ns", "hamster");
     let newer = VpaBuilder::new("ns", "a")
         .target_ref("Deployment", "hamster")
         .created(2000)
@@ -103,7 +100,7 @@ fn oldest_vpa_wins_and_ties_go_to_smaller_name() {
 
 #[test]
 fn pods_without_controller_or_owned_by_node_match_nothing() {
-    let lookup = FakeControllers::new();
+    let lookup = Controllers::default();
     let bare = PodBuilder::new("ns", "p").build();
     let static_pod = PodBuilder::new("ns", "p").owner("Node", "node-1").build();
     let vpa = VpaBuilder::new("ns", "v").build();
@@ -113,16 +110,16 @@ fn pods_without_controller_or_owned_by_node_match_nothing() {
 
 #[test]
 fn missing_well_known_owner_is_an_error() {
-    let lookup = FakeControllers::new();
+    let lookup = Controllers::default();
     let err = vpa_for_pod(&hamster_pod(), [], &lookup).unwrap_err();
     assert_eq!(err.metric_label(), "controller_missing");
 }
 
 #[test]
 fn ownership_cycle_is_an_error_not_a_hang() {
-    let lookup = FakeControllers::new()
-        .add("ns", "ReplicaSet", "a", Some(("Deployment", "b")), &[])
-        .add("ns", "Deployment", "b", Some(("ReplicaSet", "a")), &[]);
+    let lookup = Controllers::default()
+        .with("ns", "ReplicaSet", "a", Some(("Deployment", "b")), &[])
+        .with("ns", "Deployment", "b", Some(("ReplicaSet", "a")), &[]);
     let pod = PodBuilder::new("ns", "p").owner("ReplicaSet", "a").build();
     assert!(matches!(
         vpa_for_pod(&pod, [], &lookup),
@@ -132,16 +129,15 @@ fn ownership_cycle_is_an_error_not_a_hang() {
 
 #[test]
 fn custom_scalable_owner_above_well_known_becomes_topmost() {
-    let lookup = FakeControllers::new()
-        .add(
+    let lookup = Controllers::default()
+        .with(
             "ns",
             "StatefulSet",
             "db",
             Some(("Cluster", "pg")),
             &[("app", "db")],
         )
-        .add("ns", "Cluster", "pg", None, &[("app", "db")])
-        .scalable_kind("Cluster");
+        .with_scale_target("ns", "Cluster", "pg", &[("app", "db")]);
     let pod = PodBuilder::new("ns", "db-0")
         .owner("StatefulSet", "db")
         .label("app", "db")
@@ -151,7 +147,7 @@ fn custom_scalable_owner_above_well_known_becomes_topmost() {
         .build();
     assert!(vpa_for_pod(&pod, [&vpa], &lookup).unwrap().is_some());
     // Not scalable: the StatefulSet stays topmost.
-    let plain = FakeControllers::new().add(
+    let plain = Controllers::default().with(
         "ns",
         "StatefulSet",
         "db",

@@ -3,9 +3,6 @@
 //! logged and retried with kube-runtime's default backoff.
 
 use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::Api;
@@ -86,23 +83,6 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     reflect(api, config, tasks, |_| {}, |_, _| {})
-}
-
-/// Whether `store` got its first full list within `timeout` (boxed and owning its store, so
-/// that many of them can be joined without a large future).
-pub fn synced_within<K>(
-    store: Store<K>,
-    timeout: Duration,
-) -> Pin<Box<dyn Future<Output = bool> + Send>>
-where
-    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-{
-    Box::pin(async move {
-        matches!(
-            tokio::time::timeout(timeout, store.wait_until_ready()).await,
-            Ok(Ok(()))
-        )
-    })
 }
 
 pub mod compact;

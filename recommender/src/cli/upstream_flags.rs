@@ -97,3 +97,20 @@ fn every_upstream_recommender_and_klog_flag_parses() {
         Cli::try_parse_from(["vpa-recommender", "replay", "--samples=samples.csv"]).unwrap();
     assert!(matches!(replay.command, Some(Command::Replay(_))));
 }
+
+/// Upstream normalises `_` to `-` in every flag name and reads booleans as Go does; the binary
+/// parses through `vpa_common::go_flags` for that, and `--kube-api-burst` is a float upstream.
+#[test]
+fn upstream_spellings_of_names_and_booleans_parse() {
+    let cli: Cli = vpa_common::go_flags::try_parse_from([
+        "vpa-recommender",
+        "--memory_saver=T",
+        "--humanize-memory=0",
+        "--recommender_interval=30s",
+        "--kube-api-burst=100.5",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(cli.service.memory_saver);
+    assert!(!cli.service.humanize_memory);
+    assert_eq!(cli.service.common.throttle.kube_api_burst, 100);
+}

@@ -19,9 +19,6 @@ pub struct PodMetrics<'a> {
     /// End of the measurement window (RFC 3339).
     #[serde(borrow)]
     pub timestamp: Cow<'a, str>,
-    /// Length of the window, e.g. `30s`.
-    #[serde(borrow, default)]
-    pub window: Cow<'a, str>,
     /// One entry per container.
     #[serde(borrow, default)]
     pub containers: Vec<ContainerMetrics<'a>>,
@@ -68,44 +65,15 @@ pub fn list_path(namespace: Option<&str>) -> String {
     }
 }
 
-/// Parses a Go duration as metrics-server writes it (`30s`, `1m0s`, `1.5s`) into seconds.
-pub fn parse_window_seconds(window: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut number = String::new();
-    let mut chars = window.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let unit: Cow<str> = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            "ms".into()
-        } else {
-            c.to_string().into()
-        };
-        let value: f64 = number.parse().ok()?;
-        number.clear();
-        total += value
-            * match unit.as_ref() {
-                "h" => 3600.0,
-                "m" => 60.0,
-                "s" => 1.0,
-                "ms" => 0.001,
-                _ => return None,
-            };
-    }
-    number.is_empty().then_some(total)
-}
-
-/// One CPU and memory sample per container; the measurement starts at `timestamp - window`, as the
-/// window is what the usage averages over. Containers with unparsable usage are skipped.
+/// One CPU and memory sample per container, timed at the PodMetrics `timestamp` as upstream times
+/// it (its `SnapshotTime` becomes the sample's `MeasureStart`; the window is not subtracted, or
+/// every memory-peak window and OOM would sit one metrics window away from upstream's). Containers
+/// with unparsable usage are skipped.
 pub fn usage_samples(metrics: &PodMetrics<'_>) -> Vec<ContainerUsage> {
     let Ok(end) = metrics.timestamp.parse::<k8s_openapi::jiff::Timestamp>() else {
         return Vec::new();
     };
-    let end = end.as_second();
-    let window = parse_window_seconds(&metrics.window).unwrap_or(0.0) as i64;
+    let timestamp = end.as_second();
     metrics
         .containers
         .iter()
@@ -116,7 +84,7 @@ pub fn usage_samples(metrics: &PodMetrics<'_>) -> Vec<ContainerUsage> {
                 namespace: metrics.metadata.namespace.to_string(),
                 pod: metrics.metadata.name.to_string(),
                 container: c.name.to_string(),
-                measure_start: end - window,
+                measure_start: timestamp,
                 cpu_millicores: cpu.millis_ceil(),
                 memory_bytes: memory.units_ceil(),
             })
@@ -170,16 +138,6 @@ mod tests {
     }
 
     #[test]
-    fn go_durations_parse() {
-        assert_eq!(parse_window_seconds("30s"), Some(30.0));
-        assert_eq!(parse_window_seconds("1m0s"), Some(60.0));
-        assert_eq!(parse_window_seconds("1m30.5s"), Some(90.5));
-        assert_eq!(parse_window_seconds("250ms"), Some(0.25));
-        assert_eq!(parse_window_seconds("5x"), None);
-        assert_eq!(parse_window_seconds("12"), None);
-    }
-
-    #[test]
     fn pod_metrics_from_metrics_server_become_samples() {
         let text = serde_json::json!({"kind": "PodMetricsList", "items": [{
             "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
@@ -206,7 +164,7 @@ mod tests {
         );
         assert_eq!(
             s.measure_start,
-            "2026-11-28T10:00:00Z"
+            "2026-11-28T10:00:30Z"
                 .parse::<k8s_openapi::jiff::Timestamp>()
                 .unwrap()
                 .as_second()

@@ -6,7 +6,6 @@ pub mod metrics;
 pub mod oom;
 pub mod pod;
 pub mod prometheus_history;
-pub mod scale;
 pub mod snapshot;
 pub mod vpa;
 pub mod watches;

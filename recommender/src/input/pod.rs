@@ -5,6 +5,10 @@
 //! container its name, memory request and the little of its status OOM detection needs, about
 //! 0.4 KiB instead of the 2.5 KiB a `WirePod` costs in the cache (at 50k pods: ~20 MiB instead of
 //! ~125 MiB).
+//!
+//! Init containers are not modelled, as upstream 1.7.1; with the `NativeSidecar` gate, native
+//! sidecars (init containers with `restartPolicy: Always`, which run beside the containers for
+//! the pod's whole life) are modelled like containers, as upstream's AEP-8905 proposes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -21,7 +25,7 @@ pub struct WirePod {
     /// Standard metadata (annotations and managed fields are dropped by the cache).
     #[serde(default)]
     pub metadata: ObjectMeta,
-    /// Regular containers (init containers are not modelled).
+    /// Containers and init containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<WirePodSpec>,
     /// Phase and container statuses.
@@ -31,20 +35,35 @@ pub struct WirePod {
 
 /// `spec` of [`WirePod`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WirePodSpec {
     /// Regular containers.
     #[serde(default)]
     pub containers: Vec<WireContainer>,
+    /// Init containers, native sidecars among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<WireContainer>,
 }
 
-/// A container: its name and resources.
+/// A container: its name, resources and (for init containers) restart policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WireContainer {
     /// Container name.
     pub name: String,
     /// Requests and limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+    /// `Always` makes an init container a native sidecar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
+}
+
+impl WireContainer {
+    /// Whether this init container is a native sidecar (`restartPolicy: Always`).
+    pub fn is_native_sidecar(&self) -> bool {
+        self.restart_policy.as_deref() == Some("Always")
+    }
 }
 
 /// `status` of [`WirePod`].
@@ -57,6 +76,9 @@ pub struct WirePodStatus {
     /// Statuses of the regular containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_statuses: Option<Vec<WireContainerStatus>>,
+    /// Statuses of the init containers (native sidecars among them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_container_statuses: Option<Vec<WireContainerStatus>>,
 }
 
 /// What OOM detection reads of a container status.
@@ -214,7 +236,8 @@ pub struct CachedPod {
     pub labels: Labels,
     /// The owner reference marked `controller: true`, as a key.
     pub controller: Option<ControllerKey>,
-    /// Regular containers (init containers are not modelled), in spec order.
+    /// Regular containers in spec order, then (with the `NativeSidecar` gate) native sidecars in
+    /// spec order; other init containers are not modelled.
     pub containers: Box<[CachedContainer]>,
 }
 
@@ -230,42 +253,62 @@ fn memory_request(resources: Option<&ResourceRequirements>) -> Option<i64> {
     vpa_common::resources::amount("memory", quantity).ok()
 }
 
+/// How pods are reduced for the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodReduction {
+    /// Keep native sidecars as containers (gate `NativeSidecar`).
+    pub native_sidecars: bool,
+}
+
+fn cached_container(c: WireContainer, statuses: &[WireContainerStatus]) -> CachedContainer {
+    let status = statuses.iter().find(|s| s.name == c.name);
+    let state = status.and_then(|s| s.state.as_ref());
+    CachedContainer {
+        memory_request_bytes: memory_request(status.and_then(|s| s.resources.as_ref()))
+            .or_else(|| memory_request(c.resources.as_ref()))
+            .unwrap_or(0),
+        restart_count: status.map_or(0, |s| s.restart_count),
+        state: match (
+            state.and_then(|s| s.terminated.as_ref()),
+            state.is_some_and(|s| s.running.is_some()),
+        ) {
+            (Some(t), _) => RunState::Terminated(termination(t)),
+            (None, true) => RunState::Running,
+            (None, false) => RunState::Other,
+        },
+        last_termination: status
+            .and_then(|s| s.last_state.as_ref())
+            .and_then(|s| s.terminated.as_ref())
+            .map(termination),
+        name: c.name.into(),
+    }
+}
+
 impl CachedPod {
-    /// Reduces a decoded pod to what the cache keeps; its labels are shared through `labels`.
+    /// Reduces a decoded pod to what the cache keeps, without native sidecars; its labels are
+    /// shared through `labels`.
     pub fn from_wire(pod: WirePod, labels: &mut LabelInterner) -> Self {
+        Self::reduce(pod, labels, PodReduction::default())
+    }
+
+    /// Reduces a decoded pod to what the cache keeps, as `how` says; its labels are shared
+    /// through `labels`.
+    pub fn reduce(pod: WirePod, labels: &mut LabelInterner, how: PodReduction) -> Self {
         let meta = pod.metadata;
-        let statuses = pod
-            .status
-            .and_then(|s| s.container_statuses)
-            .unwrap_or_default();
-        let containers = pod
-            .spec
-            .map(|s| s.containers)
-            .unwrap_or_default()
+        let status = pod.status.unwrap_or_default();
+        let statuses = status.container_statuses.unwrap_or_default();
+        let init_statuses = status.init_container_statuses.unwrap_or_default();
+        let spec = pod.spec.unwrap_or_default();
+        let sidecars = spec
+            .init_containers
             .into_iter()
-            .map(|c| {
-                let status = statuses.iter().find(|s| s.name == c.name);
-                let state = status.and_then(|s| s.state.as_ref());
-                CachedContainer {
-                    memory_request_bytes: memory_request(status.and_then(|s| s.resources.as_ref()))
-                        .or_else(|| memory_request(c.resources.as_ref()))
-                        .unwrap_or(0),
-                    restart_count: status.map_or(0, |s| s.restart_count),
-                    state: match (
-                        state.and_then(|s| s.terminated.as_ref()),
-                        state.is_some_and(|s| s.running.is_some()),
-                    ) {
-                        (Some(t), _) => RunState::Terminated(termination(t)),
-                        (None, true) => RunState::Running,
-                        (None, false) => RunState::Other,
-                    },
-                    last_termination: status
-                        .and_then(|s| s.last_state.as_ref())
-                        .and_then(|s| s.terminated.as_ref())
-                        .map(termination),
-                    name: c.name.into(),
-                }
-            })
+            .filter(|c| how.native_sidecars && c.is_native_sidecar())
+            .map(|c| cached_container(c, &init_statuses));
+        let containers = spec
+            .containers
+            .into_iter()
+            .map(|c| cached_container(c, &statuses))
+            .chain(sidecars)
             .collect();
         Self {
             namespace: meta.namespace.unwrap_or_default().into(),
@@ -295,70 +338,4 @@ impl From<&Pod> for CachedPod {
 }
 
 #[cfg(test)]
-mod tests {
-    use vpa_common::testutil::PodBuilder;
-
-    use super::*;
-
-    #[test]
-    fn keeps_what_the_recommender_reads_and_shares_label_sets() {
-        let pod = |name: &str| {
-            PodBuilder::new("ns", name)
-                .label("app", "web")
-                .owner("ReplicaSet", "web-rs")
-                .container("app")
-                .requests("100m", "50Mi")
-                .build()
-        };
-        let mut labels = LabelInterner::default();
-        let first = CachedPod::from_wire(WirePod::from(&pod("web-1")), &mut labels);
-        let second = CachedPod::from_wire(WirePod::from(&pod("web-2")), &mut labels);
-        assert_eq!((&*first.namespace, &*first.name), ("ns", "web-1"));
-        assert_eq!(first.labels.get("app").map(String::as_str), Some("web"));
-        assert!(Arc::ptr_eq(&first.labels, &second.labels));
-        let controller = first.controller.as_ref().unwrap();
-        assert_eq!(
-            (controller.kind.as_str(), controller.name.as_str()),
-            ("ReplicaSet", "web-rs")
-        );
-        assert_eq!(&*first.containers[0].name, "app");
-        assert_eq!(first.containers[0].memory_request_bytes, 50 << 20);
-        assert!(std::mem::size_of::<CachedPod>() * 8 < std::mem::size_of::<Pod>());
-    }
-
-    #[test]
-    fn label_sets_no_pod_holds_are_dropped_as_the_interner_grows() {
-        let mut labels = LabelInterner::default();
-        let kept = labels.intern([("app".to_string(), "kept".to_string())].into());
-        for i in 0..5000 {
-            labels.intern([("app".to_string(), i.to_string())].into());
-        }
-        assert!(labels.sets.len() < 1100, "{} sets kept", labels.sets.len());
-        let again = labels.intern([("app".to_string(), "kept".to_string())].into());
-        assert!(Arc::ptr_eq(&kept, &again));
-    }
-
-    #[test]
-    fn decodes_statuses_from_api_json() {
-        let wire: WirePod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "web-1", "namespace": "ns"},
-            "spec": {"containers": [{"name": "app", "image": "app:1"}], "nodeName": "n1"},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "restartCount": 2,
-                "ready": true, "image": "app:1", "imageID": "",
-                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}
-        }))
-        .unwrap();
-        let pod = CachedPod::from_wire(wire, &mut LabelInterner::default());
-        let app = &pod.containers[0];
-        assert_eq!(app.restart_count, 2);
-        assert_eq!(app.state, RunState::Other);
-        assert_eq!(
-            app.last_termination,
-            Some(Termination {
-                oom_killed: true,
-                finished_at: 0
-            })
-        );
-        assert_eq!(app.memory_request_bytes, 0);
-    }
-}
+mod tests;

@@ -8,9 +8,16 @@
 //! length. Query building and slice planning are pure and unit-tested; only `PrometheusHistory`
 //! talks to the network.
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use prometheus_http_query::Client;
+use prometheus_http_query::response::PromqlResult;
+
+mod answer;
+
+pub use answer::{AnswerError, decode_answer, range_samples};
 
 /// Prometheus rejects range queries with more points than this per series; we stay well below.
 pub const MAX_POINTS_PER_SERIES: i64 = 10_000;
@@ -120,6 +127,24 @@ pub enum HistoryError {
         /// The client's or server's error.
         source: prometheus_http_query::Error,
     },
+    /// The answer to a query is not a Prometheus API response.
+    #[error("Prometheus answered {query} with HTTP {status} and no readable result: {source}")]
+    Answer {
+        /// The PromQL sent.
+        query: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// Why its body could not be read.
+        source: AnswerError,
+    },
+}
+
+/// Told of every answered Prometheus request (upstream's `prometheus_client_api_requests_*`):
+/// its HTTP status, its method in lower case, and the time to the answer's headers, seconds.
+/// Requests that get no answer (connection errors) are not told, as Go's `promhttp` counts them.
+pub trait RequestObserver: Send + Sync {
+    /// One answered request.
+    fn answered(&self, code: u16, method: &'static str, seconds: f64);
 }
 
 impl HistoryConfig {
@@ -192,6 +217,7 @@ fn escape(value: &str) -> String {
 pub struct PrometheusHistory {
     client: Client,
     config: HistoryConfig,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl PrometheusHistory {
@@ -202,7 +228,50 @@ impl PrometheusHistory {
                 address: config.address.clone(),
                 source,
             })?;
-        Ok(Self { client, config })
+        Ok(Self {
+            client,
+            config,
+            observer: None,
+        })
+    }
+
+    /// Tells `observer` of every answered request.
+    pub fn with_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Sends one GET `request` for `query`, tells the observer, and reads the answer.
+    async fn answer(
+        &self,
+        query: &str,
+        request: impl Future<Output = Result<reqwest::Response, prometheus_http_query::Error>>,
+    ) -> Result<PromqlResult, HistoryError> {
+        let started = Instant::now();
+        let response = request.await.map_err(|source| HistoryError::Query {
+            query: query.to_owned(),
+            source,
+        })?;
+        let status = response.status().as_u16();
+        if let Some(observer) = &self.observer {
+            observer.answered(status, "get", started.elapsed().as_secs_f64());
+        }
+        let answer = match response.bytes().await {
+            Ok(body) => decode_answer(&body).map_err(AnswerError::Decode),
+            Err(e) => Err(AnswerError::Body(e)),
+        };
+        match answer {
+            Ok(Ok(data)) => Ok(data),
+            Ok(Err(e)) => Err(HistoryError::Query {
+                query: query.to_owned(),
+                source: prometheus_http_query::Error::Prometheus(e),
+            }),
+            Err(source) => Err(HistoryError::Answer {
+                query: query.to_owned(),
+                status,
+                source,
+            }),
+        }
     }
 
     /// The configuration in use.
@@ -216,17 +285,13 @@ impl PrometheusHistory {
             return Ok(vec![ns.clone()]);
         }
         let query = self.config.namespaces_query();
-        let result = self
+        let request = self
             .client
             .query(&query)
             .at(end)
             .timeout(self.config.query_timeout.as_millis() as i64)
-            .get()
-            .await
-            .map_err(|source| HistoryError::Query {
-                query: query.clone(),
-                source,
-            })?;
+            .get_raw();
+        let result = self.answer(&query, request).await?;
         let mut namespaces: Vec<String> = result
             .data()
             .as_vector()
@@ -274,115 +339,17 @@ impl PrometheusHistory {
         sink: &mut impl FnMut(HistorySample),
     ) -> Result<(), HistoryError> {
         let step = self.config.resolution.as_secs().max(1) as f64;
-        let result = self
+        let request = self
             .client
             .query_range(query, from, to, step)
             .timeout(self.config.query_timeout.as_millis() as i64)
-            .get()
-            .await
-            .map_err(|source| HistoryError::Query {
-                query: query.to_string(),
-                source,
-            })?;
+            .get_raw();
+        let result = self.answer(query, request).await?;
         stats.queries += 1;
-        let (data, _) = result.into_inner();
-        let Some(matrix) = data.into_matrix().ok() else {
-            return Ok(());
-        };
-        for series in matrix {
-            let (labels, samples) = series.into_inner();
-            let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
-            let (namespace, pod, container) = (
-                label(&self.config.namespace_label),
-                label(&self.config.pod_label),
-                label(&self.config.container_label),
-            );
-            stats.series += 1;
-            for s in samples {
-                if !s.value().is_finite() || s.value() < 0.0 {
-                    continue;
-                }
-                stats.samples += 1;
-                sink(HistorySample {
-                    namespace: namespace.clone(),
-                    pod: pod.clone(),
-                    container: container.clone(),
-                    resource,
-                    timestamp: s.timestamp() as i64,
-                    value: s.value(),
-                });
-            }
-        }
+        range_samples(result, resource, &self.config, stats, sink);
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selector_matches_upstream_with_namespace_filter() {
-        let cfg = HistoryConfig::default();
-        assert_eq!(
-            cfg.selector(None),
-            r#"job="kubernetes-cadvisor", pod_name=~".+", name!="POD", name!="""#
-        );
-        assert_eq!(
-            cfg.cpu_query(Some("shop")),
-            r#"rate(container_cpu_usage_seconds_total{job="kubernetes-cadvisor", pod_name=~".+", name!="POD", name!="", namespace="shop"}[3600s])"#
-        );
-        assert!(
-            cfg.memory_query(Some("a\"b"))
-                .contains(r#"namespace="a\"b""#)
-        );
-    }
-
-    #[test]
-    fn eight_days_hourly_fit_in_one_slice() {
-        let cfg = HistoryConfig::default();
-        let slices = cfg.slices(1_000_000);
-        assert_eq!(slices, vec![(1_000_000 - 8 * 24 * 3600, 1_000_000)]);
-    }
-
-    #[test]
-    fn fine_resolution_is_split_below_the_point_limit_without_gaps_or_overlap() {
-        let cfg = HistoryConfig {
-            resolution: Duration::from_secs(60),
-            ..HistoryConfig::default()
-        };
-        let end = 2_000_000_000;
-        let slices = cfg.slices(end);
-        assert!(
-            slices.len() >= 2,
-            "8 days at 1 minute is 11,521 points: must be split"
-        );
-        assert_eq!(slices[0].0, end - 8 * 24 * 3600);
-        assert_eq!(slices.last().unwrap().1, end);
-        for (from, to) in &slices {
-            assert!(
-                (to - from) / 60 < MAX_POINTS_PER_SERIES,
-                "slice of {} points",
-                (to - from) / 60 + 1
-            );
-        }
-        for pair in slices.windows(2) {
-            assert_eq!(
-                pair[1].0,
-                pair[0].1 + 60,
-                "next slice starts one step after the previous ends"
-            );
-        }
-    }
-
-    #[test]
-    fn configured_slice_bounds_each_query() {
-        let cfg = HistoryConfig {
-            slice: Some(Duration::from_secs(24 * 3600)),
-            ..HistoryConfig::default()
-        };
-        let slices = cfg.slices(10 * 24 * 3600);
-        assert_eq!(slices.len(), 8);
-        assert!(slices.iter().all(|(a, b)| b - a <= 24 * 3600));
-    }
-}
+mod tests;

@@ -2,18 +2,20 @@
 //! workload and a pod selector, and the pods mapped to their workload. Built from watch-cache
 //! contents; nothing here talks to the API server.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use vpa_common::api::VerticalPodAutoscaler;
+pub use vpa_common::controllers::Controllers;
 use vpa_common::matching::{ControllerKey, ControllerLookup, target_key, topmost_controller_from};
 
 use super::pod::CachedPod;
 use super::vpa::CachedVpa;
+use crate::config::DEFAULT_RECOMMENDER_NAME;
+use crate::config::stored_status::StoredStatus;
 use crate::model::Timestamp;
-use crate::routines::status::StoredStatus;
-use crate::service::config::{DEFAULT_RECOMMENDER_NAME, NamespaceFilter};
+use vpa_common::policy::NamespaceFilter;
 
 /// The workload id of a controller: `Kind/name`, unique within a namespace. It keys the model's
 /// aggregates, so pods of a workload and the VPA targeting it meet there.
@@ -27,92 +29,6 @@ pub fn handles(vpa: &VerticalPodAutoscaler, name: &str) -> bool {
     match vpa.spec.recommenders.as_deref() {
         None | Some([]) => name == DEFAULT_RECOMMENDER_NAME,
         Some(list) => list.iter().any(|r| r.name == name),
-    }
-}
-
-/// What the controller caches know about one controller.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ControllerInfo {
-    /// Its ownerReferences.
-    pub owner_references: Vec<OwnerReference>,
-    /// Its pod selector (for a ReplicationController or CronJob, the labels as `matchLabels`).
-    /// Shared with the targets resolved from it: a selector's map costs about 500 bytes, and
-    /// every snapshot resolves all 10k VPAs' targets.
-    pub selector: Option<Arc<LabelSelector>>,
-}
-
-/// Controllers by namespace, kind and name, plus the selectors read from scale subresources.
-#[derive(Clone, Debug, Default)]
-pub struct Controllers {
-    objects: HashMap<(String, String, String), Arc<ControllerInfo>>,
-    /// Selectors of other kinds' objects, from their scale subresource; the error says why not.
-    scale: HashMap<(String, String, String), Result<Arc<LabelSelector>, String>>,
-    scalable_kinds: HashSet<String>,
-}
-
-impl Controllers {
-    /// Adds a controller.
-    pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, info: ControllerInfo) {
-        self.insert_shared(namespace, kind, name, Arc::new(info));
-    }
-
-    /// Adds a controller as the watch cache holds it.
-    pub fn insert_shared(
-        &mut self,
-        namespace: &str,
-        kind: &str,
-        name: &str,
-        info: Arc<ControllerInfo>,
-    ) {
-        self.objects
-            .insert((namespace.into(), kind.into(), name.into()), info);
-    }
-
-    /// Records the scale subresource's answer for an object of a kind outside the well-known
-    /// ones; a success marks the kind as scalable for ownership walks.
-    pub fn insert_scale(
-        &mut self,
-        namespace: &str,
-        kind: &str,
-        name: &str,
-        selector: Result<LabelSelector, String>,
-    ) {
-        if selector.is_ok() {
-            self.scalable_kinds.insert(kind.into());
-        }
-        self.scale.insert(
-            (namespace.into(), kind.into(), name.into()),
-            selector.map(Arc::new),
-        );
-    }
-
-    fn get(&self, namespace: &str, key: &ControllerKey) -> Option<&ControllerInfo> {
-        self.objects
-            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
-            .map(|info| &**info)
-    }
-}
-
-impl ControllerLookup for Controllers {
-    fn owner_references(
-        &self,
-        namespace: &str,
-        key: &ControllerKey,
-    ) -> Option<Vec<OwnerReference>> {
-        self.get(namespace, key).map(|c| c.owner_references.clone())
-    }
-
-    fn selector(&self, namespace: &str, key: &ControllerKey) -> Option<LabelSelector> {
-        if let Some(info) = self.get(namespace, key) {
-            return info.selector.as_deref().cloned();
-        }
-        self.scale
-            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
-            .and_then(|s| s.as_deref().ok().cloned())
-    }
-
-    fn is_scalable(&self, key: &ControllerKey) -> bool {
-        self.scalable_kinds.contains(&key.kind)
     }
 }
 
@@ -271,9 +187,9 @@ pub fn resolve_target(
             key.kind, key.name
         )
     };
-    let selector = match controllers.get(namespace, &key) {
+    let selector = match controllers.get(namespace, &key.kind, &key.name) {
         Some(info) => {
-            if let Some(parent) = vpa_common::matching::controller_ref(&info.owner_references)
+            if let Some(parent) = vpa_common::matching::controller_ref(info.owner_references())
                 && (ControllerKey::from_owner(parent).is_well_known()
                     || controllers.is_scalable(&ControllerKey::from_owner(parent)))
             {
@@ -291,10 +207,7 @@ pub fn resolve_target(
             })?
         }
         None if key.is_well_known() => return Err(missing()),
-        None => match controllers
-            .scale
-            .get(&(namespace.into(), key.kind.clone(), key.name.clone()))
-        {
+        None => match controllers.scale().answer(namespace, &key.kind, &key.name) {
             Some(Ok(selector)) => selector.clone(),
             Some(Err(why)) => return Err(format!("Cannot read targetRef: {why}")),
             None => return Err(missing()),

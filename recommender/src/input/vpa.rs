@@ -9,7 +9,7 @@ use std::sync::Arc;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::postprocess::POST_PROCESSOR_ANNOTATION_PREFIX;
 
-use crate::routines::status::StoredStatus;
+use crate::config::stored_status::StoredStatus;
 
 /// A cached VPA.
 #[derive(Clone, Debug)]
@@ -83,7 +83,7 @@ mod tests {
         assert_eq!(status.observed_generation, Some(3));
         assert_eq!(
             status.recommendation,
-            Some(crate::routines::status::fingerprint(&recommendation))
+            Some(crate::config::stored_status::fingerprint(&recommendation))
         );
     }
 }

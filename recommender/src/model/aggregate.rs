@@ -11,13 +11,9 @@ use super::config::AggregationsConfig;
 use super::decaying_histogram::DecayingHistogram;
 use super::histogram_options::HistogramOptions;
 use super::types::{
-    ContainerUsageSample, Resource, Timestamp, bytes_from_memory_amount, cores_from_cpu_amount,
+    CPU_SAMPLE_WEIGHT, ContainerUsageSample, MEMORY_PEAK_WEIGHT, Resource, Timestamp,
+    bytes_from_memory_amount, cores_from_cpu_amount,
 };
-
-/// Weight of every CPU sample.
-pub const CPU_SAMPLE_WEIGHT: f64 = 0.1;
-/// Weight of every memory peak.
-pub const MEMORY_PEAK_WEIGHT: f64 = 1.0;
 
 /// Something that takes usage samples: an aggregate, or a recorder in tests.
 pub trait ContainerStateAggregator {

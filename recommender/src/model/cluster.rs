@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::aggregate::AggregateContainerState;
 use super::config::AggregationsConfig;
 use super::container::{ContainerState, OomError};
+use super::overrides::WorkloadOverrides;
 use super::types::{ContainerUsageSample, ResourceAmount, Timestamp};
 
 /// Identifies the aggregate of one container of one workload. The names are shared strings:
@@ -55,6 +56,31 @@ fn aggregate_key(id: &ContainerId, workload: &Arc<str>) -> AggregateKey {
     }
 }
 
+/// The summed histogram weight of every aggregate: how much history the model holds. Logged
+/// with each loop and each restore, so a failover can be judged by how much of the old leader's
+/// history the new one restored. CPU weight is [`CPU_SAMPLE_WEIGHT`] per sample; memory weight
+/// is one per closed (or open) aggregation window and container instance. Both are relative to
+/// each histogram's reference time, so they compare within a half-life (24 h by default).
+///
+/// [`CPU_SAMPLE_WEIGHT`]: super::types::CPU_SAMPLE_WEIGHT
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HistoryWeight {
+    /// Sum of the CPU histograms' total weights.
+    pub cpu: f64,
+    /// Sum of the memory-peak histograms' total weights.
+    pub memory: f64,
+}
+
+impl HistoryWeight {
+    /// The summed weight of `aggregates`.
+    fn of<'a>(aggregates: impl Iterator<Item = &'a AggregateContainerState>) -> Self {
+        aggregates.fold(Self::default(), |sum, a| Self {
+            cpu: sum.cpu + a.cpu_usage.histogram().total_weight(),
+            memory: sum.memory + a.memory_peaks.histogram().total_weight(),
+        })
+    }
+}
+
 /// All aggregates and the instances feeding them.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
@@ -63,6 +89,8 @@ pub struct ClusterState {
     instances: HashMap<ContainerId, Instance>,
     /// Workload names, one shared string each for all its instances and aggregates.
     workloads: HashSet<Arc<str>>,
+    /// Per-VPA settings of some workloads' containers (feature gate `PerVPAConfig`).
+    overrides: WorkloadOverrides,
 }
 
 impl ClusterState {
@@ -87,9 +115,47 @@ impl ClusterState {
         &self.config
     }
 
+    /// Replaces the per-VPA settings (upstream updates them from the VPAs every loop). Samples
+    /// and OOM kills from now on, and the expiry of aggregates, follow them.
+    pub fn set_overrides(&mut self, overrides: WorkloadOverrides) {
+        self.overrides = overrides;
+    }
+
+    /// The settings of the aggregate of `container` of `workload` in `namespace`: the flags',
+    /// with that container's per-VPA overrides applied.
+    pub fn config_for(
+        &self,
+        namespace: &str,
+        workload: &str,
+        container: &str,
+    ) -> AggregationsConfig {
+        if self.overrides.is_empty() {
+            return self.config;
+        }
+        match self.overrides.get(namespace, workload, container) {
+            Some(overrides) => self.config.with(overrides),
+            None => self.config,
+        }
+    }
+
     /// Every aggregate.
     pub fn aggregates(&self) -> &HashMap<AggregateKey, AggregateContainerState> {
         &self.aggregates
+    }
+
+    /// The summed weight of all aggregates' histograms.
+    pub fn history_weight(&self) -> HistoryWeight {
+        HistoryWeight::of(self.aggregates.values())
+    }
+
+    /// The summed weight of the histograms of the aggregates `keys` (each counted once; keys
+    /// without an aggregate add nothing).
+    pub fn history_weight_of<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a AggregateKey>,
+    ) -> HistoryWeight {
+        let keys: HashSet<&AggregateKey> = keys.into_iter().collect();
+        HistoryWeight::of(keys.into_iter().filter_map(|k| self.aggregates.get(k)))
     }
 
     /// The state of one instance, if it was seen.
@@ -123,32 +189,36 @@ impl ClusterState {
         sample: &ContainerUsageSample,
     ) -> bool {
         let (instance, aggregate, config) = self.instance(id, workload, sample.measure_start);
-        instance.state.add_sample(sample, aggregate, config)
+        instance.state.add_sample(sample, aggregate, &config)
     }
 
-    /// Records an OOM kill of instance `id` using `memory` bytes at `timestamp`
-    /// (see [`ContainerState::record_oom`]).
+    /// Records an OOM kill of instance `id` using `memory` bytes at `timestamp`; returns the
+    /// bumped-up memory recorded (see [`ContainerState::record_oom`]).
     pub fn record_oom(
         &mut self,
         id: &ContainerId,
         workload: &str,
         timestamp: Timestamp,
         memory: ResourceAmount,
-    ) -> Result<(), OomError> {
+    ) -> Result<ResourceAmount, OomError> {
         let (instance, aggregate, config) = self.instance(id, workload, timestamp);
         instance
             .state
-            .record_oom(timestamp, memory, aggregate, config)
+            .record_oom(timestamp, memory, aggregate, &config)
     }
 
-    /// Drops aggregates expired at `now` (see [`AggregateContainerState::is_expired`]) and the
-    /// instances that fed them. Returns the keys removed.
+    /// Drops aggregates expired at `now` (see [`AggregateContainerState::is_expired`], with each
+    /// aggregate's own settings) and the instances that fed them. Returns the keys removed.
     pub fn garbage_collect(&mut self, now: Timestamp) -> Vec<AggregateKey> {
-        let config = &self.config;
         let expired: Vec<AggregateKey> = self
             .aggregates
             .iter()
-            .filter(|(_, a)| a.is_expired(now, config))
+            .filter(|(k, a)| {
+                a.is_expired(
+                    now,
+                    &self.config_for(&k.namespace, &k.workload, &k.container),
+                )
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in &expired {
@@ -213,7 +283,7 @@ impl ClusterState {
     ) -> (
         &mut Instance,
         &mut AggregateContainerState,
-        &AggregationsConfig,
+        AggregationsConfig,
     ) {
         // Look up before inserting so the hot path clones no key.
         if !self.instances.contains_key(id) {
@@ -222,98 +292,19 @@ impl ClusterState {
             self.instances
                 .insert(id.clone(), Instance { workload, state });
         }
+        let config = match self.instances.get(id) {
+            Some(i) => self.config_for(&id.namespace, &i.workload, &id.container),
+            None => self.config,
+        };
         let instance = self.instances.get_mut(id).expect("inserted above");
         let key = aggregate_key(id, &instance.workload);
         let aggregate = self
             .aggregates
             .entry(key)
             .or_insert_with(|| AggregateContainerState::new(&self.config, now));
-        (instance, aggregate, &self.config)
+        (instance, aggregate, config)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::types::{DAY, Resource};
-
-    const T0: Timestamp = 1_795_132_800;
-
-    fn id(pod: &str) -> ContainerId {
-        ContainerId {
-            namespace: "default".into(),
-            pod: pod.into(),
-            container: "app".into(),
-        }
-    }
-
-    fn cpu(t: Timestamp) -> ContainerUsageSample {
-        ContainerUsageSample {
-            measure_start: t,
-            usage: 500,
-            resource: Resource::Cpu,
-        }
-    }
-
-    #[test]
-    fn pods_of_a_workload_share_one_aggregate() {
-        let mut cluster = ClusterState::new(AggregationsConfig::default());
-        assert!(cluster.add_sample(&id("web-1"), "web", &cpu(T0)));
-        assert!(cluster.add_sample(&id("web-2"), "web", &cpu(T0)));
-        assert!(
-            !cluster.add_sample(&id("web-2"), "web", &cpu(T0)),
-            "duplicate"
-        );
-        assert_eq!(cluster.aggregates().len(), 1);
-        let key = AggregateKey {
-            namespace: "default".into(),
-            workload: "web".into(),
-            container: "app".into(),
-        };
-        assert_eq!(cluster.aggregates()[&key].total_samples_count, 2);
-        assert_eq!(cluster.containers_of(&key).count(), 2);
-    }
-
-    #[test]
-    fn instances_and_aggregates_of_a_workload_share_its_name() {
-        let mut cluster = ClusterState::new(AggregationsConfig::default());
-        let restored = AggregateKey {
-            namespace: "default".into(),
-            workload: "web".into(),
-            container: "sidecar".into(),
-        };
-        let state = AggregateContainerState::new(cluster.config(), T0);
-        cluster.restore(restored, &state);
-        cluster.add_sample(&id("web-1"), "web", &cpu(T0));
-        cluster.add_sample(&id("web-2"), "web", &cpu(T0));
-        let names: Vec<&Arc<str>> = cluster
-            .instances
-            .values()
-            .map(|i| &i.workload)
-            .chain(cluster.aggregates.keys().map(|k| &k.workload))
-            .collect();
-        assert_eq!(names.len(), 4);
-        assert!(names.iter().all(|n| Arc::ptr_eq(n, names[0])));
-        let by_aggregate = cluster.containers_by_aggregate();
-        assert_eq!(
-            by_aggregate.len(),
-            1,
-            "the restored aggregate has no instance"
-        );
-        assert_eq!(by_aggregate.values().next().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn garbage_collection_drops_expired_aggregates_and_their_instances() {
-        let mut cluster = ClusterState::new(AggregationsConfig::default());
-        cluster.add_sample(&id("old-1"), "old", &cpu(T0));
-        cluster.add_sample(&id("new-1"), "new", &cpu(T0 + 5 * DAY));
-        let removed = cluster.garbage_collect(T0 + 8 * DAY);
-        assert_eq!(removed.len(), 1);
-        assert_eq!(&*removed[0].workload, "old");
-        assert!(cluster.container(&id("old-1")).is_none());
-        assert!(cluster.container(&id("new-1")).is_some());
-        let names: Vec<&str> = cluster.workloads.iter().map(|w| &**w).collect();
-        assert_eq!(names, ["new"], "the collected workload's name is forgotten");
-    }
-}
+mod tests;

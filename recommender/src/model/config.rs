@@ -1,9 +1,10 @@
-//! Aggregation settings (pure data), with upstream's flag defaults.
+//! Aggregation settings (pure data), with upstream's flag defaults, and the per-VPA overrides of
+//! some of them (feature gate `PerVPAConfig`).
 
 use super::types::{DAY, Seconds};
 
 /// How samples are aggregated: memory peak windows, decay half-lives and the OOM bump.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AggregationsConfig {
     /// Length of one memory peak window (`--memory-aggregation-interval`, 24h).
     pub memory_aggregation_interval: Seconds,
@@ -38,5 +39,45 @@ impl AggregationsConfig {
     pub fn memory_aggregation_window_length(&self) -> Seconds {
         self.memory_aggregation_interval
             .saturating_mul(self.memory_aggregation_interval_count)
+    }
+}
+
+/// A container policy's `PerVPAConfig` settings: each one set replaces the flag's value for the
+/// aggregates of that container (upstream carries them on the aggregate state). Units as in
+/// [`AggregationsConfig`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AggregationOverrides {
+    /// `oomBumpUpRatio`.
+    pub oom_bump_up_ratio: Option<f64>,
+    /// `oomMinBumpUp`, bytes.
+    pub oom_min_bump_up_bytes: Option<f64>,
+    /// `memoryAggregationIntervalSeconds`.
+    pub memory_aggregation_interval: Option<Seconds>,
+    /// `memoryAggregationIntervalCount`.
+    pub memory_aggregation_interval_count: Option<i64>,
+}
+
+impl AggregationOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl AggregationsConfig {
+    /// These settings with `overrides` applied.
+    pub fn with(mut self, overrides: &AggregationOverrides) -> Self {
+        let o = overrides;
+        self.oom_bump_up_ratio = o.oom_bump_up_ratio.unwrap_or(self.oom_bump_up_ratio);
+        self.oom_min_bump_up_bytes = o
+            .oom_min_bump_up_bytes
+            .unwrap_or(self.oom_min_bump_up_bytes);
+        self.memory_aggregation_interval = o
+            .memory_aggregation_interval
+            .unwrap_or(self.memory_aggregation_interval);
+        self.memory_aggregation_interval_count = o
+            .memory_aggregation_interval_count
+            .unwrap_or(self.memory_aggregation_interval_count);
+        self
     }
 }

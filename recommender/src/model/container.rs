@@ -79,14 +79,15 @@ impl ContainerState {
     }
 
     /// Records an OOM kill at `timestamp` of a container using `memory` bytes (its request, or
-    /// the usage reported with the kill) as a bumped-up memory sample.
+    /// the usage reported with the kill) as a bumped-up memory sample. Returns the sample's
+    /// memory, bytes.
     pub fn record_oom(
         &mut self,
         timestamp: Timestamp,
         memory: ResourceAmount,
         aggregator: &mut impl ContainerStateAggregator,
         config: &AggregationsConfig,
-    ) -> Result<(), OomError> {
+    ) -> Result<ResourceAmount, OomError> {
         // Measured from the last memory sample, not from the window end: the end runs up to a
         // whole interval ahead of the samples and jumps by one when a sample crosses it, so an
         // OOM seconds before that crossing would count as an interval old (upstream #9725).
@@ -106,7 +107,7 @@ impl ContainerState {
         };
         // An OOM sample is never out of order and its usage is non-negative, so it is accepted.
         self.add_memory_sample(&sample, true, aggregator, config);
-        Ok(())
+        Ok(needed)
     }
 
     fn add_cpu_sample(

@@ -9,11 +9,11 @@
 
 use std::sync::LazyLock;
 
-use super::types::go_pow;
+use super::types::{CPU_SAMPLE_WEIGHT, go_pow};
 
 /// Weight below which a bucket counts as empty, for both default layouts: 0.001 × the CPU
 /// sample weight, computed as upstream does.
-pub const DEFAULT_EPSILON: f64 = 0.001 * super::aggregate::CPU_SAMPLE_WEIGHT;
+pub const DEFAULT_EPSILON: f64 = 0.001 * CPU_SAMPLE_WEIGHT;
 
 static CPU: LazyLock<HistogramOptions> = LazyLock::new(|| {
     HistogramOptions::exponential(1000.0, 0.01, 1.05, DEFAULT_EPSILON).expect("valid CPU layout")

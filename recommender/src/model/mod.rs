@@ -9,15 +9,15 @@ mod container;
 mod decaying_histogram;
 mod histogram;
 mod histogram_options;
+mod overrides;
 mod types;
 
-pub use aggregate::{
-    AggregateContainerState, CPU_SAMPLE_WEIGHT, ContainerStateAggregator, MEMORY_PEAK_WEIGHT,
-};
-pub use cluster::{AggregateKey, ClusterState, ContainerId};
-pub use config::AggregationsConfig;
+pub use aggregate::{AggregateContainerState, ContainerStateAggregator};
+pub use cluster::{AggregateKey, ClusterState, ContainerId, HistoryWeight};
+pub use config::{AggregationOverrides, AggregationsConfig};
 pub use container::{ContainerState, OomError};
 pub use decaying_histogram::{DecayingHistogram, MAX_DECAY_EXPONENT, round_to_multiple};
 pub use histogram::{Histogram, HistogramLoadError, MAX_CHECKPOINT_WEIGHT};
 pub use histogram_options::{DEFAULT_EPSILON, HistogramOptions, HistogramOptionsError};
+pub use overrides::{ContainerOverrides, WorkloadOverrides};
 pub use types::*;

@@ -9,6 +9,11 @@ pub type Timestamp = i64;
 /// A length of time in whole seconds.
 pub type Seconds = i64;
 
+/// Weight of every CPU sample (constant: upstream dropped request weighting in 1.4.0).
+pub const CPU_SAMPLE_WEIGHT: f64 = 0.1;
+/// Weight of every memory peak.
+pub const MEMORY_PEAK_WEIGHT: f64 = 1.0;
+
 /// One minute.
 pub const MINUTE: Seconds = 60;
 /// One hour.

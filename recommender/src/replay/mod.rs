@@ -6,10 +6,11 @@ mod args;
 pub mod csv;
 mod output;
 
+use crate::config::engine::EngineArgs;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-pub use args::{EngineArgs, Format, ReplayArgs, parse_duration};
+pub use args::{Format, ReplayArgs};
 pub use output::{render_json, render_table};
 
 use crate::logic::{
@@ -54,7 +55,7 @@ pub fn replay(
     let Some(now) = now.or(rows.last().map(|r| r.timestamp)) else {
         return Vec::new();
     };
-    let mut cluster = ClusterState::new(aggregation.clone());
+    let mut cluster = ClusterState::new(*aggregation);
     for row in rows.iter().take_while(|r| r.timestamp <= now) {
         feed(&mut cluster, row);
     }

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use prometheus_http_query::Client;
 
+use crate::config::engine::EngineArgs;
 use crate::input::prometheus_history::PrometheusHistory;
 use crate::logic::PodResourceRecommender;
 use crate::model::ClusterState;
-use crate::replay::EngineArgs;
 use crate::service::args::PrometheusSourceArgs;
 use rows::{ContainerKey, Requests};
 

@@ -1,9 +1,13 @@
 //! Feeding the model (pure): live usage and OOM kills of pods become samples of their workload's
 //! aggregates; history samples from Prometheus likewise. Pods without a workload, init
-//! containers and (with `--memory-saver`) workloads no VPA targets are left out.
+//! containers (but native sidecars with the `NativeSidecar` gate, which the pod cache keeps as
+//! containers) and (with `--memory-saver`) workloads no VPA targets are left out. Each live sample
+//! the model takes for a container a VPA recommends for is also handed out as a
+//! [`QualitySample`] (see [`super::quality`]).
 
 use std::collections::HashSet;
 
+use super::quality::{QualitySample, QualityTargets};
 use crate::input::ContainerUsage;
 use crate::input::oom::OomEvent;
 use crate::input::prometheus_history::{HistoryResource, HistorySample};
@@ -67,12 +71,15 @@ fn workload_of<'a>(
     Some((id, info.workload.as_deref()?))
 }
 
-/// Adds one CPU and one memory sample per live measurement.
+/// Adds one CPU and one memory sample per live measurement; `observe` gets the accepted samples
+/// of the containers `targets` tracks.
 pub fn feed_usage(
     cluster: &mut ClusterState,
     snapshot: &Snapshot,
     filter: &WorkloadFilter,
     usage: &[ContainerUsage],
+    targets: &QualityTargets<'_>,
+    observe: &mut impl FnMut(QualitySample<'_>),
 ) -> FeedStats {
     let mut stats = FeedStats::default();
     for u in usage {
@@ -93,6 +100,11 @@ pub fn feed_usage(
             };
             if cluster.add_sample(&container, workload, &sample) {
                 stats.accepted += 1;
+                if let Some(tracked) =
+                    targets.get(&container.namespace, workload, &container.container)
+                {
+                    observe(tracked.sample(resource, amount, false));
+                }
             } else {
                 stats.skipped += 1;
             }
@@ -102,20 +114,28 @@ pub fn feed_usage(
 }
 
 /// Records OOM kills; kills too old for the memory window, or of unknown pods, are skipped.
+/// `observe` gets the bumped-up memory samples of the containers `targets` tracks.
 pub fn feed_ooms(
     cluster: &mut ClusterState,
     snapshot: &Snapshot,
     filter: &WorkloadFilter,
     ooms: &[OomEvent],
+    targets: &QualityTargets<'_>,
+    observe: &mut impl FnMut(QualitySample<'_>),
 ) -> FeedStats {
     let mut stats = FeedStats::default();
     for oom in ooms {
         let recorded = workload_of(snapshot, &oom.namespace, &oom.pod, &oom.container)
             .filter(|(_, w)| filter.allows(w))
             .is_some_and(|(id, workload)| {
-                cluster
-                    .record_oom(&id, workload, oom.timestamp, oom.memory_bytes)
-                    .is_ok()
+                let Ok(bumped) = cluster.record_oom(&id, workload, oom.timestamp, oom.memory_bytes)
+                else {
+                    return false;
+                };
+                if let Some(tracked) = targets.get(&id.namespace, workload, &id.container) {
+                    observe(tracked.sample(Resource::Memory, bumped, true));
+                }
+                true
             });
         if recorded {
             stats.accepted += 1;
@@ -208,7 +228,14 @@ mod tests {
             usage("bare", "app", 100),
             usage("gone", "app", 100),
         ];
-        let stats = feed_usage(&mut cluster, &s, &WorkloadFilter::all(), &input);
+        let stats = feed_usage(
+            &mut cluster,
+            &s,
+            &WorkloadFilter::all(),
+            &input,
+            &QualityTargets::none(&Default::default()),
+            &mut |_| {},
+        );
         // The repeated measurement's CPU sample is refused; its memory sample only updates the
         // window's peak, which stays the same.
         assert_eq!(stats.accepted, 3);
@@ -225,9 +252,25 @@ mod tests {
         let mut cluster = ClusterState::new(AggregationsConfig::default());
         let s = snapshot();
         let input = [usage("web-1", "app", 100), usage("other-1", "app", 100)];
-        feed_usage(&mut cluster, &s, &WorkloadFilter::targets_of(&s), &input);
+        let memory = Default::default();
+        let none = QualityTargets::none(&memory);
+        feed_usage(
+            &mut cluster,
+            &s,
+            &WorkloadFilter::targets_of(&s),
+            &input,
+            &none,
+            &mut |_| {},
+        );
         assert_eq!(cluster.aggregates().len(), 1);
-        feed_usage(&mut cluster, &s, &WorkloadFilter::all(), &input);
+        feed_usage(
+            &mut cluster,
+            &s,
+            &WorkloadFilter::all(),
+            &input,
+            &none,
+            &mut |_| {},
+        );
         assert_eq!(cluster.aggregates().len(), 2);
     }
 
@@ -240,6 +283,8 @@ mod tests {
             &s,
             &WorkloadFilter::all(),
             &[usage("web-1", "app", 100)],
+            &QualityTargets::none(&Default::default()),
+            &mut |_| {},
         );
         let oom = |pod: &str| OomEvent {
             namespace: "ns".into(),
@@ -248,12 +293,40 @@ mod tests {
             timestamp: 130,
             memory_bytes: 50 << 20,
         };
+        let mut memory = crate::routines::quality::RecommendationMemory::default();
+        memory.remember(&crate::routines::plan::VpaPlan {
+            namespace: "ns".into(),
+            name: "web-vpa".into(),
+            status: Default::default(),
+            write: false,
+            first_recommendation: false,
+            recommendations: vec![vpa_common::capping::ContainerRecommendation {
+                container_name: "app".into(),
+                target: Default::default(),
+                lower_bound: Default::default(),
+                upper_bound: Default::default(),
+                uncapped_target: [("memory".to_string(), 200 << 20)].into(),
+            }],
+            matched_pods: 1,
+            unsupported: false,
+            aggregates: vec![crate::model::AggregateKey {
+                namespace: "ns".into(),
+                workload: "Deployment/web".into(),
+                container: "app".into(),
+            }],
+        });
+        let targets = QualityTargets::new(&s, &memory);
+        let mut seen = Vec::new();
         let stats = feed_ooms(
             &mut cluster,
             &s,
             &WorkloadFilter::all(),
             &[oom("web-1"), oom("gone")],
+            &targets,
+            &mut |q| seen.push((q.usage, q.recommendation, q.is_oom)),
         );
         assert_eq!((stats.accepted, stats.skipped), (1, 1));
+        // max(max(50Mi request, 100Mi peak) + 100Mi, 100Mi × 1.2) = 200Mi.
+        assert_eq!(seen, [((200 << 20) as f64, Some((200 << 20) as f64), true)]);
     }
 }

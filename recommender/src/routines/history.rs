@@ -6,7 +6,10 @@ use tokio::task::JoinHandle;
 use super::feed;
 use crate::input::prometheus_history::{HistoryError, HistorySample, LoadStats, PrometheusHistory};
 use crate::input::snapshot::Snapshot;
-use crate::model::{AggregationsConfig, ClusterState, ContainerId, ContainerUsageSample, Resource};
+use crate::model::{
+    AggregationsConfig, ClusterState, ContainerId, ContainerUsageSample, Resource,
+    WorkloadOverrides,
+};
 
 /// The result of a background history load.
 pub type HistoryLoad = JoinHandle<Result<(ClusterState, LoadStats), HistoryError>>;
@@ -76,16 +79,18 @@ pub fn feed_sample(
     cluster.add_sample(&id, workload, &usage)
 }
 
-/// Starts loading history ending at `end` (Unix seconds) into a fresh model, mapping pods with
-/// `snapshot`.
+/// Starts loading history ending at `end` (Unix seconds) into a fresh model aggregating with
+/// `config` and the per-VPA `overrides`, mapping pods with `snapshot`.
 pub fn spawn_load(
     history: PrometheusHistory,
     snapshot: Snapshot,
     config: AggregationsConfig,
+    overrides: WorkloadOverrides,
     end: i64,
 ) -> HistoryLoad {
     tokio::spawn(async move {
         let mut cluster = ClusterState::new(config);
+        cluster.set_overrides(overrides);
         let stats = history
             .load(end, |sample| {
                 feed_sample(&mut cluster, &snapshot, &sample);

@@ -18,12 +18,12 @@ use vpa_common::policy;
 use super::post_processing::post_process;
 use super::status::{ConfidenceInfo, StatusInput, needs_write, next_status};
 use crate::checkpoint;
+use crate::config::OutputConfig;
 use crate::input::snapshot::{PodInfo, Snapshot, VpaInfo};
 use crate::logic::{ContainerInput, ControlledResources, PodResourceRecommender, confidence};
 use crate::model::{
     AggregateContainerState, AggregateKey, ClusterState, ContainerState, Seconds, Timestamp,
 };
-use crate::service::config::OutputConfig;
 
 /// Settings the planner needs besides the snapshot and the model.
 #[derive(Clone, Copy, Debug)]

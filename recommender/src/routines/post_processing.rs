@@ -16,7 +16,7 @@ use vpa_common::api::VerticalPodAutoscaler;
 use vpa_common::capping::{ContainerRecommendation, apply_vpa_policy};
 use vpa_common::postprocess;
 
-use crate::service::config::OutputConfig;
+use crate::config::OutputConfig;
 
 /// `recommendations` (millicores, bytes) of `vpa`'s containers as they are to be written.
 pub fn post_process(

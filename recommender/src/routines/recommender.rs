@@ -1,36 +1,36 @@
 //! The recommender loop (edge): every interval, snapshot the watch caches, feed live usage and
 //! OOM kills into the model, plan every VPA, patch the statuses that changed, write checkpoints
 //! within their time budget, and garbage-collect. Decisions are made by the pure
-//! [`super::plan`], [`super::feed`] and [`super::checkpoints`]; this file only sequences calls.
+//! [`super::plan`], [`super::feed`] and [`super::checkpoints`], and the requests are
+//! [`crate::apiserver`]'s; this file only sequences calls ([`usage`] feeds the model, [`output`]
+//! writes statuses, [`maintenance`] checkpoints and garbage collection).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
 use kube::Client;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{debug, info, instrument, warn};
+use tracing::{info, instrument, warn};
 
-use super::checkpoints;
-use super::feed::{self, WorkloadFilter};
-use super::history::HistoryLoad;
-use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
-use crate::checkpoint;
-use crate::input::list_items::ListItems;
-use crate::input::metrics::{PodMetrics, list_path, usage_samples};
-use crate::routines::raw_request::get_chunks;
 use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
+use super::checkpoints;
+use super::feed::WorkloadFilter;
+use super::history::HistoryLoad;
+use super::plan::{self, PlanContext, PlanIndex, PlanSummary, VpaPlan};
+use super::quality::{self, RecommendationMemory};
+use crate::checkpoint;
 use crate::input::oom::OomEvent;
-use crate::input::scale::ScaleCache;
 use crate::input::snapshot::{self, Snapshot};
 use crate::input::watches::Watches;
 use crate::logic::PodResourceRecommender;
 use crate::model::{ClusterState, Timestamp};
-use crate::service::admin::Health;
 use crate::service::config::ServiceConfig;
 use crate::service::metrics::{LoopObservations, Metrics, step};
+use vpa_common::admin::Health;
+use vpa_common::scale::ScaleCache;
 
 /// Usage samples fed at a time.
 pub const FEED_CHUNK: usize = 1000;
@@ -39,8 +39,13 @@ pub const FEED_CHUNK: usize = 1000;
 /// (`--update-worker-count` in flight), small enough that a chunk's plans cost little memory.
 pub const PLAN_CHUNK: usize = 500;
 
+mod laps;
 mod maintenance;
 mod output;
+mod settings;
+mod usage;
+
+use laps::Laps;
 
 /// The running recommender: caches, model and bookkeeping.
 pub struct Recommender {
@@ -65,6 +70,10 @@ pub struct Recommender {
     pending_restore: Vec<VerticalPodAutoscalerCheckpoint>,
     /// Since when each VPA has had no recommendation (or since its last warning).
     missing_since: HashMap<(String, String), Instant>,
+    /// VPAs whose per-VPA settings are ignored (gate `PerVPAConfig` off), warned about once.
+    ignoring_per_vpa: HashSet<(String, String)>,
+    /// The last loop's uncapped targets, for the `vpa_quality_*` metrics.
+    quality: RecommendationMemory,
 }
 
 fn unix_now() -> Timestamp {
@@ -80,40 +89,6 @@ impl Drop for Recommender {
     }
 }
 
-/// Times consecutive loop steps, for the metrics and the loop's log line.
-struct Laps {
-    last: Instant,
-    steps: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl Laps {
-    fn new(started: Instant) -> Self {
-        Self {
-            last: started,
-            steps: Vec::with_capacity(6),
-        }
-    }
-
-    fn lap(&mut self, metrics: &Metrics, step: &'static str) {
-        let now = Instant::now();
-        let took = now.duration_since(self.last);
-        metrics.observe_step(step, took.as_secs_f64());
-        self.steps.push((step, took));
-        self.last = now;
-    }
-}
-
-/// `LoadVPAs=12ms LoadPods=0ms ...`: the steps in order, in whole milliseconds.
-impl std::fmt::Display for Laps {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (step, took)) in self.steps.iter().enumerate() {
-            let sep = if i == 0 { "" } else { " " };
-            write!(f, "{sep}{step}={}ms", took.as_millis())?;
-        }
-        Ok(())
-    }
-}
-
 impl Recommender {
     /// A recommender over started watches; OOM kills arrive on `ooms`.
     pub fn new(
@@ -126,7 +101,7 @@ impl Recommender {
     ) -> Self {
         Self {
             engine: PodResourceRecommender::new(&config.estimation),
-            cluster: ClusterState::new(config.aggregations.clone()),
+            cluster: ClusterState::new(config.aggregations),
             scales: ScaleCache::new(client.clone()),
             client,
             config,
@@ -141,6 +116,8 @@ impl Recommender {
             history: None,
             missing_since: HashMap::new(),
             pending_restore: Vec::new(),
+            ignoring_per_vpa: HashSet::new(),
+            quality: RecommendationMemory::default(),
         }
     }
 
@@ -190,10 +167,7 @@ impl Recommender {
         self.scales
             .refresh(vpas.iter().map(|v| v.vpa.clone()).collect())
             .await;
-        let mut controllers = self.watches.controllers();
-        for (namespace, kind, name, selector) in self.scales.answers() {
-            controllers.insert_scale(namespace, kind, name, selector.clone());
-        }
+        let controllers = self.watches.controllers.snapshot(&self.scales);
         snapshot::build(
             unix_now(),
             &vpas,
@@ -213,7 +187,7 @@ impl Recommender {
         let namespace = self.config.namespaces.only.clone();
         self.pending_restore.clear();
         let mut restored = 0;
-        let listed = checkpoints::list_pages(
+        let listed = crate::apiserver::checkpoints::list_pages(
             &client,
             namespace.as_deref(),
             |page: Vec<VerticalPodAutoscalerCheckpoint>| {
@@ -221,10 +195,13 @@ impl Recommender {
             },
         )
         .await?;
+        let weight = self.cluster.history_weight();
         info!(
             restored,
             listed,
             awaiting_target = self.pending_restore.len(),
+            cpu_weight = weight.cpu,
+            memory_weight = weight.memory,
             "Restored checkpoints"
         );
         Ok(restored)
@@ -257,8 +234,8 @@ impl Recommender {
                     restored += 1;
                 }
                 Err(error) => warn!(
-                    namespace = object.metadata.namespace.as_deref().unwrap_or_default(),
-                    checkpoint = object.metadata.name.as_deref().unwrap_or_default(),
+                    namespace = %object.metadata.namespace.as_deref().unwrap_or_default(),
+                    checkpoint = %object.metadata.name.as_deref().unwrap_or_default(),
                     %error,
                     "Skipping unreadable checkpoint"
                 ),
@@ -304,6 +281,7 @@ impl Recommender {
                 );
             }
         }
+        self.apply_per_vpa_config(&snapshot);
         laps.lap(&self.metrics, step::LOAD_VPAS);
         let filter = if self.config.memory_saver {
             WorkloadFilter::targets_of(&snapshot)
@@ -315,7 +293,8 @@ impl Recommender {
         self.feed(&snapshot, &filter).await;
         laps.lap(&self.metrics, step::LOAD_METRICS);
 
-        let (plans, statuses_written) = self.update_vpas(&snapshot).await;
+        let (plans, statuses_written, quality) = self.update_vpas(&snapshot).await;
+        self.quality = quality;
         self.warn_missing(&plans);
         laps.lap(&self.metrics, step::UPDATE_VPAS);
         // The snapshot's pod index (10 MiB at 50k pods) is needed after this only by the
@@ -358,11 +337,17 @@ impl Recommender {
             .last_loop_timestamp
             .set(k8s_openapi::jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
         self.health.mark(Instant::now());
+        // The history behind the VPAs' recommendations: what their checkpoints hold.
+        let weight = self
+            .cluster
+            .history_weight_of(plans.iter().flat_map(|p| &p.aggregates));
         info!(
             vpas = plans.len(),
             statuses_written,
             checkpoints_written,
             aggregates = self.cluster.aggregates().len(),
+            vpa_cpu_weight = weight.cpu,
+            vpa_memory_weight = weight.memory,
             elapsed_ms = started.elapsed().as_millis() as u64,
             steps = %laps,
             "Loop done"
@@ -372,8 +357,12 @@ impl Recommender {
     /// Plans every VPA and writes the statuses that changed, [`PLAN_CHUNK`] VPAs at a time: each
     /// chunk's plans (statuses and recommendation maps, kilobytes per VPA) are dropped once
     /// written and observed, leaving a [`PlanSummary`] per VPA for the rest of the loop. Returns
-    /// the summaries and how many statuses were written.
-    async fn update_vpas(&self, snapshot: &Snapshot) -> (Vec<PlanSummary>, usize) {
+    /// the summaries, how many statuses were written, and the recommendations the quality metrics
+    /// compare the next loop's samples with.
+    async fn update_vpas(
+        &self,
+        snapshot: &Snapshot,
+    ) -> (Vec<PlanSummary>, usize, RecommendationMemory) {
         let ctx = PlanContext {
             recommender: &self.engine,
             output: &self.config.output,
@@ -384,6 +373,7 @@ impl Recommender {
         let mut summaries = Vec::with_capacity(snapshot.vpas.len());
         let mut observed = LoopObservations::with_rows(self.metrics.recommendation.row_count());
         let mut written = 0;
+        let mut memory = RecommendationMemory::default();
         for chunk in snapshot.vpas.chunks(PLAN_CHUNK) {
             let plans: Vec<VpaPlan> = chunk
                 .iter()
@@ -391,82 +381,15 @@ impl Recommender {
                 .collect();
             written += self.write_statuses(&plans).await;
             self.observe(&plans, chunk, snapshot.now, &mut observed);
+            for (plan, vpa) in plans.iter().zip(chunk) {
+                for change in quality::changes(&self.quality, plan, &vpa.vpa) {
+                    self.metrics.quality.observe_change(&change);
+                }
+                memory.remember(plan);
+            }
             summaries.extend(plans.into_iter().map(PlanSummary::from));
         }
         self.metrics.publish(observed);
-        (summaries, written)
-    }
-
-    /// Lists PodMetrics and feeds their usage while the list arrives, then the OOM kills
-    /// received since the last loop. Each PodMetrics is decoded on its own as soon as its text is
-    /// complete and the samples are fed [`FEED_CHUNK`] at a time, so neither the list (12.5 MiB
-    /// at 50k pods) nor all samples exist at once. A PodMetrics that cannot be decoded is skipped;
-    /// a failed list leaves this loop without usage (logged), keeping what arrived before the failure.
-    async fn feed(&mut self, snapshot: &Snapshot, filter: &WorkloadFilter) {
-        self.cluster
-            .reserve_instances(snapshot.pods.values().map(|p| p.containers.len()).sum());
-        let path = list_path(self.config.namespaces.only.as_deref());
-        let mut stats = feed::FeedStats::default();
-        let mut usage = Vec::with_capacity(FEED_CHUNK);
-        let mut items = ListItems::new();
-        let mut undecodable = 0;
-        let mut first_error = None;
-        let cluster = &mut self.cluster;
-        let mut flush = |usage: &mut Vec<_>| {
-            let chunk = feed::feed_usage(cluster, snapshot, filter, usage);
-            stats.accepted += chunk.accepted;
-            stats.skipped += chunk.skipped;
-            usage.clear();
-        };
-        let listed = get_chunks(&self.client, &path, |chunk| {
-            items.push(chunk, |item| {
-                match serde_json::from_slice::<PodMetrics>(item) {
-                    Ok(metrics) => usage.extend(usage_samples(&metrics)),
-                    Err(error) => {
-                        undecodable += 1;
-                        first_error.get_or_insert(error);
-                    }
-                }
-                if usage.len() >= FEED_CHUNK {
-                    flush(&mut usage);
-                }
-            })
-        })
-        .await;
-        flush(&mut usage);
-        if let Some(error) = first_error {
-            warn!(%error, skipped = undecodable, "Skipping PodMetrics that cannot be decoded");
-        }
-        match listed
-            .map_err(|e| e.to_string())
-            .and_then(|()| items.finish())
-        {
-            Ok(pods) => debug!(
-                pods,
-                accepted = stats.accepted,
-                skipped = stats.skipped,
-                "Fed usage"
-            ),
-            Err(error) if stats.accepted == 0 => {
-                warn!(%error, "Cannot list PodMetrics; no usage this loop")
-            }
-            Err(error) => warn!(
-                %error,
-                accepted = stats.accepted,
-                "The PodMetrics list was cut short; fed the usage that arrived"
-            ),
-        }
-        let mut ooms = Vec::new();
-        while let Ok(oom) = self.ooms.try_recv() {
-            ooms.push(oom);
-        }
-        if !ooms.is_empty() {
-            let stats = feed::feed_ooms(&mut self.cluster, snapshot, filter, &ooms);
-            info!(
-                recorded = stats.accepted,
-                skipped = stats.skipped,
-                "Recorded OOM kills"
-            );
-        }
+        (summaries, written, memory)
     }
 }

@@ -1,6 +1,7 @@
-//! Flags of the recommender service, with upstream's names and defaults (spec §2.11), and their
-//! conversion into the plain [`ServiceConfig`]. Estimation and aggregation flags live in
-//! [`crate::replay::EngineArgs`], shared with `replay`; `--kubeconfig` lives in the launcher.
+//! Flags of the recommender service, with upstream's names (spec §2.11), and their conversion
+//! into the plain [`ServiceConfig`], whose `Default` gives the flags' defaults. Estimation and
+//! aggregation flags live in [`crate::config::engine::EngineArgs`], shared with `replay`; the flags every component has are
+//! `vpa_common::component`'s.
 
 use std::time::Duration;
 
@@ -8,57 +9,55 @@ use clap::{ArgAction, Args};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use vpa_common::resources::{self, CPU, MEMORY};
 
-use vpa_common::client::ThrottleFlags;
+use vpa_common::component::{Component, ComponentFlags};
 use vpa_common::leader_election::LeaderElectFlags;
 
 pub use prometheus::PrometheusSourceArgs;
 
-use super::config::{NamespaceFilter, OutputConfig, ServiceConfig, Storage};
-use crate::replay::EngineArgs;
+use super::config::{ServiceConfig, Storage};
+use crate::config::engine::EngineArgs;
+use crate::config::{DEFAULT_RECOMMENDER_NAME, OutputConfig};
 
 /// Flags of the running service.
 #[derive(Args, Clone, Debug)]
 pub struct ServiceArgs {
     /// Name of this recommender: it handles the VPAs whose `spec.recommenders` names it
     /// (`default` also handles VPAs naming none).
-    #[arg(long, env = "VPA_RECOMMENDER_NAME", default_value = "default")]
+    #[arg(long, env = "VPA_RECOMMENDER_NAME", default_value = DEFAULT_RECOMMENDER_NAME)]
     pub recommender_name: String,
     /// How often metrics are fetched and recommendations recomputed.
-    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    #[arg(long, default_value = go(defaults().interval), value_parser = parse_duration)]
     pub recommender_interval: Duration,
     /// How often checkpoints of deleted VPAs are garbage-collected.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, default_value = go(defaults().checkpoints_gc_interval), value_parser = parse_duration)]
     pub checkpoints_gc_interval: Duration,
     /// Time budget for writing checkpoints in one loop; the oldest are written first.
-    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    #[arg(long, default_value = go(defaults().checkpoints_timeout), value_parser = parse_duration)]
     pub checkpoints_timeout: Duration,
     /// Deprecated, ignored (upstream's minimum number of checkpoints written per loop).
     #[arg(long, default_value_t = 10, hide = true)]
     pub min_checkpoints: u32,
-    /// Address of the plain-HTTP admin server (`/healthz`, `/metrics`).
-    #[arg(long, env = "VPA_RECOMMENDER_ADDRESS", default_value = ":8942")]
-    pub address: String,
     /// History source: empty for checkpoints, or `prometheus` to load history at start.
     #[arg(long, default_value = "", value_parser = ["", "checkpoint", "prometheus"])]
     pub storage: String,
     /// Only model pods that some VPA matches (less memory; history starts with the VPA).
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = defaults().memory_saver, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub memory_saver: bool,
     /// Number of concurrent status and checkpoint writes.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults().update_worker_count)]
     pub update_worker_count: usize,
     /// Deprecated, ignored: memory is always written in exact bytes.
     #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub humanize_memory: bool,
     /// Round CPU recommendations up to a multiple of this many millicores (1 = exact).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults().output.round_cpu_millicores)]
     pub round_cpu_millicores: i64,
     /// Round memory recommendations up to a multiple of this many bytes (1 = exact).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults().output.round_memory_bytes)]
     pub round_memory_bytes: i64,
     /// Round CPU up to whole cores for containers named in a VPA annotation
     /// `vpa-post-processor.kubernetes.io/<container>_integerCPU: "true"`.
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = defaults().output.integer_cpu, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub cpu_integer_post_processor_enabled: bool,
     /// Largest CPU recommended for a container whose policy sets no `maxAllowed` CPU.
     #[arg(long, value_name = "QUANTITY")]
@@ -69,15 +68,16 @@ pub struct ServiceArgs {
 
     /// How long to wait at start for each controller kind's watch cache; a kind the API server
     /// does not serve is skipped after that.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, hide = true)]
+    #[arg(long, default_value = go(defaults().controllers_sync_timeout), value_parser = parse_duration, hide = true)]
     pub controllers_sync_timeout: Duration,
 
     #[command(flatten)]
     pub prometheus: PrometheusArgs,
     #[command(flatten)]
     pub leader: LeaderArgs,
+    /// The flags every component has (`--kubeconfig`, `--address`, namespaces, gates, klog).
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub common: ComponentFlags<RecommenderFlags>,
 }
 
 /// Prometheus history flags (used with `--storage=prometheus`).
@@ -121,32 +121,15 @@ pub struct LeaderArgs {
     pub leader_elect_resource_name: String,
 }
 
-/// Flags every VPA component has.
-#[derive(Args, Clone, Debug)]
-pub struct CommonArgs {
-    /// `--kube-api-qps` and `--kube-api-burst`.
-    #[command(flatten)]
-    pub throttle: ThrottleFlags,
-    /// Serve `/debug/pprof` (accepted for compatibility; nothing is served).
-    #[arg(long, default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub profiling: bool,
-    /// Only handle VPAs in this namespace.
-    #[arg(
-        long,
-        env = "VPA_OBJECT_NAMESPACE",
-        default_value = "",
-        conflicts_with = "ignored_vpa_object_namespaces"
-    )]
-    pub vpa_object_namespace: String,
-    /// Comma-separated namespaces whose VPAs are ignored.
-    #[arg(long, default_value = "")]
-    pub ignored_vpa_object_namespaces: String,
-    /// Feature gates, `Name=true,...` (`CPUStartupBoost`, `InPlace`, `PerVPAConfig`; all alpha).
-    #[arg(long, default_value = "")]
-    pub feature_gates: String,
-    /// klog's flags: `-v` and `--vmodule` set the log filter, the rest are accepted.
-    #[command(flatten)]
-    pub klog: vpa_common::logging::KlogFlags,
+/// What the recommender's shared flags differ in: port 8942, and `--address` and
+/// `--vpa-object-namespace` are also read from the environment.
+#[derive(Clone, Debug)]
+pub struct RecommenderFlags;
+
+impl Component for RecommenderFlags {
+    const ADMIN_ADDRESS: &'static str = ":8942";
+    const ADMIN_ADDRESS_ENV: Option<&'static str> = Some("VPA_RECOMMENDER_ADDRESS");
+    const NAMESPACE_ENV: Option<&'static str> = Some("VPA_OBJECT_NAMESPACE");
 }
 
 /// A flag value that cannot be used.
@@ -165,6 +148,12 @@ pub enum ArgsError {
     /// An option that is accepted but not implemented was switched on.
     #[error("{0} is not supported by this recommender")]
     Unsupported(&'static str),
+    /// `--feature-gates` does not parse or names an unknown gate.
+    #[error("--feature-gates: {0}")]
+    FeatureGates(String),
+    /// Both namespace flags were given (clap refuses that already).
+    #[error("{0}")]
+    Namespaces(String),
     /// Prometheus authentication flags conflict.
     #[error("use one of --prometheus-bearer-token, --prometheus-bearer-token-file, --username")]
     ConflictingAuth,
@@ -213,17 +202,7 @@ impl ServiceArgs {
             self.container_recommendation_max_allowed_memory.as_ref(),
             &mut output.global_max_allowed,
         )?;
-        let namespaces = NamespaceFilter {
-            only: Some(self.common.vpa_object_namespace.clone()).filter(|n| !n.is_empty()),
-            ignored: self
-                .common
-                .ignored_vpa_object_namespaces
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        };
+        let namespaces = self.common.namespaces().map_err(ArgsError::Namespaces)?;
         let storage = if self.storage == "prometheus" {
             Storage::Prometheus(Box::new(
                 self.prometheus
@@ -233,13 +212,14 @@ impl ServiceArgs {
         } else {
             Storage::Checkpoints
         };
+        let gates = self.common.gates().map_err(ArgsError::FeatureGates)?;
         let leader = &self.leader;
         Ok(ServiceConfig {
             recommender_name: self.recommender_name.clone(),
             interval: self.recommender_interval,
             checkpoints_gc_interval: self.checkpoints_gc_interval,
             checkpoints_timeout: self.checkpoints_timeout,
-            aggregate_gc_interval: Duration::from_secs(3600),
+            aggregate_gc_interval: defaults().aggregate_gc_interval,
             update_worker_count: self.update_worker_count.max(1),
             memory_saver: self.memory_saver,
             namespaces,
@@ -249,8 +229,19 @@ impl ServiceArgs {
             output,
             leader_election: leader.election.settings(&leader.leader_elect_resource_name),
             controllers_sync_timeout: self.controllers_sync_timeout,
+            gates,
         })
     }
+}
+
+/// The defaults the flags show and start from.
+fn defaults() -> ServiceConfig {
+    ServiceConfig::default()
+}
+
+/// `d` as a Go duration (`1m0s`), the form a default is shown and parsed in.
+fn go(d: Duration) -> String {
+    vpa_common::duration::format_go(d)
 }
 
 /// A Go or Prometheus duration (`90s`, `1m30s`, `500ms`, `8d`, `1w`), greater than zero.

@@ -1,17 +1,16 @@
 //! The service's configuration as plain data (pure): what the flags mean once parsed. The loop,
-//! the planner and the tests see only this, never clap.
+//! the planner and the tests see only this, never clap. The settings the rooms below the service
+//! read are [`crate::config`]'s.
 
 use std::time::Duration;
 
+use vpa_common::features::FeatureGates;
 use vpa_common::leader_election::LeaseSettings;
-use vpa_common::resources::Amounts;
 
+use crate::config::{DEFAULT_RECOMMENDER_NAME, OutputConfig};
 use crate::input::prometheus_history::HistoryConfig;
 use crate::logic::RecommenderConfig;
 use crate::model::AggregationsConfig;
-
-/// Name of the recommender that also handles VPAs naming no recommender.
-pub const DEFAULT_RECOMMENDER_NAME: &str = "default";
 
 pub use vpa_common::policy::NamespaceFilter;
 
@@ -22,21 +21,6 @@ pub enum Storage {
     Checkpoints,
     /// Load history from Prometheus once at start; checkpoints are neither read nor written.
     Prometheus(Box<HistoryConfig>),
-}
-
-/// Post-processing of recommendations before they are written.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OutputConfig {
-    /// Upper bound for resources a container policy's `maxAllowed` leaves out
-    /// (`--container-recommendation-max-allowed-cpu/-memory`; millicores, bytes).
-    pub global_max_allowed: Amounts,
-    /// Round CPU up to a multiple of this many millicores (`--round-cpu-millicores`, 1 = off).
-    pub round_cpu_millicores: i64,
-    /// Round memory up to a multiple of this many bytes (`--round-memory-bytes`, 1 = off).
-    pub round_memory_bytes: i64,
-    /// Honour the `vpa-post-processor.kubernetes.io/<container>_integerCPU` annotation
-    /// (`--cpu-integer-post-processor-enabled`).
-    pub integer_cpu: bool,
 }
 
 /// Everything the running service needs.
@@ -71,14 +55,17 @@ pub struct ServiceConfig {
     /// How long to wait at start for each controller kind's cache (a kind the API server does
     /// not serve stays empty after that).
     pub controllers_sync_timeout: Duration,
+    /// `--feature-gates`: `PerVPAConfig` and `NativeSidecar` change the recommender.
+    pub gates: FeatureGates,
 }
 
-impl ServiceConfig {
-    /// Upstream's defaults with the given loop interval (handy in tests).
-    pub fn with_interval(interval: Duration) -> Self {
+/// Upstream's defaults: what the service runs on without flags (the flags' defaults are read
+/// from here).
+impl Default for ServiceConfig {
+    fn default() -> Self {
         Self {
             recommender_name: DEFAULT_RECOMMENDER_NAME.into(),
-            interval,
+            interval: Duration::from_secs(60),
             checkpoints_gc_interval: Duration::from_secs(600),
             checkpoints_timeout: Duration::from_secs(60),
             aggregate_gc_interval: Duration::from_secs(3600),
@@ -88,13 +75,20 @@ impl ServiceConfig {
             storage: Storage::Checkpoints,
             aggregations: AggregationsConfig::default(),
             estimation: RecommenderConfig::default(),
-            output: OutputConfig {
-                round_cpu_millicores: 1,
-                round_memory_bytes: 1,
-                ..OutputConfig::default()
-            },
+            output: OutputConfig::default(),
             leader_election: None,
             controllers_sync_timeout: Duration::from_secs(30),
+            gates: FeatureGates::default(),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// Upstream's defaults with the given loop interval (handy in tests).
+    pub fn with_interval(interval: Duration) -> Self {
+        Self {
+            interval,
+            ..Self::default()
         }
     }
 }

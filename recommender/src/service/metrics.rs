@@ -16,6 +16,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use vpa_common::resources::{CPU, MEMORY};
 
+use super::client_metrics::ClientMetrics;
+use super::quality::QualityMetrics;
 use crate::routines::plan::VpaPlan;
 
 /// Loop steps timed by `execution_latency_seconds`, as upstream.
@@ -199,6 +201,10 @@ pub struct Metrics {
     pub last_loop_timestamp: FloatGauge,
     /// Recommended values: cores for CPU, bytes for memory.
     pub recommendation: Arc<RecommendationGauges>,
+    /// metrics-server and Prometheus requests.
+    pub clients: ClientMetrics,
+    /// `vpa_quality_*`.
+    pub quality: QualityMetrics,
     /// The VPA label sets with series, to drop those that are gone.
     vpa_series: Mutex<HashSet<VpaLabels>>,
 }
@@ -217,15 +223,20 @@ impl Default for Metrics {
             vpa_objects: Family::default(),
             last_loop_timestamp: FloatGauge::default(),
             recommendation: Arc::default(),
+            clients: ClientMetrics::default(),
+            quality: QualityMetrics::default(),
             vpa_series: Mutex::default(),
         }
     }
 }
 
 impl Metrics {
-    /// Registers every metric under the `vpa_recommender_` prefix.
+    /// Registers every metric under the `vpa_recommender_` prefix, and the quality metrics under
+    /// `vpa_quality_`.
     pub fn register(&self, registry: &mut Registry) {
+        self.quality.register(registry);
         let r = registry.sub_registry_with_prefix("vpa_recommender");
+        self.clients.register(r);
         r.register(
             "execution_latency_seconds",
             "Time spent in each step of the recommender loop",
@@ -254,7 +265,7 @@ impl Metrics {
         r.register_collector(Box::new(self.recommendation.clone()));
     }
 
-    /// Records how long `step` took.
+    /// Records how long `step` took (upstream's loop steps, see [`step`]).
     pub fn observe_step(&self, step: &str, seconds: f64) {
         self.execution_latency
             .get_or_create(&StepLabel { step: step.into() })
@@ -274,6 +285,12 @@ impl Metrics {
             self.vpa_objects.remove(gone);
         }
         *series = now;
+    }
+}
+
+impl crate::input::prometheus_history::RequestObserver for Metrics {
+    fn answered(&self, code: u16, method: &'static str, seconds: f64) {
+        self.clients.answered(code, method, seconds);
     }
 }
 

@@ -6,58 +6,46 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use vpa_common::admin::Health;
 use vpa_common::api::{VerticalPodAutoscaler, VerticalPodAutoscalerCheckpoint};
 use vpa_common::resources::{CPU, MEMORY};
 use vpa_common::testutil::VpaBuilder;
-use vpa_recommender::service::admin::Health;
 use vpa_recommender::service::config::ServiceConfig;
 use vpa_recommender::service::metrics::Metrics;
 use vpa_sim::{Sim, SimOptions};
+use vpa_test_support::hamster::create_hamster;
+pub use vpa_test_support::hamster::{HAMSTER_PODS, NS, set_pod_status};
+use vpa_test_support::install_vpa_crds;
 
-pub const NS: &str = "default";
 pub const INTERVAL: Duration = Duration::from_secs(1);
 pub const MIB: i64 = 1 << 20;
 
 /// A sim holding the CRDs, Deployment `hamster` with ReplicaSet `hamster-rs` and two running
 /// pods, and VPA `hamster-vpa`.
-pub struct Cluster {
+pub struct HamsterSim {
     pub sim: Sim,
     pub client: Client,
     pub metrics_task: JoinHandle<()>,
 }
 
-impl Drop for Cluster {
+impl Drop for HamsterSim {
     fn drop(&mut self) {
         self.metrics_task.abort();
     }
 }
 
-pub fn owner(kind: &str, name: &str, uid: Option<String>) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps/v1".into(),
-        kind: kind.into(),
-        name: name.into(),
-        uid: uid.unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: None,
-    }
+pub async fn hamster_sim() -> HamsterSim {
+    hamster_sim_with(true).await
 }
 
-pub async fn cluster() -> Cluster {
-    cluster_with(true).await
-}
-
-/// Like [`cluster`]; without `live_metrics` no PodMetrics are ever set.
-pub async fn cluster_with(live_metrics: bool) -> Cluster {
+/// Like [`hamster_sim`]; without `live_metrics` no PodMetrics are ever set.
+pub async fn hamster_sim_with(live_metrics: bool) -> HamsterSim {
     vpa_common::install_crypto_provider();
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -72,81 +60,19 @@ pub async fn cluster_with(live_metrics: bool) -> Cluster {
     .await
     .unwrap();
     let client = sim.client().await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let pp = PostParams::default();
-    let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "hamster"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "hamster"}},
-            "template": {"metadata": {"labels": {"app": "hamster"}},
-                "spec": {"containers": [{"name": "hamster", "image": "hamster"}]}}}
-    }))
-    .unwrap();
-    let deployment = Api::<Deployment>::namespaced(client.clone(), NS)
-        .create(&pp, &deployment)
-        .await
-        .unwrap();
-    let mut rs: ReplicaSet = serde_json::from_value(json!({
-        "metadata": {"name": "hamster-rs"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "hamster"}},
-            "template": {"metadata": {"labels": {"app": "hamster"}},
-                "spec": {"containers": [{"name": "hamster", "image": "hamster"}]}}}
-    }))
-    .unwrap();
-    rs.metadata.owner_references = Some(vec![owner(
-        "Deployment",
-        "hamster",
-        deployment.metadata.uid,
-    )]);
-    let rs = Api::<ReplicaSet>::namespaced(client.clone(), NS)
-        .create(&pp, &rs)
-        .await
-        .unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    for name in ["hamster-rs-a", "hamster-rs-b"] {
-        let mut pod: Pod = serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {"app": "hamster"}},
-            "spec": {"containers": [{"name": "hamster", "image": "hamster",
-                "resources": {"requests": {"cpu": "100m", "memory": "50Mi"}}}]}
-        }))
-        .unwrap();
-        pod.metadata.owner_references = Some(vec![owner(
-            "ReplicaSet",
-            "hamster-rs",
-            rs.metadata.uid.clone(),
-        )]);
-        pods.create(&pp, &pod).await.unwrap();
-        set_pod_status(&pods, name, 0, false).await;
-    }
+    install_vpa_crds(&client).await.unwrap();
+    create_hamster(&client).await;
     create_vpa(&client, VpaBuilder::new(NS, "hamster-vpa").build()).await;
     let metrics_task = if live_metrics {
         refresh_metrics(&sim)
     } else {
         tokio::spawn(async {})
     };
-    Cluster {
+    HamsterSim {
         sim,
         client,
         metrics_task,
     }
-}
-
-/// Sets a running pod's status; `oom_killed` marks its last termination as an OOM kill.
-pub async fn set_pod_status(pods: &Api<Pod>, name: &str, restarts: i32, oom_killed: bool) {
-    let last_state = if oom_killed {
-        json!({"terminated": {"exitCode": 137, "reason": "OOMKilled",
-            "finishedAt": k8s_openapi::jiff::Timestamp::now().to_string()}})
-    } else {
-        json!({})
-    };
-    let status = json!({"status": {"phase": "Running", "containerStatuses": [{
-        "name": "hamster", "image": "hamster", "imageID": "", "ready": true, "restartCount": restarts,
-        "state": {"running": {"startedAt": "2026-11-28T00:00:00Z"}}, "lastState": last_state}]}});
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(status))
-        .await
-        .unwrap();
 }
 
 pub async fn create_vpa(client: &Client, vpa: VerticalPodAutoscaler) {
@@ -158,7 +84,7 @@ pub async fn create_vpa(client: &Client, vpa: VerticalPodAutoscaler) {
 
 /// Half a core and 300Mi per pod, with a fresh timestamp every second (as metrics-server would).
 pub fn refresh_metrics(sim: &Sim) -> JoinHandle<()> {
-    refresh_metrics_of(sim, &["hamster-rs-a", "hamster-rs-b"])
+    refresh_metrics_of(sim, &HAMSTER_PODS)
 }
 
 pub fn refresh_metrics_of(sim: &Sim, pods: &[&str]) -> JoinHandle<()> {
@@ -180,7 +106,7 @@ pub struct SimMetrics(pub Arc<vpa_sim::Shared>);
 
 impl SimMetrics {
     pub fn set(&self, pod: &str) {
-        let gr = vpa_sim::resource::GroupResource::new("metrics.k8s.io", "pods");
+        let gr = vpa_sim::GroupResource::new("metrics.k8s.io", "pods");
         let store = &self.0.store;
         let obj = json!({"apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
             "metadata": {"name": pod, "namespace": NS}, "timestamp": store.now(), "window": "30s",
@@ -308,4 +234,28 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Starts a recommender with `config`, waits for the hamster's first memory target, OOM-kills
+/// `hamster-rs-a` once and returns the memory targets (bytes) before and after the bump.
+pub async fn memory_target_around_an_oom(c: &HamsterSim, config: ServiceConfig) -> (i64, i64) {
+    let replica = Replica::start(c.client.clone(), config);
+    let (_, before) = wait_for_target(
+        &c.client,
+        "hamster-vpa",
+        Duration::from_secs(15),
+        hamster_like,
+    )
+    .await;
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), NS);
+    set_pod_status(&pods, "hamster-rs-a", 1, true).await;
+    let (_, after) = wait_for_target(
+        &c.client,
+        "hamster-vpa",
+        Duration::from_secs(15),
+        |(_, m)| m > before,
+    )
+    .await;
+    replica.shutdown().await.unwrap();
+    (before, after)
 }

@@ -1,12 +1,38 @@
 //! What the simulated controllers decide to do, as data (pure): the plans of `workloads`, `sets`
-//! and `endpoints` return these and `controllers` executes them through the API.
+//! and `endpoints` return these and `controllers::manager` executes them through the API. The
+//! kinds are named once; their groups, versions and plurals come from the built-in table.
 
 use kube::core::ApiResource;
 use serde_json::Value;
 
-/// A kind the controllers write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+use crate::resource::builtin_registry;
+
+/// Declares [`Kind`] from one list of built-in kind names: each variant is spelled as the kind
+/// is, and everything else about it comes from its record in the built-in table.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        /// A kind the controllers write.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Kind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl Kind {
+            /// Every kind the controllers write.
+            #[cfg(test)]
+            pub const ALL: &[Kind] = &[$(Kind::$kind,)*];
+
+            /// The kind's name, as its record in the built-in table spells it.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => stringify!($kind),)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
     /// core/v1 Pod.
     Pod,
     /// apps/v1 ReplicaSet.
@@ -36,37 +62,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Group, version, kind and plural for kube's dynamic API.
+    /// Group, version, kind and plural for kube's dynamic API, from the kind's built-in record.
     pub fn api_resource(self) -> ApiResource {
-        let (group, version, kind, plural) = match self {
-            Kind::Pod => ("", "v1", "Pod", "pods"),
-            Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
-            Kind::ReplicationController => {
-                ("", "v1", "ReplicationController", "replicationcontrollers")
-            }
-            Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
-            Kind::StatefulSet => ("apps", "v1", "StatefulSet", "statefulsets"),
-            Kind::DaemonSet => ("apps", "v1", "DaemonSet", "daemonsets"),
-            Kind::Job => ("batch", "v1", "Job", "jobs"),
-            Kind::CronJob => ("batch", "v1", "CronJob", "cronjobs"),
-            Kind::Endpoints => ("", "v1", "Endpoints", "endpoints"),
-            Kind::EndpointSlice => ("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-            Kind::Service => ("", "v1", "Service", "services"),
-            Kind::Node => ("", "v1", "Node", "nodes"),
-            Kind::Event => ("", "v1", "Event", "events"),
-        };
-        let api_version = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
-        ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version,
-            kind: kind.into(),
-            plural: plural.into(),
-        }
+        builtin_registry()
+            .all()
+            .find(|r| r.stored && r.kind == self.name())
+            .map(|r| r.api_resource())
+            .unwrap_or_else(|| panic!("{} is a built-in kind", self.name()))
     }
 }
 
@@ -103,4 +105,38 @@ pub enum Action {
         /// Annotation value.
         value: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_built_in_record() {
+        let got: Vec<(String, String, String)> = Kind::ALL
+            .iter()
+            .map(|k| {
+                let ar = k.api_resource();
+                assert_eq!(ar.kind, k.name());
+                (ar.group, ar.version, ar.plural)
+            })
+            .collect();
+        let want = [
+            ("", "v1", "pods"),
+            ("apps", "v1", "replicasets"),
+            ("", "v1", "replicationcontrollers"),
+            ("apps", "v1", "deployments"),
+            ("apps", "v1", "statefulsets"),
+            ("apps", "v1", "daemonsets"),
+            ("batch", "v1", "jobs"),
+            ("batch", "v1", "cronjobs"),
+            ("", "v1", "endpoints"),
+            ("discovery.k8s.io", "v1", "endpointslices"),
+            ("", "v1", "services"),
+            ("", "v1", "nodes"),
+            ("", "v1", "events"),
+        ]
+        .map(|(g, v, p)| (g.to_string(), v.to_string(), p.to_string()));
+        assert_eq!(got, want);
+    }
 }

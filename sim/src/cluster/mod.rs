@@ -1,7 +1,15 @@
 //! Cluster behaviour on top of the API server (issue 5): nodes, a scheduler, kubelets with usage
 //! models and OOM kills, workload controllers, metrics and admission webhooks. The decisions are
 //! pure modules; the controllers talk to the API through `kube::Client` exactly like
-//! kube-controller-manager, kube-scheduler and kubelet do.
+//! kube-controller-manager, kube-scheduler and kubelet do. This file starts them ([`Cluster`])
+//! and is the facade: what other crates reuse (our binaries run as processes, the kubelet's
+//! resize steps, pod addresses) is re-exported here.
+//!
+//! The rooms: `controllers` (the controller manager), `node` (Node objects, the scheduler,
+//! kubelets, usage, probes, processes), `network` (pod addresses, Services), `admission`
+//! (webhooks) and `observability` (Events, metrics). Shared by them: `actions` (what the
+//! controllers write, as data) and `objects` (readers and builders over objects as JSON);
+//! `clock` is simulated time and `playground` the `vpa-sim up` command.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -14,35 +22,25 @@
 //! # Ok(()) }
 //! ```
 
-pub mod actions;
-pub mod clock;
-pub mod container_states;
-pub mod controllers;
-pub mod cron;
-pub mod endpoint_slices;
-pub mod endpoints;
-pub mod events;
-pub mod exposition;
-pub mod kubelet;
-pub mod metrics;
-pub mod node_agent;
-pub mod nodes;
-pub mod objects;
-pub mod playground;
-pub mod pod_network;
-pub mod probes;
-pub mod process_runner;
-pub mod processes;
-pub mod scenario;
-pub mod scheduler;
-pub mod scheduling;
-pub mod service_proxy;
-pub mod services;
-pub mod sets;
-pub mod usage;
-pub mod webhook_dispatch;
-pub mod webhooks;
-pub mod workloads;
+mod actions;
+mod admission;
+mod clock;
+mod controllers;
+mod network;
+mod node;
+mod objects;
+mod observability;
+mod playground;
+
+pub use clock::accelerated as accelerated_clock;
+pub use network::pod_network::{loopback_ip, pod_args};
+pub use network::services::ResolveError;
+pub use node::kubelet::{ResizeStep, apply_resize, resize_step};
+pub use node::nodes::NodeSpec;
+pub use node::processes::{BINARIES, Launcher, binary_for_image, container_args, default_bin_dir};
+pub use node::scenario::UsageScenario;
+pub use node::scheduling::Amounts;
+pub use playground::{UpArgs, run_until};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -54,7 +52,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::Sim;
-use nodes::NodeSpec;
+use admission::dispatch::WebhookDispatcher;
+use network::service_proxy::ServiceProxy;
+use node::agent::NodeAgent;
+use observability::metrics::{self, SeriesBoard};
 
 /// How to run the simulated cluster.
 #[derive(Clone, Debug)]
@@ -70,10 +71,10 @@ pub struct ClusterOptions {
     /// Fixed local addresses of Services, by `namespace/name`, used instead of their endpoints.
     pub services: BTreeMap<String, SocketAddr>,
     /// Run containers of our images as local processes (None: simulate them like any other).
-    pub processes: Option<processes::Launcher>,
+    pub processes: Option<Launcher>,
     /// Usage models by namespace, workload, pod-name prefix and container, taking precedence
-    /// over pod annotations (see [`scenario`]).
-    pub usage_scenario: scenario::UsageScenario,
+    /// over pod annotations (see [`UsageScenario`]).
+    pub usage_scenario: UsageScenario,
     /// Real length of one second of process-backed containers' probe timings (`periodSeconds`,
     /// `initialDelaySeconds`) and crash back-off (10 s doubling to 300 s); 1 s as kubelet, shorter
     /// in tests.
@@ -89,7 +90,7 @@ impl Default for ClusterOptions {
             webhooks: true,
             services: BTreeMap::new(),
             processes: None,
-            usage_scenario: scenario::UsageScenario::default(),
+            usage_scenario: UsageScenario::default(),
             process_second: Duration::from_secs(1),
         }
     }
@@ -100,7 +101,7 @@ pub struct Cluster {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     metrics_addr: Option<SocketAddr>,
-    proxy: Arc<service_proxy::ServiceProxy>,
+    proxy: Arc<ServiceProxy>,
 }
 
 impl Cluster {
@@ -108,8 +109,8 @@ impl Cluster {
     pub async fn start(sim: &Sim, opts: ClusterOptions) -> anyhow::Result<Cluster> {
         let client = sim.client().await?;
         let now = sim.store().now();
-        let ports = pod_network::PortMap::default();
-        let proxy = Arc::new(service_proxy::ServiceProxy::new(
+        let ports = network::pod_network::PortMap::default();
+        let proxy = Arc::new(ServiceProxy::new(
             sim.shared().clone(),
             opts.services.clone(),
             ports.clone(),
@@ -125,8 +126,7 @@ impl Cluster {
             }
         }
         if opts.webhooks {
-            let dispatcher =
-                webhook_dispatch::WebhookDispatcher::new(sim.shared().clone(), proxy.clone());
+            let dispatcher = WebhookDispatcher::new(sim.shared().clone(), proxy.clone());
             sim.add_admission_hook(Arc::new(dispatcher));
         }
         let (stop, rx) = watch::channel(false);
@@ -134,7 +134,7 @@ impl Cluster {
         let shared = sim.shared().clone();
         let clock_source = shared.clone();
         let clock: crate::store::Clock = Arc::new(move || clock_source.store.now_time());
-        tasks.push(tokio::spawn(controllers::run(
+        tasks.push(tokio::spawn(controllers::manager::run(
             client.clone(),
             opts.interval,
             clock,
@@ -144,16 +144,15 @@ impl Cluster {
         let clock = shared.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                if let Err(error) = scheduler::schedule_once(&c, &clock.store.now()).await {
+                if let Err(error) = node::scheduler::schedule_once(&c, &clock.store.now()).await {
                     tracing::warn!(%error, "Scheduling pass failed");
                 }
                 tokio::select! { _ = tokio::time::sleep(interval) => {}, _ = r.changed() => return }
             }
         }));
-        let board = metrics::SeriesBoard::default();
-        let mut agent =
-            node_agent::NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone())
-                .with_scenario(opts.usage_scenario.clone());
+        let board = SeriesBoard::default();
+        let mut agent = NodeAgent::new(client.clone(), shared, opts.nodes.clone(), board.clone())
+            .with_scenario(opts.usage_scenario.clone());
         if let Some(launcher) = opts.processes.clone() {
             let logs = launcher.clone();
             *sim.shared().logs.write().unwrap_or_else(|e| e.into_inner()) =
@@ -206,7 +205,7 @@ impl Cluster {
         namespace: &str,
         name: &str,
         port: u16,
-    ) -> Result<SocketAddr, services::ResolveError> {
+    ) -> Result<SocketAddr, ResolveError> {
         self.proxy.resolve(namespace, name, port)
     }
 

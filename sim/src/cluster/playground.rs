@@ -15,8 +15,8 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
 
-use super::nodes::NodeSpec;
-use super::{Cluster, ClusterOptions, clock, processes};
+use super::node::processes;
+use super::{Cluster, ClusterOptions, NodeSpec, UsageScenario, clock};
 use crate::sim::{Sim, SimOptions};
 
 /// Flags of `vpa-sim up`.
@@ -62,7 +62,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub simulate_components: bool,
     /// A YAML file of usage models by namespace, workload, pod-name prefix and container (see
-    /// `vpa_sim::cluster::scenario`); they take precedence over pod annotations.
+    /// `vpa_sim::cluster::UsageScenario`); they take precedence over pod annotations.
     #[arg(long)]
     pub usage_scenario: Option<PathBuf>,
 }
@@ -227,7 +227,7 @@ async fn apply_all(args: &UpArgs, sim: &Sim) -> anyhow::Result<()> {
 pub async fn run_until(args: UpArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     // A bad scenario file stops `up` before anything starts.
     let usage_scenario = match &args.usage_scenario {
-        Some(path) => super::scenario::UsageScenario::load(path)?,
+        Some(path) => UsageScenario::load(path)?,
         None => Default::default(),
     };
     let sim = Sim::start(SimOptions {

@@ -13,7 +13,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
 pub use decode::{decode_json, duplicate_fields};
-pub use validate::{Check, Mode, check};
+pub use validate::{Mode, check};
 
 /// The prefix of a reference to a component schema.
 pub const REF_PREFIX: &str = "#/components/schemas/";

@@ -14,14 +14,23 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::StoredObject;
 use crate::table;
 
-/// The object as served: its stored bytes, with apiVersion rewritten for another served version.
+/// The object as served: its stored bytes, with apiVersion rewritten when it was stored in
+/// another version (another served one, or a storage version the CRD has since moved from).
 pub(crate) fn object_bytes(info: &ResourceInfo, o: &StoredObject) -> Bytes {
-    if info.version == info.storage_version {
+    if is_api_version(info, o.value["apiVersion"].as_str().unwrap_or_default()) {
         return o.json.clone();
     }
     let mut v = o.value.clone();
     v["apiVersion"] = json!(info.api_version());
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+}
+
+/// Whether `api_version` is `info`'s `group/version` (without allocating: lists call it per item).
+fn is_api_version(info: &ResourceInfo, api_version: &str) -> bool {
+    match api_version.split_once('/') {
+        Some((group, version)) => group == info.group && version == info.version,
+        None => info.group.is_empty() && api_version == info.version,
+    }
 }
 
 pub(super) fn render_one(
@@ -33,7 +42,7 @@ pub(super) fn render_one(
 ) -> Response {
     if req.wants_table() && req.method == Method::GET {
         let t = table::table(
-            info,
+            &info.columns,
             &[&o.value],
             json!({"resourceVersion": o.rv.to_string()}),
             req.include_object(),
@@ -134,7 +143,13 @@ pub(super) fn list(s: &Shared, req: &Req, info: &ResourceInfo, ns: &str) -> ApiR
         }
         return Ok(value_response(
             StatusCode::OK,
-            &table::table(info, &objs, meta, req.include_object(), s.store.now_time()),
+            &table::table(
+                &info.columns,
+                &objs,
+                meta,
+                req.include_object(),
+                s.store.now_time(),
+            ),
         ));
     }
     let items: Vec<&StoredObject> = page.items.iter().map(|o| o.as_ref()).collect();

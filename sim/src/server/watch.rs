@@ -31,7 +31,7 @@ impl Encoder {
         let obj = if self.table {
             Bytes::from(
                 serde_json::to_vec(&table::table(
-                    &self.info,
+                    &self.info.columns,
                     &[&o.value],
                     json!({"resourceVersion": o.rv.to_string()}),
                     self.include,

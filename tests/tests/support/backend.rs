@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use vpa_kube_cluster::deploy_overlay::{ComponentPorts, WebhookReach};
 use vpa_kube_cluster::{ApiEndpoint, ControlPlane, PodRunner, ResizeActuator};
-use vpa_sim::cluster::processes::Launcher;
+use vpa_sim::AuditRecord;
+use vpa_sim::cluster::Launcher;
 use vpa_sim::cluster::{Cluster, ClusterOptions};
-use vpa_sim::hooks::AuditRecord;
 use vpa_sim::{AuditLog, Sim, SimOptions};
 
 /// Which API server the scenarios run against.
@@ -44,6 +44,16 @@ impl Backend {
         match self {
             Backend::Sim => 1,
             Backend::Kube => 4,
+        }
+    }
+
+    /// Whether PodMetrics include native sidecars' usage, as a real kubelet reports it. The sim
+    /// does; KWOK (0.8.0, and its main branch) evaluates container metrics over
+    /// `pod.Spec.Containers` only (`pkg/kwok/metrics`), so metrics-server lists no sidecar there.
+    pub fn reports_sidecar_usage(self) -> bool {
+        match self {
+            Backend::Sim => true,
+            Backend::Kube => false,
         }
     }
 
@@ -80,20 +90,15 @@ pub enum Running {
     },
 }
 
-/// Why a backend could not start for this test.
-pub enum Unavailable {
-    /// A tool is missing outside CI: the test skips (the reason was printed).
-    Skip,
-}
-
 impl Running {
-    /// Starts `backend`, with our binaries from `bin_dir` and scratch files in `dir`.
+    /// Starts `backend`, with our binaries from `bin_dir` and scratch files in `dir`; `None`
+    /// (the reason printed) when a tool it needs is missing outside CI.
     pub async fn start(
         backend: Backend,
         bin_dir: PathBuf,
         dir: &Path,
         ports: &ComponentPorts,
-    ) -> Result<Running, Unavailable> {
+    ) -> Option<Running> {
         let launcher = Launcher {
             bin_dir,
             work_dir: dir.join("pods"),
@@ -121,7 +126,7 @@ impl Running {
                 )
                 .await
                 .unwrap();
-                Ok(Running::Sim {
+                Some(Running::Sim {
                     sim,
                     audit,
                     cluster: Some(cluster),
@@ -129,14 +134,10 @@ impl Running {
                 })
             }
             Backend::Kube => {
-                if vpa_e2e::require_tool(
+                vpa_e2e::require_tool(
                     "go (to build the real control plane)",
                     &["go", "/usr/local/go/bin/go"],
-                )
-                .is_none()
-                {
-                    return Err(Unavailable::Skip);
-                }
+                )?;
                 let bins = tokio::task::spawn_blocking(vpa_kube_cluster::binaries::ensure_built)
                     .await
                     .unwrap()
@@ -155,7 +156,7 @@ impl Running {
                     launcher,
                 );
                 let resizes = ResizeActuator::start(control_plane.client().await.unwrap());
-                Ok(Running::Kube {
+                Some(Running::Kube {
                     runner: Some(runner),
                     resizes: Some(resizes),
                     control_plane,

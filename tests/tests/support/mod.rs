@@ -7,20 +7,24 @@
 #![allow(dead_code)]
 
 mod backend;
+mod process;
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vpa_common::quantity::Quantity;
 use vpa_kube_cluster::deploy_overlay::{self, ComponentArgs, ComponentPorts};
-use vpa_sim::hooks::AuditRecord;
+use vpa_sim::AuditRecord;
 
 pub use backend::Backend;
 use backend::Running;
+#[allow(unused_imports)]
+pub use process::{field, logged_at, number, pid_of_pod};
+use vpa_test_support::hamster;
+pub use vpa_test_support::hamster::{hamster_requests, quantity};
+use vpa_test_support::poll::poll;
 
 /// The ServiceAccount user of a component.
 pub fn identity(component: &str) -> String {
@@ -37,14 +41,13 @@ pub fn bin_dir() -> PathBuf {
             .parent()
             .unwrap()
             .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(vpa_e2e::repo_root()).arg("build");
-        for b in vpa_sim::cluster::processes::BINARIES {
+        let mut cmd = vpa_e2e::component::cargo();
+        cmd.arg("build");
+        for b in vpa_sim::cluster::BINARIES {
             cmd.args(["-p", b, "--bin", b]);
         }
         let built = cmd.status().is_ok_and(|s| s.success());
-        let present = vpa_sim::cluster::processes::BINARIES
+        let present = vpa_sim::cluster::BINARIES
             .iter()
             .all(|b| dir.join(b).exists());
         assert!(
@@ -69,6 +72,35 @@ pub struct Options {
     pub updater_args: Vec<String>,
     /// Extra admission-controller arguments.
     pub admission_args: Vec<String>,
+}
+
+impl Options {
+    /// Short loops, so a scenario takes seconds (minutes on the real control plane): the
+    /// recommender and updater every 3 s, the admission controller's status Lease every second.
+    pub fn fast() -> Options {
+        Options {
+            recommender_args: vec!["--recommender-interval=3s".into()],
+            updater_args: vec!["--updater-interval=3s".into()],
+            admission_args: vec!["--status-lease-update-interval=1s".into()],
+        }
+    }
+
+    /// Adds leader election to the recommender with a lease of `lease_seconds` (renew deadline
+    /// two seconds shorter, retry every second), each replica listening on its own pod address
+    /// (the overlay's explicit 127.0.0.1 port would be taken by the first).
+    pub fn recommender_leader_election(mut self, lease_seconds: u64) -> Options {
+        self.recommender_args.extend([
+            "--address=:8942".to_string(),
+            "--leader-elect".to_string(),
+            format!("--leader-elect-lease-duration={lease_seconds}s"),
+            format!(
+                "--leader-elect-renew-deadline={}s",
+                lease_seconds.saturating_sub(2).max(1)
+            ),
+            "--leader-elect-retry-period=1s".to_string(),
+        ]);
+        self
+    }
 }
 
 /// A running cluster (of the backend `VPA_E2E_BACKEND` names) with `deploy/` applied and the
@@ -125,9 +157,7 @@ impl Env {
         let bin_dir = tokio::task::spawn_blocking(bin_dir).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let ports = ComponentPorts::pick();
-        let running = Running::start(backend, bin_dir, dir.path(), &ports)
-            .await
-            .ok()?;
+        let running = Running::start(backend, bin_dir, dir.path(), &ports).await?;
         let env = Env {
             backend,
             client: running.client().await,
@@ -242,22 +272,18 @@ impl Env {
         &self,
         what: &str,
         timeout: Duration,
-        mut f: impl FnMut() -> F,
+        f: impl FnMut() -> F,
     ) -> T {
         let timeout = self.patient(timeout);
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(v) = f().await {
+        match poll(timeout, Duration::from_millis(250), f).await {
+            Some(v) => {
                 self.mark(what);
-                return v;
+                v
             }
-            if Instant::now() > deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for {what}; component logs:\n{}",
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            None => panic!(
+                "timed out after {timeout:?} waiting for {what}; component logs:\n{}",
+                self.logs()
+            ),
         }
     }
 
@@ -300,6 +326,21 @@ impl Env {
         .await;
     }
 
+    /// The hamster's recommended target (CPU cores, memory bytes), once the VPA status has one.
+    pub async fn wait_for_recommendation(&self, what: &str) -> (f64, f64) {
+        self.eventually(what, Duration::from_secs(30), || self.hamster_target())
+            .await
+    }
+
+    /// Runs kubectl with `args` plus `-f <file holding text>` (a manifest written inline).
+    pub async fn kubectl_with_manifest(&self, args: &[&str], text: &str) -> std::process::Output {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        let mut all = args.to_vec();
+        all.extend(["-f", file.path().to_str().unwrap()]);
+        self.kubectl(&all).await
+    }
+
     /// The two running hamster pods, once there are two.
     pub async fn two_hamsters(&self) -> Vec<Value> {
         self.eventually(
@@ -310,6 +351,32 @@ impl Env {
                 (pods.len() == 2).then_some(pods)
             },
         )
+        .await
+    }
+
+    /// Waits (up to 45 s, stretched for the backend) until both `original` hamster pods, not
+    /// replacements, request CPU that `accepts` (cores) in their spec and in the status the
+    /// kubelet reports (the sim's, or the stand-in for KWOK): their in-place resize is done.
+    /// Returns the pods.
+    pub async fn wait_hamsters_resized(
+        &self,
+        original: &std::collections::BTreeSet<String>,
+        what: &str,
+        accepts: impl Fn(f64) -> bool,
+    ) -> Vec<Value> {
+        self.eventually(what, Duration::from_secs(45), || async {
+            let pods = self.hamster_pods().await;
+            let done = pods.len() == 2
+                && pods.iter().all(|p| {
+                    let status_cpu = quantity(
+                        &p["status"]["containerStatuses"][0]["resources"]["requests"]["cpu"],
+                    );
+                    original.contains(p["metadata"]["name"].as_str().unwrap())
+                        && hamster_requests(p).is_some_and(|(c, _)| accepts(c))
+                        && status_cpu.is_some_and(&accepts)
+                });
+            done.then_some(pods)
+        })
         .await
     }
 
@@ -334,12 +401,7 @@ impl Env {
         let vpa = self
             .get_json(&["vpa", "-n", "default", "hamster-vpa"])
             .await;
-        let recs = vpa["status"]["recommendation"]["containerRecommendations"].as_array()?;
-        let rec = recs.iter().find(|r| r["containerName"] == "hamster")?;
-        Some((
-            quantity(&rec["target"]["cpu"])?,
-            quantity(&rec["target"]["memory"])?,
-        ))
+        hamster::hamster_target(&vpa)
     }
 
     /// Where the cluster serves its cAdvisor-style usage and kube-state-metrics-style request
@@ -365,19 +427,9 @@ impl Drop for Env {
     }
 }
 
-/// A quantity JSON string as a number of units (cores, bytes).
-pub fn quantity(v: &Value) -> Option<f64> {
-    Some(v.as_str()?.parse::<Quantity>().ok()?.as_f64())
-}
-
-/// (CPU, memory) requests of the container `hamster` of a pod.
-pub fn hamster_requests(pod: &Value) -> Option<(f64, f64)> {
-    let c = pod["spec"]["containers"]
-        .as_array()?
-        .iter()
-        .find(|c| c["name"] == "hamster")?;
-    Some((
-        quantity(&c["resources"]["requests"]["cpu"])?,
-        quantity(&c["resources"]["requests"]["memory"])?,
-    ))
+/// The names of `pods` (objects as kubectl prints them).
+pub fn pod_names(pods: &[Value]) -> std::collections::BTreeSet<String> {
+    pods.iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -43,8 +43,24 @@ const UPDATER_ARGS: &[&str] = &[
 fn every_upstream_updater_and_klog_flag_parses() {
     let args = Args::try_parse_from(upstream_argv("vpa-updater", UPDATER_ARGS))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(args.klog.v, Some(4));
+    assert_eq!(args.common.klog.v, Some(4));
     assert_eq!(args.config().interval, std::time::Duration::from_secs(60));
     let namespaced = Args::try_parse_from(["vpa-updater", "--vpa-object-namespace=team-a"]);
     assert!(namespaced.is_ok());
+}
+
+/// Upstream normalises `_` to `-` in every flag name and reads booleans as Go does; the binary
+/// parses through `vpa_common::go_flags` for that, and `--kube-api-burst` is a float upstream.
+#[test]
+fn upstream_spellings_of_names_and_booleans_parse() {
+    let args: Args = vpa_common::go_flags::try_parse_from([
+        "vpa-updater",
+        "--use_admission_controller_status=F",
+        "--eviction_tolerance=0.3",
+        "--kube-api-burst=20.9",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!args.use_admission_controller_status);
+    assert_eq!(args.eviction_tolerance, 0.3);
+    assert_eq!(args.common.throttle.kube_api_burst, 20);
 }

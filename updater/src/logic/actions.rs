@@ -1,24 +1,26 @@
-//! Acting on one VPA's plan (edge): in-place resizes first (InPlaceOrRecreate), then evictions,
-//! each behind its rate limiter and a fresh disruption-budget check; events and metrics.
+//! Acting on one VPA's plan (edge): in-place resizes first (InPlaceOrRecreate, InPlace), then
+//! evictions, each behind its rate limiter and a fresh disruption-budget check; events and
+//! metrics. In `InPlace` mode nothing falls back to eviction: a failed resize only counts in
+//! `failed_in_place_update_attempts_total`, and an infeasible one is retried and remembered.
 
 use std::collections::HashSet;
 
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-use vpa_common::api::UpdateMode;
 
 use super::{Flow, LoopReport, Updater, key_of};
-use crate::cluster::{ActionError, Cluster, UpdaterEvent, pod_reference, vpa_reference};
+use crate::cluster_api::{ActionError, ClusterApi, UpdaterEvent, pod_reference, vpa_reference};
 use crate::inplace::{self, InPlaceDecision};
 use crate::metrics;
 use crate::plan::{PodUpdate, VpaPlan};
 use crate::pod::PodKey;
+use crate::resize::InPlaceMode;
 use crate::restriction::GroupKey;
 use crate::time;
 
-impl<C: Cluster> Updater<C> {
+impl<C: ClusterApi> Updater<C> {
     pub(super) async fn execute(
-        &self,
+        &mut self,
         mut vpa_plan: VpaPlan<'_>,
         deadline: Instant,
         report: &mut LoopReport,
@@ -36,10 +38,17 @@ impl<C: Cluster> Updater<C> {
             .controlled_pods
             .get_or_create(&size_mode)
             .inc_by(vpa_plan.pods.len() as i64);
+        if let Flow::Stop = self.unboost(&mut vpa_plan, deadline, report).await {
+            return Flow::Stop;
+        }
+        if !vpa_plan.mode.updates_running_pods() {
+            // Kept for its startup boost only.
+            return Flow::Continue;
+        }
 
         let mut to_evict: Vec<PodUpdate<'_>> = std::mem::take(&mut vpa_plan.evict);
         let in_place = std::mem::take(&mut vpa_plan.in_place);
-        if vpa_plan.mode == UpdateMode::InPlaceOrRecreate {
+        if let Some(in_place_mode) = InPlaceMode::of(vpa_plan.mode) {
             let size_only = metrics::Size {
                 vpa_size_log2: size,
             };
@@ -59,6 +68,7 @@ impl<C: Cluster> Updater<C> {
                 let decision = inplace::decide(
                     &vpa_plan.restriction,
                     update.pod,
+                    in_place_mode,
                     true,
                     self.timers.resizing_for(update.pod, now),
                     self.config.restriction.in_place_skip_disruption_budget,
@@ -70,9 +80,12 @@ impl<C: Cluster> Updater<C> {
                         continue;
                     }
                     InPlaceDecision::Evict => {
-                        info!(pod = %key, "In-place resize failed or timed out; falling back to eviction");
-                        to_evict.push(update);
+                        fall_back_to_eviction(&mut to_evict, update, "failed or timed out");
                         continue;
+                    }
+                    InPlaceDecision::Infeasible => {
+                        info!(pod = %key, "In-place resize was infeasible; retrying with the current recommendation");
+                        self.infeasible.record(update.pod, &update.recommendation);
                     }
                     InPlaceDecision::Approved => {}
                 }
@@ -93,21 +106,29 @@ impl<C: Cluster> Updater<C> {
                     Ok(()) => {
                         vpa_plan.restriction.record_in_place(update.pod);
                         resized_any = true;
-                        self.metrics
-                            .in_place_updated_pods
-                            .get_or_create(&metrics::InPlaceUpdated {
-                                vpa_size_log2: size,
-                                vpa_name: vpa_name.clone(),
-                                vpa_namespace: vpa_namespace.clone(),
-                            })
-                            .inc();
+                        self.resized_in_place(size, &vpa_name, &vpa_namespace);
                         report.resized.push(key);
                     }
                     Err(error) => {
-                        info!(pod = %key, %error, "In-place resize failed; falling back to eviction");
-                        self.failed_in_place(size, &vpa_name, &vpa_namespace, "InPlaceUpdateError");
-                        report.failed_resizes.push((key, error));
-                        to_evict.push(update);
+                        let reason = if in_place_mode == InPlaceMode::Only
+                            && inplace::is_infeasible_error(&error)
+                        {
+                            self.infeasible.record(update.pod, &update.recommendation);
+                            "InPlaceUpdateInfeasible"
+                        } else {
+                            "InPlaceUpdateError"
+                        };
+                        self.failed_in_place(size, &vpa_name, &vpa_namespace, reason);
+                        report.failed_resizes.push((key.clone(), error.clone()));
+                        match in_place_mode {
+                            InPlaceMode::Only => {
+                                info!(pod = %key, %error, reason, "In-place resize failed; InPlace mode never evicts");
+                            }
+                            InPlaceMode::OrRecreate => {
+                                info!(pod = %key, %error, "In-place resize failed");
+                                fall_back_to_eviction(&mut to_evict, update, "was refused");
+                            }
+                        }
                     }
                 }
             }
@@ -262,7 +283,19 @@ impl<C: Cluster> Updater<C> {
             .inc();
     }
 
-    fn failed_in_place(&self, size: u32, name: &str, namespace: &str, reason: &str) {
+    /// Counts a pod resized in place (an update or an unboost).
+    pub(super) fn resized_in_place(&self, size: u32, name: &str, namespace: &str) {
+        self.metrics
+            .in_place_updated_pods
+            .get_or_create(&metrics::InPlaceUpdated {
+                vpa_size_log2: size,
+                vpa_name: name.into(),
+                vpa_namespace: namespace.into(),
+            })
+            .inc();
+    }
+
+    pub(super) fn failed_in_place(&self, size: u32, name: &str, namespace: &str, reason: &str) {
         self.metrics
             .failed_in_place_update_attempts
             .get_or_create(&metrics::FailedInPlace {
@@ -272,5 +305,17 @@ impl<C: Cluster> Updater<C> {
                 vpa_namespace: namespace.into(),
             })
             .inc();
+    }
+}
+
+/// Queues a failed `InPlaceOrRecreate` resize for eviction, unless the VPA's eviction
+/// requirements forbid evicting it (they gate evictions, not resizes: kubernetes/autoscaler#10219).
+fn fall_back_to_eviction<'a>(to_evict: &mut Vec<PodUpdate<'a>>, update: PodUpdate<'a>, why: &str) {
+    let pod = PodKey::of(update.pod);
+    if update.eviction_allowed {
+        info!(%pod, "In-place resize {why}; falling back to eviction");
+        to_evict.push(update);
+    } else {
+        info!(%pod, "In-place resize {why}; the VPA's eviction requirements forbid evicting it");
     }
 }

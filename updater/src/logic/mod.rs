@@ -1,7 +1,7 @@
 //! The update loop (edge): snapshot → plan → execute, every `--updater-interval`.
 //!
 //! Each loop first checks that the admission controller is alive (its status Lease), reads the
-//! cluster through [`Cluster`], asks the pure [`plan`] what to do, then resizes and
+//! cluster through [`ClusterApi`], asks the pure [`plan`] what to do, then resizes and
 //! evicts pods one by one through the rate limiters, re-checking the disruption budget before
 //! each action. A 429 answer (PodDisruptionBudget or throttling) ends attempts on that replica
 //! group for this loop, so a blocked workload costs one request per loop, not one per pod.
@@ -14,17 +14,17 @@ use tokio::time::Instant;
 use tracing::{debug, info, instrument, warn};
 use vpa_common::api::UpdateMode;
 
-use crate::cluster::{ActionError, Cluster};
+use crate::cluster_api::{ActionError, ClusterApi};
 use crate::config::UpdaterConfig;
-use crate::health::Health;
-use crate::inplace::ResizeTimers;
-use crate::lease;
+use crate::infeasible::InfeasibleAttempts;
 use crate::metrics::{Metrics, step};
-use crate::plan::{self, VpaPlan};
+use crate::plan::{self, PodHistory, VpaPlan, VpaSkip};
 use crate::pod::PodKey;
 use crate::ratelimit::Limiter;
+use crate::resize::ResizeTimers;
 use crate::snapshot::Snapshot;
 use crate::time;
+use vpa_common::admin::Health;
 
 /// Why a whole loop did nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +50,10 @@ pub struct LoopReport {
     pub failed_evictions: Vec<(PodKey, ActionError)>,
     /// Resizes the API refused.
     pub failed_resizes: Vec<(PodKey, ActionError)>,
+    /// Pods scaled back after their CPU startup boost, in order.
+    pub unboosted: Vec<PodKey>,
+    /// Pods whose boost could not be scaled back, and why (metric reason `UnboostError`).
+    pub failed_unboosts: Vec<(PodKey, String)>,
     /// The rate limiter ran out of time before the loop's deadline.
     pub rate_limited: bool,
     /// Pods left alone, counted by reason label.
@@ -70,12 +74,14 @@ pub struct Updater<C> {
     eviction_limiter: Limiter,
     in_place_limiter: Limiter,
     timers: ResizeTimers,
+    infeasible: InfeasibleAttempts,
     metrics: Arc<Metrics>,
     health: Health,
     warned_auto: HashSet<(String, String)>,
+    warned_gate: HashSet<(String, String)>,
 }
 
-impl<C: Cluster> Updater<C> {
+impl<C: ClusterApi> Updater<C> {
     /// An updater with fresh limiters and timers.
     pub fn new(cluster: C, config: UpdaterConfig, metrics: Arc<Metrics>, health: Health) -> Self {
         Self {
@@ -84,9 +90,11 @@ impl<C: Cluster> Updater<C> {
             cluster,
             config,
             timers: ResizeTimers::default(),
+            infeasible: InfeasibleAttempts::default(),
             metrics,
             health,
             warned_auto: HashSet::new(),
+            warned_gate: HashSet::new(),
         }
     }
 
@@ -137,12 +145,21 @@ impl<C: Cluster> Updater<C> {
         let step_start = Instant::now();
         self.timers
             .observe(snapshot.pods.iter().map(|p| p.as_ref()), now);
-        let planned = plan::plan(&snapshot, &self.timers, now, &self.config);
+        self.infeasible
+            .observe(snapshot.pods.iter().map(|p| p.as_ref()));
+        let history = PodHistory {
+            timers: &self.timers,
+            infeasible: &self.infeasible,
+        };
+        let planned = plan::plan(&snapshot, history, now, &self.config);
         self.observe(step::FILTER_PODS, step_start, &mut report);
 
         let step_start = Instant::now();
         self.metrics.reset_loop_gauges();
         for (vpa, skip) in &planned.skipped_vpas {
+            if *skip == VpaSkip::InPlaceGateDisabled {
+                self.warn_gate_once(vpa);
+            }
             debug!(vpa = %key_of(vpa), ?skip, "Skipping VPA");
         }
         for (pod, error) in &planned.owner_errors {
@@ -190,7 +207,11 @@ impl<C: Cluster> Updater<C> {
                 .lease(&status.lease_namespace, &status.lease_name)
                 .await
             {
-                Ok(Some(l)) if lease::is_fresh(&l, time::now(), status.timeout) => return Ok(()),
+                Ok(Some(l))
+                    if vpa_common::status_lease::is_fresh(&l, time::now(), status.timeout) =>
+                {
+                    return Ok(());
+                }
                 Ok(_) => {
                     warn!(
                         namespace = %status.lease_namespace,
@@ -246,6 +267,24 @@ impl<C: Cluster> Updater<C> {
     }
 }
 
+impl<C> Updater<C> {
+    /// Warns once per VPA that its `InPlace` mode needs the updater's feature gate (upstream
+    /// logs this every loop; once is enough to be found and avoids a line per VPA per minute).
+    fn warn_gate_once(&mut self, vpa: &vpa_common::api::VerticalPodAutoscaler) {
+        let key = (
+            vpa.metadata.namespace.clone().unwrap_or_default(),
+            vpa.metadata.name.clone().unwrap_or_default(),
+        );
+        if self.warned_gate.insert(key) {
+            warn!(
+                vpa = %key_of(vpa),
+                feature_gate = "InPlace",
+                "updateMode InPlace needs --feature-gates=InPlace=true; leaving its pods alone"
+            );
+        }
+    }
+}
+
 fn key_of(vpa: &vpa_common::api::VerticalPodAutoscaler) -> String {
     format!(
         "{}/{}",
@@ -264,6 +303,8 @@ fn log_report(report: &LoopReport) {
         resized = report.resized.len(),
         failed_evictions = report.failed_evictions.len(),
         failed_resizes = report.failed_resizes.len(),
+        unboosted = report.unboosted.len(),
+        failed_unboosts = report.failed_unboosts.len(),
         rate_limited = report.rate_limited,
         skipped = ?report.pod_skips,
         "Updater loop finished"
@@ -273,3 +314,4 @@ fn log_report(report: &LoopReport) {
 mod actions;
 #[cfg(test)]
 mod tests;
+mod unboost;

@@ -1,4 +1,4 @@
-//! The loop against an in-memory [`Cluster`]: evictions, resizes and events are recorded, and
+//! The loop against an in-memory [`ClusterApi`]: evictions, resizes and events are recorded, and
 //! the fake plays the API server (PDB answers) and the kubelet (resize outcome).
 
 use std::collections::HashSet;
@@ -11,11 +11,13 @@ use serde_json::Value;
 use vpa_common::api::VerticalPodAutoscaler;
 
 use super::*;
-use crate::cluster::{ClusterError, UpdaterEvent};
+use crate::cluster_api::{ClusterError, UpdaterEvent};
 use crate::config::UpdaterConfig;
 use crate::ratelimit::Rate;
-use crate::snapshot::{ControllerInfo, Controllers};
 use crate::test_support::{PodBuilder, VpaBuilder};
+use vpa_common::controllers::{ControllerInfo, Controllers, Replicas};
+
+mod unboost;
 
 /// What the fake kubelet does with an accepted resize.
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -58,7 +60,7 @@ fn pod_index(state: &State, key: &PodKey) -> Option<usize> {
     state.pods.iter().position(|p| PodKey::of(p) == *key)
 }
 
-impl Cluster for FakeCluster {
+impl ClusterApi for FakeCluster {
     async fn lease(&self, _: &str, _: &str) -> Result<Option<Lease>, ClusterError> {
         Ok(self.state().lease.clone())
     }
@@ -72,7 +74,7 @@ impl Cluster for FakeCluster {
         Ok(Vec::new())
     }
     async fn controllers(&self) -> Result<Controllers, ClusterError> {
-        let replicas = self.state().replicas;
+        let replicas = Some(Replicas::Desired(self.state().replicas as i32));
         let selector = LabelSelector {
             match_labels: Some([("app".to_string(), "app".to_string())].into()),
             ..Default::default()
@@ -82,21 +84,17 @@ impl Cluster for FakeCluster {
             "ns",
             "Deployment",
             "app",
-            ControllerInfo {
-                selector: Some(selector.clone()),
-                replicas: Some(replicas),
-                ..Default::default()
-            },
+            ControllerInfo::new(None, Some(selector.clone()), replicas),
         );
         c.insert(
             "ns",
             "ReplicaSet",
             "app-rs",
-            ControllerInfo {
-                owner_references: vec![vpa_common_owner("Deployment", "app")],
-                selector: Some(selector),
-                replicas: Some(replicas),
-            },
+            ControllerInfo::new(
+                Some(vpa_common_owner("Deployment", "app")),
+                Some(selector),
+                replicas,
+            ),
         );
         Ok(c)
     }
@@ -492,3 +490,5 @@ async fn run_loops_every_interval_and_stops_on_shutdown() {
         .expect("the loop stops promptly")
         .unwrap();
 }
+
+mod in_place_mode;

@@ -13,7 +13,8 @@
 //!
 //! A pod outside its range, or with a quick OOM, is updated at once. A pod inside its range is
 //! updated only when it has run for the lifetime threshold (12h) and its diff reaches the
-//! threshold (0.1). Pods that want to grow go first, then larger diffs.
+//! threshold (0.1). Pods that want to grow go first, then larger diffs. Pods to evict then pass
+//! the VPA's `evictionRequirements` ([`admit_evictions`]); pods resized in place do not.
 
 mod milli;
 mod requirements;
@@ -37,7 +38,7 @@ use vpa_common::api::{
 use crate::pod;
 use crate::time::{add, elapsed};
 
-pub use requirements::eviction_requirements_allow;
+pub use requirements::{admit_evictions, eviction_requirements_allow};
 
 /// Tunables of the priority calculation (upstream `UpdateConfig`).
 #[derive(Clone, Debug, PartialEq)]
@@ -277,7 +278,8 @@ pub struct Candidate<'a> {
 }
 
 /// Orders pods of one VPA for update. `pods` pairs each pod with its capped recommendation.
-/// Returns the candidates (most urgent first) and the pods skipped with their reason.
+/// Returns the candidates (most urgent first) and the pods skipped with their reason. The VPA's
+/// eviction requirements are not applied here: evictions pass through [`admit_evictions`].
 pub fn prioritize<'a, R>(
     vpa: &VerticalPodAutoscaler,
     pods: impl IntoIterator<Item = (&'a Pod, R)>,
@@ -303,13 +305,5 @@ where
         }
     }
     accepted.sort_by(|a, b| a.priority.update_order(&b.priority));
-    let (allowed, denied): (Vec<_>, Vec<_>) = accepted
-        .into_iter()
-        .partition(|c| eviction_requirements_allow(vpa, c.pod, &c.recommendation));
-    skipped.extend(
-        denied
-            .into_iter()
-            .map(|c| (c.pod, Skip::EvictionRequirements)),
-    );
-    (allowed, skipped)
+    (accepted, skipped)
 }

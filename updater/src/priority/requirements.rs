@@ -1,4 +1,10 @@
 //! The VPA's `evictionRequirements` filter (pure): only scale up, only scale down, per resource.
+//!
+//! As the field's name says, the requirements gate evictions: upstream 1.7.1 also applied them to
+//! in-place resizes (kubernetes/autoscaler#10181), which kept e.g. a memory scale-up from being
+//! resized in place under `TargetLowerThanRequests`; this follows the fix of
+//! kubernetes/autoscaler#10219, which checks them only before evicting (including the
+//! `InPlaceOrRecreate` fallback to eviction).
 
 use k8s_openapi::api::core::v1::Pod;
 use vpa_common::api::{
@@ -6,8 +12,25 @@ use vpa_common::api::{
 };
 use vpa_common::resources::{CPU, MEMORY};
 
-use super::milli;
+use super::{Candidate, Skip, milli};
 use crate::pod;
+
+/// Splits `candidates` (their order kept) into the pods the VPA's eviction requirements let be
+/// evicted and the pods they keep, with [`Skip::EvictionRequirements`] (upstream's
+/// scaling-direction `PodEvictionAdmission`).
+pub fn admit_evictions<'a>(
+    vpa: &VerticalPodAutoscaler,
+    candidates: Vec<Candidate<'a>>,
+) -> (Vec<Candidate<'a>>, Vec<(&'a Pod, Skip)>) {
+    let (allowed, denied): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|c| eviction_requirements_allow(vpa, c.pod, &c.recommendation));
+    let denied = denied
+        .into_iter()
+        .map(|c| (c.pod, Skip::EvictionRequirements))
+        .collect();
+    (allowed, denied)
+}
 
 /// Whether the VPA's eviction requirements let `pod` move to `recommendation`.
 ///

@@ -230,6 +230,36 @@ fn containers_not_observed_by_the_admission_controller_are_ignored() {
     assert!(!has_quick_oom(&pod, &vpa, &PriorityConfig::default()));
 }
 
+#[test]
+fn an_observed_native_sidecar_counts_like_a_container() {
+    let vpa = VpaBuilder::new("ns", "vpa")
+        .recommend("app", ("1", ""), ("1", ""), ("1", ""))
+        .recommend("proxy", ("500m", ""), ("400m", ""), ("600m", ""))
+        .build();
+    let pod = |observed: &str| {
+        let mut pod = PodBuilder::new("ns", "p")
+            .container("app", "1", "")
+            .annotation(crate::pod::OBSERVED_CONTAINERS_ANNOTATION, observed)
+            .build();
+        // The admission controller (gate NativeSidecar) lists the sidecar after the containers.
+        let sidecar = vpa_common::testutil::PodBuilder::new("ns", "p")
+            .init_container("proxy", true)
+            .requests("100m", "")
+            .build();
+        pod.spec.as_mut().unwrap().init_containers = sidecar.spec.unwrap().init_containers;
+        pod
+    };
+    let rec = recommendation_of(&vpa);
+    let observed = pod_priority(&pod("app, proxy"), &rec);
+    assert!(observed.scale_up && observed.outside_recommended_range);
+    // |(1 + 0.1) − (1 + 0.5)| / (1 + 0.1): requests and targets are summed over containers.
+    assert!(
+        (observed.resource_diff - 0.4 / 1.1).abs() < 1e-9,
+        "{observed:?}"
+    );
+    assert_eq!(pod_priority(&pod("app"), &rec), PodPriority::default());
+}
+
 fn requirement(change: EvictionChangeRequirement, resources: &[&str]) -> EvictionRequirement {
     EvictionRequirement {
         resources: resources.iter().map(|r| r.to_string()).collect(),
@@ -267,8 +297,16 @@ fn eviction_requirements_filter_by_direction() {
         at(13 * HOUR),
         &PriorityConfig::default(),
     );
-    assert_eq!(names(&accepted), ["up"]);
-    assert_eq!(skipped[0].1, Skip::EvictionRequirements);
+    assert!(
+        skipped.is_empty(),
+        "priority alone ignores the requirements"
+    );
+    assert_eq!(names(&accepted), ["up", "down"], "scale-up first");
+    let (evictable, denied) = admit_evictions(&only_up, accepted);
+    assert_eq!(names(&evictable), ["up"]);
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0].0.metadata.name.as_deref(), Some("down"));
+    assert_eq!(denied[0].1, Skip::EvictionRequirements);
 }
 
 #[test]

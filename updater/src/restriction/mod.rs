@@ -2,11 +2,15 @@
 //!
 //! Pods are grouped by their controlling owner (a ReplicaSet, StatefulSet, ...). A group is
 //! considered only when it has at least `minReplicas` live pods (the VPA's value, else
-//! `--min-replicas`). Within a group, at most `int(configured × --eviction-tolerance)` pods may
-//! be down at once; when that truncates to zero and the group is fully running, one pod may still
-//! go, so small groups make progress one pod per loop. Pending pods can always be evicted: they
-//! serve nothing. Counts change as the executor records evictions and in-place resizes, so the
-//! budget holds within one loop.
+//! `--min-replicas`), or holds a pod with a CPU startup boost to scale back (as upstream, the
+//! whole group then counts). With `--in-place-skip-disruption-budget` a VPA in an in-place mode
+//! also keeps smaller groups, flagged below `minReplicas`: their pods may be resized in place but
+//! never evicted (upstream #9180; a resize keeps the pod, so the replica floor that protects
+//! availability against evictions does not apply to it). Within a group, at most
+//! `int(configured × --eviction-tolerance)` pods may be down at once; when that truncates to zero
+//! and the group is fully running, one pod may still go, so small groups make progress one pod
+//! per loop. Pending pods can always be evicted: they serve nothing. Counts change as the
+//! executor records evictions and in-place resizes, so the budget holds within one loop.
 
 #[cfg(test)]
 mod tests;
@@ -16,9 +20,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use vpa_common::api::VerticalPodAutoscaler;
+use vpa_common::policy;
+use vpa_common::startup_boost::is_boosted;
 
-use crate::inplace;
 use crate::pod::{self, ResizeStatus};
+use crate::resize::{self, InPlaceMode};
 
 /// Tunables of the disruption budget.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,8 +35,8 @@ pub struct RestrictionConfig {
     /// Fraction of a group's configured replicas that may be disrupted at once
     /// (`--eviction-tolerance`, 0.5).
     pub eviction_tolerance: f64,
-    /// In-place resizes that need no restart ignore the budget
-    /// (`--in-place-skip-disruption-budget`).
+    /// In-place resizes that need no restart ignore the budget, and groups below `minReplicas`
+    /// may still be resized in place (`--in-place-skip-disruption-budget`).
     pub in_place_skip_disruption_budget: bool,
 }
 
@@ -110,6 +116,9 @@ pub struct GroupStats {
     pub evicted: i64,
     /// Pods resized in place this loop.
     pub in_place_started: i64,
+    /// The group has fewer live pods than `minReplicas` and is kept only for in-place resizes
+    /// (`--in-place-skip-disruption-budget`): none of its pods may be evicted.
+    pub below_min_replicas: bool,
 }
 
 impl GroupStats {
@@ -155,6 +164,8 @@ impl Restriction {
             .as_ref()
             .and_then(|p| p.min_replicas)
             .unwrap_or(config.min_replicas);
+        let keep_small_groups = config.in_place_skip_disruption_budget
+            && InPlaceMode::of(policy::update_mode(vpa)).is_some();
         // Keys borrowed from the pods: one allocation per group, not per pod.
         let mut live: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
         for pod in pods {
@@ -173,7 +184,13 @@ impl Restriction {
                 name: name.into(),
             };
             let count = members.len() as i64;
-            let configured = if count < i64::from(required) {
+            // A boosted pod must be scaled back even in a group below minReplicas (upstream).
+            let below_min = count < i64::from(required);
+            let too_few = below_min && !keep_small_groups && !members.iter().any(|p| is_boosted(p));
+            // Flagged only when kept for in-place resizes, as upstream: a group kept for its
+            // boosted pod alone stays evictable.
+            let below_min_replicas = below_min && keep_small_groups;
+            let configured = if too_few {
                 Err(Blocked::TooFewReplicas)
             } else if kind == "Job" {
                 Ok(count)
@@ -191,6 +208,7 @@ impl Restriction {
                     pending,
                     running: count - pending,
                     tolerance: (configured as f64 * config.eviction_tolerance) as i64,
+                    below_min_replicas,
                     ..GroupStats::default()
                 }
             });
@@ -222,9 +240,13 @@ impl Restriction {
     }
 
     /// Whether `pod` may be evicted now. `resizing_for` is how long the updater has seen the
-    /// pod's current resize (see [`inplace::ResizeTimers`]).
+    /// pod's current resize (see [`resize::ResizeTimers`]). A group kept below `minReplicas`
+    /// for in-place resizes never lets a pod be evicted, not even a Pending one.
     pub fn can_evict(&self, pod: &Pod, resizing_for: Duration) -> Result<(), Blocked> {
         let group = self.group_of(pod)?;
+        if group.below_min_replicas {
+            return Err(Blocked::TooFewReplicas);
+        }
         if pod::is_pending(pod) {
             return Ok(());
         }
@@ -247,7 +269,7 @@ impl Restriction {
         if !group.disruptable() {
             return Err(Blocked::DisruptionBudget);
         }
-        if inplace::resize_gave_up(status, resizing_for) {
+        if resize::resize_gave_up(status, resizing_for) {
             Ok(())
         } else {
             Err(Blocked::ResizeInProgress)

@@ -127,6 +127,51 @@ fn a_single_replica_is_left_alone_unless_min_replicas_is_one() {
 }
 
 #[test]
+fn skipping_the_budget_keeps_small_groups_of_in_place_modes_for_resizes_only() {
+    use vpa_common::api::UpdateMode;
+    // Two live pods (one Pending) of a three-replica set, below the default minReplicas of 3.
+    let mut pods = replica_set(2);
+    pods[1].status.as_mut().unwrap().phase = Some("Pending".into());
+    let skip = RestrictionConfig {
+        min_replicas: 3,
+        in_place_skip_disruption_budget: true,
+        ..RestrictionConfig::default()
+    };
+    let strict = RestrictionConfig {
+        in_place_skip_disruption_budget: false,
+        ..skip.clone()
+    };
+    for mode in [UpdateMode::InPlaceOrRecreate, UpdateMode::InPlace] {
+        let vpa = VpaBuilder::new("ns", "vpa").mode(mode).build();
+        let r = Restriction::new(&vpa, &pods, |_| Some(3), &skip);
+        let group = r.stats(&pods[0]).expect("kept for in-place resizes");
+        assert!(group.below_min_replicas);
+        assert_eq!((group.configured, group.running), (3, 1));
+        for pod in &pods {
+            assert_eq!(
+                r.can_evict(pod, Duration::ZERO),
+                Err(Blocked::TooFewReplicas),
+                "{mode:?}: not even the Pending pod"
+            );
+        }
+        let r = Restriction::new(&vpa, &pods, |_| Some(3), &strict);
+        assert_eq!(r.stats(&pods[0]), Err(Blocked::TooFewReplicas), "{mode:?}");
+    }
+    for mode in [UpdateMode::Recreate, UpdateMode::Off] {
+        let vpa = VpaBuilder::new("ns", "vpa").mode(mode).build();
+        let r = Restriction::new(&vpa, &pods, |_| Some(3), &skip);
+        assert_eq!(r.stats(&pods[0]), Err(Blocked::TooFewReplicas), "{mode:?}");
+    }
+    // A group that is large enough is not flagged.
+    let vpa = VpaBuilder::new("ns", "vpa")
+        .mode(UpdateMode::InPlace)
+        .min_replicas(2)
+        .build();
+    let r = Restriction::new(&vpa, &pods, |_| Some(3), &skip);
+    assert!(!r.stats(&pods[0]).unwrap().below_min_replicas);
+}
+
+#[test]
 fn pods_without_a_controller_or_known_replica_count_are_left_alone() {
     let mut orphan = PodBuilder::new("ns", "orphan")
         .container("app", "1", "")

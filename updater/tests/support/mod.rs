@@ -3,10 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod in_place;
+
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde::de::DeserializeOwned;
@@ -14,21 +15,19 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+use vpa_common::admin::Health;
 use vpa_common::api::VerticalPodAutoscaler;
 use vpa_sim::{AuditLog, Sim, SimOptions};
-use vpa_updater::cluster::Cluster;
+use vpa_test_support::{eventually_within, install_vpa_crds, object};
+use vpa_updater::cluster_api::ClusterApi;
 use vpa_updater::config::UpdaterConfig;
-use vpa_updater::health::Health;
-use vpa_updater::kube_cluster::KubeCluster;
+use vpa_updater::kube_api::KubeApi;
 use vpa_updater::logic::Updater;
 use vpa_updater::metrics::Metrics;
 
 pub const NS: &str = "default";
 
-pub fn object<T: DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).unwrap()
-}
-
+/// Creates the object `v` in `namespace`; panics on failure.
 pub async fn create<T>(client: &Client, namespace: &str, v: Value) -> T
 where
     T: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -37,18 +36,15 @@ where
         + serde::Serialize
         + std::fmt::Debug,
 {
-    let api: Api<T> = Api::namespaced(client.clone(), namespace);
-    api.create(&PostParams::default(), &object(v))
-        .await
-        .unwrap()
+    vpa_test_support::create(&Api::namespaced(client.clone(), namespace), v).await
 }
 
 /// Deployment `app` → ReplicaSet `app-rs` → `replicas` running pods requesting 100m / 50Mi
 /// (limits 200m / 100Mi), a VPA in `mode` recommending 500m / 200Mi, and the admission
 /// controller's Lease renewed `lease_age_secs` ago.
-pub async fn cluster(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64) -> Client {
+pub async fn drifted_app(sim: &Sim, replicas: usize, mode: &str, lease_age_secs: i64) -> Client {
     let client = client(sim).await;
-    install_crds(&client).await;
+    install_vpa_crds(&client).await.unwrap();
     let deploy: Deployment = create(
         &client,
         NS,
@@ -103,14 +99,6 @@ pub async fn client(sim: &Sim) -> Client {
     vpa_common::client::build(config, None).unwrap()
 }
 
-/// Serves the VPA CRDs.
-pub async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in vpa_common::crd::crds() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-}
-
 /// Creates the admission controller's status Lease, renewed `lease_age_secs` ago.
 pub async fn create_lease(client: &Client, lease_age_secs: i64) {
     let renewed = vpa_updater::time::now().as_second() - lease_age_secs;
@@ -162,8 +150,8 @@ pub async fn pod_names(client: &Client) -> Vec<String> {
 }
 
 /// An updater over fresh watch caches of `client` (synced before it returns) with `config`.
-pub async fn start_updater(client: Client, config: UpdaterConfig) -> Updater<KubeCluster> {
-    let cluster = KubeCluster::start(client, None);
+pub async fn start_updater(client: Client, config: UpdaterConfig) -> Updater<KubeApi> {
+    let cluster = KubeApi::start(client, None);
     tokio::time::timeout(
         Duration::from_secs(20),
         cluster.wait_ready(Duration::from_secs(2)),
@@ -184,35 +172,26 @@ pub fn eviction_requests(log: &AuditLog) -> Vec<String> {
         .collect()
 }
 
-/// Polls `check` every 50 ms until it holds, failing after `secs` seconds with `what`.
-pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Patches the VPA `app-vpa`'s `updatePolicy.minReplicas` (None removes it) and waits until the
 /// updater's VPA cache has the change.
-pub async fn set_min_replicas(client: &Client, updater: &Updater<KubeCluster>, min: Option<i32>) {
+pub async fn set_min_replicas(client: &Client, updater: &Updater<KubeApi>, min: Option<i32>) {
     let vpas: Api<VerticalPodAutoscaler> = Api::namespaced(client.clone(), NS);
     let patch = json!({"spec": {"updatePolicy": {"minReplicas": min}}});
     vpas.patch("app-vpa", &PatchParams::default(), &Patch::Merge(patch))
         .await
         .unwrap();
-    eventually(10, "the VPA cache sees minReplicas", || async {
-        updater
-            .cluster()
-            .list_vpas()
-            .await
-            .unwrap()
-            .iter()
-            .any(|v| v.spec.update_policy.as_ref().and_then(|p| p.min_replicas) == min)
-    })
+    eventually_within(
+        "the VPA cache sees minReplicas",
+        Duration::from_secs(10),
+        || async {
+            updater
+                .cluster()
+                .list_vpas()
+                .await
+                .unwrap()
+                .iter()
+                .any(|v| v.spec.update_policy.as_ref().and_then(|p| p.min_replicas) == min)
+        },
+    )
     .await;
 }

@@ -1,4 +1,5 @@
-{{/* A hardened single-container Deployment. Takes a dict: root, name, values, args, ports, readinessPath, spread. */}}
+{{/* A hardened single-container Deployment. Takes a dict: root, name, values, args, ports, readinessPath, spread,
+     and optionally podLabels (extra pod template labels), volumes and volumeMounts (lists). */}}
 {{- define "vpa-rs.deployment" -}}
 apiVersion: apps/v1
 kind: Deployment
@@ -17,6 +18,9 @@ spec:
     metadata:
       labels:
         app: {{ .name }}
+        {{- range $k, $v := .podLabels }}
+        {{ $k }}: {{ $v | quote }}
+        {{- end }}
     spec:
       serviceAccountName: {{ .name }}
       priorityClassName: system-cluster-critical
@@ -77,4 +81,12 @@ spec:
           readOnlyRootFilesystem: true
           capabilities:
             drop: [ALL]
+        {{- with .volumeMounts }}
+        volumeMounts:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+      {{- with .volumes }}
+      volumes:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
 {{- end -}}

@@ -3,6 +3,8 @@ use std::collections::BTreeMap;
 use vpa_common::api::VerticalPodAutoscalerRecommenderSelector;
 use vpa_common::testutil::{PodBuilder, VpaBuilder, owner_ref};
 
+use vpa_common::controllers::ControllerInfo;
+
 use super::*;
 use crate::input::vpa::CachedVpa;
 
@@ -20,19 +22,17 @@ fn controllers() -> Controllers {
         "ns",
         "Deployment",
         "web",
-        ControllerInfo {
-            owner_references: vec![],
-            selector: Some(selector("web").into()),
-        },
+        ControllerInfo::new(None, Some(selector("web")), None),
     );
     c.insert(
         "ns",
         "ReplicaSet",
         "web-rs",
-        ControllerInfo {
-            owner_references: vec![owner_ref("Deployment", "web")],
-            selector: Some(selector("web").into()),
-        },
+        ControllerInfo::new(
+            Some(owner_ref("Deployment", "web")),
+            Some(selector("web")),
+            None,
+        ),
     );
     c
 }

@@ -6,10 +6,10 @@ use vpa_common::resources::{CPU, MEMORY};
 use vpa_common::testutil::VpaBuilder;
 
 use super::*;
+use crate::config::stored_status::StoredStatus;
 use crate::input::snapshot::{PodInfo, VpaTarget};
 use crate::logic::RecommenderConfig;
 use crate::model::{AggregationsConfig, ContainerId, ContainerUsageSample, Resource};
-use crate::routines::status::StoredStatus;
 
 const T0: Timestamp = 1_795_132_800;
 

@@ -1,41 +1,20 @@
 //! Checkpoint writing and garbage collection, and aggregate garbage collection (edge; the
-//! decisions are in [`crate::routines::checkpoints`] and the model).
+//! decisions are in [`crate::routines::checkpoints`] and the model, the requests in
+//! [`crate::apiserver::checkpoints`]).
 
 use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use kube::Client;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
-use vpa_common::api::VerticalPodAutoscalerCheckpoint;
 
 use super::Recommender;
+use crate::apiserver::checkpoints::{delete, list_pages, write_all};
 use crate::input::snapshot::Snapshot;
 use crate::model::Timestamp;
 use crate::routines::checkpoints::{self, CheckpointMeta, CheckpointOwner, CheckpointRef};
 use crate::routines::plan::{self, PlanSummary};
-
-/// Writes one VPA's checkpoints; returns the VPA when all were written (none given: skipped).
-/// `exists`: the VPA's checkpoints were written or restored before, so they are patched first.
-async fn write_vpa_checkpoints(
-    client: Client,
-    namespace: String,
-    name: String,
-    objects: Vec<VerticalPodAutoscalerCheckpoint>,
-    exists: bool,
-) -> Option<(String, String)> {
-    if objects.is_empty() {
-        return None;
-    }
-    for object in &objects {
-        if let Err(error) = checkpoints::write(&client, object, exists).await {
-            warn!(%namespace, vpa = %name, %error, "Cannot write checkpoint");
-            return None;
-        }
-    }
-    Some((namespace, name))
-}
 
 impl Recommender {
     /// Writes checkpoints, least recently written VPAs first, `update_worker_count` VPAs at a
@@ -75,7 +54,7 @@ impl Recommender {
                     continue;
                 };
                 started += 1;
-                running.push(write_vpa_checkpoints(
+                running.push(write_all(
                     self.client.clone(),
                     p.namespace.clone(),
                     p.name.clone(),
@@ -103,7 +82,7 @@ impl Recommender {
         let mut listed: Vec<CheckpointOwner> = Vec::new();
         let keep =
             |page: Vec<CheckpointMeta>| listed.extend(page.iter().map(CheckpointOwner::from));
-        match checkpoints::list_pages(&self.client, namespace, keep).await {
+        match list_pages(&self.client, namespace, keep).await {
             Ok(_) => {}
             Err(error) => {
                 warn!(%error, "Cannot list checkpoints for garbage collection");
@@ -129,7 +108,7 @@ impl Recommender {
         let stale: Vec<CheckpointRef> =
             checkpoints::stale_checkpoints(&listed, &all_vpas, &containers);
         for c in &stale {
-            match checkpoints::delete(&self.client, c).await {
+            match delete(&self.client, &c.namespace, &c.name).await {
                 Ok(()) => {
                     info!(namespace = %c.namespace, checkpoint = %c.name, "Deleted stale checkpoint")
                 }

@@ -1,48 +1,18 @@
-//! What the loop writes to VPAs: status patches and the per-VPA metrics (edge).
+//! What the loop writes to VPAs: status patches, `--update-worker-count` at a time (the request
+//! is [`crate::apiserver::status`]'s), and the per-VPA metrics (edge).
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use kube::Client;
-use serde_json::{Value, json};
-use tracing::{debug, warn};
-use vpa_common::api::VerticalPodAutoscaler;
+use tracing::warn;
 
 use super::Recommender;
+use crate::apiserver::status::{patch_status, status_patch};
 use crate::input::snapshot::VpaInfo;
 use crate::model::Timestamp;
 use crate::routines::plan::{PlanSummary, VpaPlan};
-use crate::routines::raw_request;
 use crate::service::metrics::LoopObservations;
-
-/// The status as a merge patch body: absent fields become `null` so they are removed.
-pub(super) fn status_patch(plan: &VpaPlan) -> Value {
-    let mut status = serde_json::to_value(&plan.status).unwrap_or_else(|_| json!({}));
-    if let Some(map) = status.as_object_mut() {
-        for field in ["recommendation", "conditions", "observedGeneration"] {
-            map.entry(field).or_insert(Value::Null);
-        }
-    }
-    json!({ "status": status })
-}
-
-/// Patches one VPA's status (owned arguments keep the future free of borrows); whether it was
-/// written. The answer (the whole VPA) is not decoded.
-async fn patch_status(client: Client, namespace: String, name: String, body: Value) -> bool {
-    let path = raw_request::object_path::<VerticalPodAutoscaler>(&namespace, &name, "/status");
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    match raw_request::patch(&client, &path, raw_request::MERGE_PATCH, bytes).await {
-        Ok(_) => {
-            debug!(%namespace, vpa = %name, "Status written");
-            true
-        }
-        Err(error) => {
-            warn!(%namespace, vpa = %name, %error, "Cannot write status");
-            false
-        }
-    }
-}
 
 /// How long a VPA may go without a recommendation before a warning (upstream's 30 minutes).
 pub const RECOMMENDATION_MISSING_WARNING: std::time::Duration =
@@ -83,7 +53,7 @@ impl Recommender {
                         self.client.clone(),
                         p.namespace.clone(),
                         p.name.clone(),
-                        status_patch(p),
+                        status_patch(&p.status),
                     ));
                 }
             }
@@ -115,34 +85,5 @@ impl Recommender {
             }
             observed.add(plan, vpa_common::policy::update_mode(&vpa.vpa).as_str());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use vpa_common::api::VerticalPodAutoscalerStatus;
-
-    use super::*;
-
-    #[test]
-    fn status_patch_nulls_what_the_new_status_lacks() {
-        let plan = VpaPlan {
-            namespace: "ns".into(),
-            name: "web".into(),
-            status: VerticalPodAutoscalerStatus {
-                observed_generation: Some(2),
-                ..Default::default()
-            },
-            write: true,
-            first_recommendation: false,
-            recommendations: vec![],
-            matched_pods: 0,
-            unsupported: false,
-            aggregates: vec![],
-        };
-        assert_eq!(
-            status_patch(&plan),
-            json!({"status": {"recommendation": null, "conditions": null, "observedGeneration": 2}})
-        );
     }
 }

@@ -3,6 +3,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use vpa_common::api::RecommendedContainerResources;
 
+use crate::config::stored_status::fingerprint;
+
 use super::*;
 
 fn at(s: &str) -> Time {

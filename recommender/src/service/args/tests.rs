@@ -1,5 +1,7 @@
 use clap::Parser;
 
+use vpa_common::features::FeatureGates;
+
 use super::*;
 
 #[derive(Parser, Debug)]
@@ -26,7 +28,7 @@ fn defaults_are_upstreams() {
     assert!(matches!(config.storage, Storage::Checkpoints));
     assert!(config.leader_election.is_none());
     assert!(config.output.global_max_allowed.is_empty());
-    assert_eq!(cli.service.address, ":8942");
+    assert_eq!(cli.service.common.address, ":8942");
     assert_eq!(
         cli.service.leader.leader_elect_resource_name,
         "vpa-recommender-lease"
@@ -109,4 +111,36 @@ fn durations_accept_go_and_prometheus_units() {
     for bad in ["", "5", "1y", "0s"] {
         assert!(parse_duration(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn feature_gates_select_the_recommenders_alpha_features() {
+    let cli = parse(&["--feature-gates=PerVPAConfig=true,NativeSidecar=true"]).unwrap();
+    let gates = cli.service.config(&cli.engine).unwrap().gates;
+    assert!(gates.per_vpa_config && gates.native_sidecar && !gates.in_place);
+    let defaults = parse(&[]).unwrap();
+    assert_eq!(
+        defaults.service.config(&defaults.engine).unwrap().gates,
+        FeatureGates::default()
+    );
+    let typo = parse(&["--feature-gates=PerVpaConfig=true"]).unwrap();
+    assert!(matches!(
+        typo.service.config(&typo.engine),
+        Err(ArgsError::FeatureGates(message)) if message.contains("PerVpaConfig")
+    ));
+}
+
+#[test]
+fn without_flags_the_service_runs_on_its_configs_defaults() {
+    let cli = parse(&[]).unwrap();
+    let config = cli.service.config(&cli.engine).unwrap();
+    // Every field, storage and leader election included: the flags state no default of their own.
+    assert_eq!(
+        format!("{config:?}"),
+        format!("{:?}", ServiceConfig::default())
+    );
+    assert_eq!(
+        ServiceConfig::with_interval(Duration::from_secs(5)).interval,
+        Duration::from_secs(5)
+    );
 }
